@@ -1,0 +1,2 @@
+namespace ZipIt.Plugins.ResNet;
+internal static class Placeholder {}
