@@ -1,2 +1,3 @@
-using TorchSharp;
-Console.WriteLine(torch.randn(2,3).sum().item<float>());
+using ZipIt.Cli;
+
+return ZipItApp.Run(args, Console.Out, Console.Error);

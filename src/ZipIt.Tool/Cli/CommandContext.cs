@@ -1,0 +1,27 @@
+using System.CommandLine;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using ZipIt.Plugins;
+
+namespace ZipIt.Cli;
+
+/// <summary>What a command's action gets: its parse result, streams, services and a logger.</summary>
+internal sealed class CommandContext(ParseResult parseResult, IServiceProvider services, ConsoleStreams streams, CancellationToken cancellationToken)
+{
+    public ParseResult ParseResult { get; } = parseResult;
+    public IServiceProvider Services { get; } = services;
+    public TextWriter Out { get; } = streams.Out;
+    public TextWriter Error { get; } = streams.Error;
+    public CancellationToken CancellationToken { get; } = cancellationToken;
+
+    public ILogger Logger { get; } = services.GetRequiredService<ILoggerFactory>().CreateLogger("zipit");
+
+    /// <summary>The plugins, loaded on first use (commands that need none never pay for loading).</summary>
+    public PluginCatalog Plugins => Services.GetRequiredService<PluginCatalog>();
+
+    public T Get<T>() where T : notnull => Services.GetRequiredService<T>();
+
+    public T? Value<T>(Option<T> option) => ParseResult.GetValue(option);
+
+    public T? Value<T>(Argument<T> argument) => ParseResult.GetValue(argument);
+}

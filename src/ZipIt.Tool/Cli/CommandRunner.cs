@@ -1,0 +1,90 @@
+using System.CommandLine;
+using System.Runtime.InteropServices;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using ZipIt.Models;
+using ZipIt.Plugins;
+
+namespace ZipIt.Cli;
+
+/// <summary>
+/// Runs a command's body inside a generic host (configuration from <c>ZIPIT_*</c> environment
+/// variables, DI, logging to stderr) and turns every failure into one stderr line and an
+/// <see cref="ExitCode"/>: never a stack trace unless <c>--verbosity diag</c>.
+/// </summary>
+internal sealed class CommandRunner(ConsoleStreams streams, IReadOnlyDictionary<string, string?>? configuration)
+{
+    public int Run(ParseResult parseResult, CancellationToken cancellationToken, Func<CommandContext, int> body)
+    {
+        var verbosity = Verbosity.Minimal;
+        try
+        {
+            verbosity = VerbosityExtensions.Parse(parseResult.GetValue(GlobalOptions.Verbosity) ?? "m");
+            using var host = BuildHost(parseResult, verbosity);
+            var context = new CommandContext(parseResult, host.Services, streams, cancellationToken);
+            return body(context);
+        }
+        catch (Exception e)
+        {
+            return Report(e, verbosity);
+        }
+        finally
+        {
+            streams.Out.Flush();
+            streams.Error.Flush();
+        }
+    }
+
+    private int Report(Exception e, Verbosity verbosity)
+    {
+        var (code, message) = e switch
+        {
+            ZipItException z => (z.Code, z.Message),
+            OperationCanceledException => ((ExitCode)130, "cancelled"),
+            OutOfMemoryException => (ExitCode.Resource, "out of memory"),
+            ExternalException x => (ExitCode.Unexpected, $"unexpected failure in libtorch: {x.Message}"),
+            _ => (ExitCode.Unexpected, $"unexpected failure: {e.GetType().Name}: {e.Message}"),
+        };
+        streams.Error.WriteLine("error: " + OneLine(message));
+        if (verbosity >= Verbosity.Diagnostic) streams.Error.WriteLine(e);
+        else if (code == ExitCode.Unexpected) streams.Error.WriteLine("(run with --verbosity diag for details, and please report this)");
+        return (int)code;
+    }
+
+    /// <summary>libtorch messages carry C++ backtraces over many lines; the first line says what went wrong.</summary>
+    internal static string OneLine(string message)
+    {
+        var line = message.ReplaceLineEndings("\n").Split('\n', StringSplitOptions.RemoveEmptyEntries).FirstOrDefault() ?? "";
+        return line.Trim();
+    }
+
+    private IHost BuildHost(ParseResult parseResult, Verbosity verbosity)
+    {
+        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        builder.Configuration.AddEnvironmentVariables("ZIPIT_");
+        if (configuration is not null) builder.Configuration.AddInMemoryCollection(configuration);
+
+        var level = verbosity.ToLogLevel();
+        builder.Logging.ClearProviders();
+        builder.Logging.SetMinimumLevel(level);
+        builder.Logging.AddProvider(new LineLoggerProvider(streams.Error, level));
+
+        builder.Services.AddSingleton(streams);
+        builder.Services.AddSingleton(new PluginSearchPath(
+            BuiltIn: Path.Combine(AppContext.BaseDirectory, "plugins"),
+            Explicit: parseResult.GetValue(GlobalOptions.Plugins) ?? [],
+            FromEnvironment: SplitPaths(builder.Configuration["PLUGIN_PATH"]),
+            User: Path.Combine(builder.Configuration["HOME"] ?? DefaultHome(), "plugins")));
+        builder.Services.AddSingleton(sp => PluginHost.Load(sp.GetRequiredService<PluginSearchPath>(), sp.GetRequiredService<ILoggerFactory>().CreateLogger("plugins")));
+        builder.Services.AddSingleton<ModelLoader>();
+        return builder.Build();
+    }
+
+    private static string DefaultHome() =>
+        Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".zipit");
+
+    private static string[] SplitPaths(string? value) =>
+        string.IsNullOrWhiteSpace(value) ? [] : value.Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+}

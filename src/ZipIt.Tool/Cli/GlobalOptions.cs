@@ -1,0 +1,30 @@
+using System.CommandLine;
+
+namespace ZipIt.Cli;
+
+/// <summary>Options every command accepts.</summary>
+internal static class GlobalOptions
+{
+    public static readonly Option<string> Verbosity = CreateVerbosity();
+
+    public static readonly Option<string[]> Plugins = new("--plugins")
+    {
+        Description = "Also load plugins from this folder (a plugin folder, a folder of plugin folders, or a plugin .dll). Repeatable.",
+        Recursive = true,
+        Arity = ArgumentArity.OneOrMore,
+        HelpName = "DIR",
+    };
+
+    private static Option<string> CreateVerbosity()
+    {
+        var option = new Option<string>("--verbosity", "-v")
+        {
+            Description = "Log detail on stderr: q[uiet], m[inimal], n[ormal], d[etailed], diag[nostic].",
+            Recursive = true,
+            DefaultValueFactory = _ => "m",
+            HelpName = "LEVEL",
+        };
+        option.AcceptOnlyFromAmong(VerbosityExtensions.Names);
+        return option;
+    }
+}

@@ -1,0 +1,55 @@
+using System.CommandLine;
+using System.CommandLine.Help;
+using ZipIt.Commands;
+
+namespace ZipIt.Cli;
+
+/// <summary>The command tree and its entry point; tests call <see cref="Run"/> in-process.</summary>
+public static class ZipItApp
+{
+    public const string Description = """
+        Merge neural networks trained on different tasks into one multi-task model without retraining (ZipIt!, MuDSC).
+
+        Exit codes: 0 ok, 1 unexpected failure, 2 usage error, 3 bad input (file, tensor, shape), 4 plugin error, 5 resource or device unavailable.
+        Environment: ZIPIT_PLUGIN_PATH (extra plugin folders), ZIPIT_HOME (per-user folder, default ~/.zipit).
+        """;
+
+    /// <summary>Parses and runs one command line; returns the process exit code.</summary>
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr, IReadOnlyDictionary<string, string?>? configuration = null)
+    {
+        var streams = new ConsoleStreams(stdout, stderr);
+        var root = CreateRootCommand(new CommandRunner(streams, configuration));
+        var parse = root.Parse(args);
+        if (parse.Errors.Count > 0 && parse.Action is not HelpAction)
+        {
+            foreach (var error in parse.Errors) stderr.WriteLine("error: " + error.Message);
+            stderr.WriteLine($"Run '{ToolName} {string.Join(' ', CommandPath(parse))} --help' for usage.".Replace("  ", " "));
+            stderr.Flush();
+            return (int)ExitCode.Usage;
+        }
+        return parse.Invoke(new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false });
+    }
+
+    public const string ToolName = "dotnet zipit";
+
+    internal static RootCommand CreateRootCommand(CommandRunner runner)
+    {
+        var root = new RootCommand(Description)
+        {
+            GlobalOptions.Verbosity,
+            GlobalOptions.Plugins,
+            InspectCommand.Create(runner),
+            PredictCommand.Create(runner),
+            PluginsCommand.Create(runner),
+        };
+        return root;
+    }
+
+    private static IEnumerable<string> CommandPath(ParseResult parse)
+    {
+        var names = new List<string>();
+        for (var r = parse.CommandResult; r?.Parent is System.CommandLine.Parsing.CommandResult parent; r = parent)
+            names.Insert(0, r.Command.Name);
+        return names;
+    }
+}

@@ -1,0 +1,98 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using Microsoft.Extensions.Logging;
+using TorchSharp;
+using ZipIt.Checkpoints;
+using ZipIt.Cli;
+using ZipIt.Models;
+using ZipIt.Output;
+using static TorchSharp.torch;
+
+namespace ZipIt.Commands;
+
+/// <summary>
+/// <c>predict CHECKPOINT --input FILE -o OUT</c>: runs the model (eval mode) on tensor <c>input</c>
+/// and writes tensor <c>output</c>, so a user can check a model behaves as it did in PyTorch.
+/// </summary>
+internal static class PredictCommand
+{
+    public const string InputTensor = "input";
+    public const string OutputTensor = "output";
+
+    public static Command Create(CommandRunner runner)
+    {
+        var checkpoint = CommonOptions.Checkpoint();
+        var input = new Option<string>("--input", "-i") { Description = "A .safetensors file holding tensor 'input' (e.g. [B, 3, H, W] float images).", Required = true, HelpName = "FILE" };
+        var output = new Option<string>("--output", "-o") { Description = "Where to write the .safetensors file holding tensor 'output'.", Required = true, HelpName = "FILE" };
+        var batchSize = new Option<int>("--batch-size") { Description = "Inputs per forward pass.", DefaultValueFactory = _ => 256, HelpName = "N" };
+        var arch = CommonOptions.Arch();
+        var json = CommonOptions.Json();
+        var command = new Command("predict", "Run a model on the tensor 'input' of a safetensors file and write tensor 'output'.")
+        {
+            checkpoint, input, output, arch, batchSize, json,
+        };
+        command.SetAction((parse, ct) => Task.FromResult(runner.Run(parse, ct, ctx =>
+            Execute(ctx, ctx.Value(checkpoint)!, ctx.Value(input)!, ctx.Value(output)!, ctx.Value(arch), ctx.Value(batchSize), ctx.Value(json)))));
+        return command;
+    }
+
+    private static int Execute(CommandContext ctx, string checkpointPath, string inputPath, string outputPath, string? arch, int batchSize, bool json)
+    {
+        if (batchSize < 1) throw ZipItException.Usage($"--batch-size must be at least 1, got {batchSize}");
+        var clock = Stopwatch.StartNew();
+        using var loaded = ctx.Get<ModelLoader>().Load(checkpointPath, arch);
+        var loadSeconds = clock.Elapsed.TotalSeconds;
+
+        using var scope = torch.NewDisposeScope();
+        var inputs = ReadInput(inputPath);
+        var outputs = Run(loaded, inputs, batchSize, inputPath, ctx.CancellationToken);
+        var outputFile = Path.GetFileName(outputPath);
+        CheckpointWriter.WriteFile(outputPath, [new(OutputTensor, outputs)], new Dictionary<string, string>
+        {
+            ["format"] = "pt",
+            ["zipit.source"] = Path.GetFileName(loaded.Path),
+        });
+        var seconds = clock.Elapsed.TotalSeconds;
+        ctx.Logger.LogInformation("{Model}: {Count} inputs → {Output} {Shape} in {Seconds:0.000} s ({Load:0.000} s loading)",
+            loaded.Config, inputs.shape[0], outputFile, Format.Shape(outputs.shape), seconds, loadSeconds);
+        if (json)
+            Json.Write(ctx.Out, new { output = outputPath, shape = outputs.shape, model = loaded.Config.ToString(), seconds, loadSeconds });
+        return 0;
+    }
+
+    private static Tensor ReadInput(string path)
+    {
+        using var file = Checkpoint.Open(path);
+        var name = Path.GetFileName(file.Path);
+        if (!file.Contains(InputTensor))
+            throw ZipItException.Input($"{name} has no tensor '{InputTensor}' (it has {string.Join(", ", file.Entries.Select(e => $"'{e.Name}'").Take(5))})");
+        var tensor = file.Read(InputTensor);
+        if (!tensor.is_floating_point())
+            throw ZipItException.Input($"{name}: tensor '{InputTensor}' is {tensor.dtype}; a floating-point tensor is needed");
+        if (tensor.dim() < 2 || tensor.shape[0] == 0)
+            throw ZipItException.Input($"{name}: tensor '{InputTensor}' has shape {Format.Shape(tensor.shape)}; expected a batch [B, ...] with B ≥ 1");
+        return tensor.to(ScalarType.Float32);
+    }
+
+    private static Tensor Run(LoadedModel loaded, Tensor inputs, int batchSize, string inputPath, CancellationToken cancellation)
+    {
+        using var _ = torch.no_grad();
+        var parts = new List<Tensor>();
+        for (long start = 0; start < inputs.shape[0]; start += batchSize)
+        {
+            cancellation.ThrowIfCancellationRequested();
+            var batch = inputs.narrow(0, start, Math.Min(batchSize, inputs.shape[0] - start));
+            try
+            {
+                parts.Add(loaded.Model.call(batch));
+            }
+            catch (ExternalException e)
+            {
+                throw ZipItException.Input(
+                    $"{Path.GetFileName(inputPath)}: tensor '{InputTensor}' {Format.Shape(inputs.shape)} does not fit {loaded.Config}: {CommandRunner.OneLine(e.Message)}");
+            }
+        }
+        return parts.Count == 1 ? parts[0] : torch.cat(parts, 0);
+    }
+}

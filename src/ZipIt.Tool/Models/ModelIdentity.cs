@@ -1,0 +1,8 @@
+namespace ZipIt.Models;
+
+/// <summary>Which architecture and configuration a checkpoint is, and whether its tensors fit that configuration.</summary>
+/// <param name="Architecture">The recognising family.</param>
+/// <param name="Config">The configuration it recognised.</param>
+/// <param name="Mismatch">Null when every key and shape agrees with the configuration; otherwise one line saying what differs.</param>
+/// <param name="ParameterCount">Elements in the model's parameters (buffers such as BN running stats excluded).</param>
+internal sealed record ModelIdentity(IArchitecture Architecture, ArchitectureConfig Config, string? Mismatch, long ParameterCount);

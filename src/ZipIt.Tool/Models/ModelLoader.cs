@@ -1,0 +1,173 @@
+using System.Text.Json;
+using TorchSharp;
+using ZipIt.Checkpoints;
+using ZipIt.Cli;
+using ZipIt.Plugins;
+using static TorchSharp.torch;
+
+namespace ZipIt.Models;
+
+/// <summary>
+/// Turns a checkpoint into a model: asks the architecture plugins which configuration it is (from
+/// names, shapes and metadata), checks every key and shape against that configuration before any
+/// tensor is copied, then loads the weights.
+/// </summary>
+internal sealed class ModelLoader(PluginCatalog plugins)
+{
+    /// <summary>Metadata keys zipit writes into checkpoints it produces, so they reload without guessing.</summary>
+    public const string ArchitectureKey = "zipit.architecture";
+    public const string VariantKey = "zipit.variant";
+    public const string ConfigKey = "zipit.config";
+
+    public static CheckpointSignature SignatureOf(Checkpoint checkpoint) => new(
+        checkpoint.Entries.ToDictionary(e => e.Name, e => new TensorSignature(e.DType, e.Shape)),
+        checkpoint.Metadata);
+
+    /// <summary>
+    /// Recognises <paramref name="checkpoint"/>. <paramref name="arch"/> (an architecture or variant
+    /// name) narrows the search and must agree with what is found. Returns null only when
+    /// <paramref name="required"/> is false and nothing recognises it.
+    /// </summary>
+    public ModelIdentity? Identify(Checkpoint checkpoint, string? arch, bool required = true)
+    {
+        var signature = SignatureOf(checkpoint);
+        var file = System.IO.Path.GetFileName(checkpoint.Path);
+        var (architecture, config) = FromMetadata(signature, file) ?? Recognise(signature, arch, file, required);
+        if (architecture is null || config is null) return null;
+        if (arch is not null && !NameMatches(architecture, config, arch))
+            throw ZipItException.Input($"{file} is {config}, not '{arch}'");
+
+        using var model = Create(architecture, config, file);
+        var expected = model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.shape);
+        var parameters = model.named_parameters().Sum(p => p.parameter.numel());
+        return new ModelIdentity(architecture, config, Compare(expected, signature), parameters);
+    }
+
+    /// <summary>Loads <paramref name="path"/> as a model in eval mode (exit 3 when it is not a model an installed plugin can build).</summary>
+    public LoadedModel Load(string path, string? arch = null)
+    {
+        TorchRuntime.Initialize();
+        using var checkpoint = Checkpoint.Open(path);
+        var identity = Identify(checkpoint, arch)!;
+        var file = System.IO.Path.GetFileName(checkpoint.Path);
+        if (identity.Mismatch is not null)
+            throw ZipItException.Input($"{file} does not fit {identity.Config}: {identity.Mismatch}");
+
+        var model = Create(identity.Architecture, identity.Config, file);
+        try
+        {
+            LoadWeights(model, checkpoint, file);
+            model.eval();
+            return new LoadedModel(checkpoint.Path, identity.Architecture, identity.Config, model, checkpoint.Metadata);
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    private (IArchitecture, ArchitectureConfig)? FromMetadata(CheckpointSignature signature, string file)
+    {
+        if (!signature.Metadata.TryGetValue(ArchitectureKey, out var name)) return null;
+        var architecture = plugins.Architecture(name)
+            ?? throw ZipItException.Plugin($"{file} is a '{name}' model, and no installed plugin provides architecture '{name}'");
+        var variant = signature.Metadata.GetValueOrDefault(VariantKey) ?? throw ZipItException.Input($"{file}: metadata has {ArchitectureKey} but no {VariantKey}");
+        Dictionary<string, string>? settings;
+        try
+        {
+            settings = JsonSerializer.Deserialize<Dictionary<string, string>>(signature.Metadata.GetValueOrDefault(ConfigKey) ?? "{}");
+        }
+        catch (JsonException e)
+        {
+            throw ZipItException.Input($"{file}: metadata {ConfigKey} is not a JSON object of strings ({e.Message})");
+        }
+        return (architecture, new ArchitectureConfig(architecture.Name, variant, settings));
+    }
+
+    private (IArchitecture?, ArchitectureConfig?) Recognise(CheckpointSignature signature, string? arch, string file, bool required)
+    {
+        var candidates = plugins.Architectures.Select(a => a.Architecture).ToList();
+        if (arch is not null)
+        {
+            candidates = candidates.Where(a => string.Equals(a.Name, arch, StringComparison.OrdinalIgnoreCase)
+                                               || a.Variants.Any(v => string.Equals(v.Name, arch, StringComparison.OrdinalIgnoreCase))).ToList();
+            if (candidates.Count == 0)
+                throw ZipItException.Usage($"--arch {arch}: no installed architecture or variant has that name (installed: {KnownNames()})");
+        }
+        var found = new List<(IArchitecture, ArchitectureConfig)>();
+        foreach (var architecture in candidates)
+        {
+            ArchitectureConfig? config;
+            try
+            {
+                config = architecture.Recognize(signature);
+            }
+            catch (ArgumentException e)
+            {
+                throw ZipItException.Input($"{file}: {e.Message}");
+            }
+            if (config is not null) found.Add((architecture, config));
+        }
+        return found.Count switch
+        {
+            1 => found[0],
+            0 when !required => (null, null),
+            0 => throw ZipItException.Input(
+                $"{file}: no installed architecture recognises this checkpoint (tried: {(candidates.Count == 0 ? "none installed" : string.Join(", ", candidates.Select(c => c.Name)))}); install a plugin with --plugins or name one with --arch"),
+            _ => throw ZipItException.Input(
+                $"{file}: several architectures recognise this checkpoint ({string.Join(", ", found.Select(f => f.Item2.ToString()))}); choose one with --arch"),
+        };
+    }
+
+    private static bool NameMatches(IArchitecture architecture, ArchitectureConfig config, string arch) =>
+        string.Equals(architecture.Name, arch, StringComparison.OrdinalIgnoreCase) ||
+        string.Equals(config.Variant, arch, StringComparison.OrdinalIgnoreCase);
+
+    private string KnownNames() =>
+        string.Join(", ", plugins.Architectures.SelectMany(a => a.Architecture.Variants.Select(v => v.Name).Prepend(a.Architecture.Name)));
+
+    private static StagedModel Create(IArchitecture architecture, ArchitectureConfig config, string file)
+    {
+        try
+        {
+            return architecture.Create(config);
+        }
+        catch (ArgumentException e)
+        {
+            throw ZipItException.Input($"{file}: cannot build {config}: {e.Message}");
+        }
+    }
+
+    /// <summary>One line naming what differs (first few of each kind), or null when keys and shapes agree.</summary>
+    internal static string? Compare(IReadOnlyDictionary<string, long[]> expected, CheckpointSignature actual)
+    {
+        var missing = expected.Keys.Where(k => !actual.Tensors.ContainsKey(k)).Order(StringComparer.Ordinal).ToList();
+        var unexpected = actual.Tensors.Keys.Where(k => !expected.ContainsKey(k)).Order(StringComparer.Ordinal).ToList();
+        var shapes = expected.Where(kv => actual.Tensors.TryGetValue(kv.Key, out var t) && !t.Shape.SequenceEqual(kv.Value))
+            .OrderBy(kv => kv.Key, StringComparer.Ordinal)
+            .Select(kv => $"'{kv.Key}' has shape [{string.Join(",", actual.Tensors[kv.Key].Shape)}], expected [{string.Join(",", kv.Value)}]")
+            .ToList();
+        var parts = new List<string>();
+        if (missing.Count > 0) parts.Add("missing " + Few(missing.Select(m => $"'{m}'").ToList()));
+        if (unexpected.Count > 0) parts.Add("unexpected " + Few(unexpected.Select(m => $"'{m}'").ToList()));
+        if (shapes.Count > 0) parts.Add(Few(shapes));
+        return parts.Count == 0 ? null : string.Join("; ", parts);
+    }
+
+    private static string Few(IReadOnlyList<string> items) =>
+        items.Count <= 3 ? string.Join(", ", items) : string.Join(", ", items.Take(3)) + $" (+{items.Count - 3} more)";
+
+    private static void LoadWeights(StagedModel model, Checkpoint checkpoint, string file)
+    {
+        using var _ = torch.no_grad();
+        foreach (var (name, target) in model.state_dict())
+        {
+            using var scope = torch.NewDisposeScope();
+            var source = checkpoint.Read(name);
+            if (source.is_floating_point() != target.is_floating_point())
+                throw ZipItException.Input($"{file}: tensor '{name}' is {source.dtype}, expected {target.dtype}");
+            target.copy_(source.dtype == target.dtype ? source : source.to(target.dtype));
+        }
+    }
+}

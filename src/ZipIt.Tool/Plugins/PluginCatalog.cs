@@ -1,0 +1,31 @@
+using ZipIt.Cli;
+
+namespace ZipIt.Plugins;
+
+/// <summary>Everything the plugins registered, with where each item came from.</summary>
+public sealed class PluginCatalog(
+    IReadOnlyList<LoadedPlugin> plugins,
+    IReadOnlyList<(IArchitecture Architecture, LoadedPlugin Plugin)> architectures,
+    IReadOnlyList<(IMatcher Matcher, LoadedPlugin Plugin)> matchers,
+    IReadOnlyList<PluginProblem> problems)
+{
+    public IReadOnlyList<LoadedPlugin> Plugins { get; } = plugins;
+    public IReadOnlyList<(IArchitecture Architecture, LoadedPlugin Plugin)> Architectures { get; } = architectures;
+    public IReadOnlyList<(IMatcher Matcher, LoadedPlugin Plugin)> Matchers { get; } = matchers;
+    public IReadOnlyList<PluginProblem> Problems { get; } = problems;
+
+    /// <summary>The matcher called <paramref name="name"/>; exit 4 naming the installed ones when absent.</summary>
+    public IMatcher Matcher(string name) =>
+        Matchers.FirstOrDefault(m => string.Equals(m.Matcher.Name, name, StringComparison.OrdinalIgnoreCase)).Matcher
+        ?? throw ZipItException.Plugin($"no matcher '{name}' is installed (installed: {Names(Matchers.Select(m => m.Matcher.Name))})");
+
+    /// <summary>The architecture family called <paramref name="name"/>, or null.</summary>
+    public IArchitecture? Architecture(string name) =>
+        Architectures.FirstOrDefault(a => string.Equals(a.Architecture.Name, name, StringComparison.OrdinalIgnoreCase)).Architecture;
+
+    private static string Names(IEnumerable<string> names)
+    {
+        var list = names.ToList();
+        return list.Count == 0 ? "none" : string.Join(", ", list);
+    }
+}
