@@ -69,7 +69,12 @@ public sealed class SafetensorsFile : IDisposable
     public static SafetensorsFile Open(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        var full = System.IO.Path.GetFullPath(path);
+        return Open(System.IO.Path.GetFullPath(path), path);
+    }
+
+    /// <summary>Opens <paramref name="full"/>; errors name it as <paramref name="path"/> (the user's spelling).</summary>
+    internal static SafetensorsFile Open(string full, string path)
+    {
         if (Directory.Exists(full)) throw CheckpointErrors.Input(path, "is a directory, not a .safetensors file");
         if (!File.Exists(full)) throw CheckpointErrors.Input(path, "file not found");
 
