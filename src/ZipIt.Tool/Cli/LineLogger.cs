@@ -11,6 +11,8 @@ namespace ZipIt.Cli;
 internal sealed class LineLoggerProvider(TextWriter writer, LogLevel minimum) : ILoggerProvider
 {
     private readonly Lock _gate = new();
+    private readonly TextWriter _writer = writer;
+    private readonly LogLevel _minimum = minimum;
 
     public ILogger CreateLogger(string categoryName) => new LineLogger(this);
 
@@ -20,7 +22,7 @@ internal sealed class LineLoggerProvider(TextWriter writer, LogLevel minimum) : 
     {
         public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
 
-        public bool IsEnabled(LogLevel logLevel) => logLevel >= owner.minimum && logLevel != LogLevel.None;
+        public bool IsEnabled(LogLevel logLevel) => logLevel >= owner._minimum && logLevel != LogLevel.None;
 
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
         {
@@ -35,9 +37,9 @@ internal sealed class LineLoggerProvider(TextWriter writer, LogLevel minimum) : 
             };
             lock (owner._gate)
             {
-                owner.writer.WriteLine(prefix + formatter(state, exception));
-                if (exception is not null && owner.minimum <= LogLevel.Trace) owner.writer.WriteLine(exception);
-                owner.writer.Flush();
+                owner._writer.WriteLine(prefix + formatter(state, exception));
+                if (exception is not null && owner._minimum <= LogLevel.Trace) owner._writer.WriteLine(exception);
+                owner._writer.Flush();
             }
         }
     }

@@ -1,0 +1,91 @@
+using System.Globalization;
+using ZipIt;
+
+namespace MlpPlugin;
+
+/// <summary>
+/// Plain multi-layer perceptrons (<c>layers.{i}.weight/bias</c>, ReLU between layers), as in
+/// MuDSC's MNIST experiment (784-1024-1024-1024-512). Setting <c>sizes</c> lists the input width,
+/// every hidden width and the output width.
+/// </summary>
+public sealed class MlpArchitecture : IArchitecture
+{
+    public string Name => "mlp";
+
+    public string Description => "Multi-layer perceptron with ReLU (layers.{i}.weight/bias)";
+
+    public IReadOnlyList<ArchitectureVariant> Variants { get; } =
+    [
+        new("mlp", "any sizes, e.g. sizes=784,1024,1024,1024,512"),
+    ];
+
+    public ArchitectureConfig? Recognize(CheckpointSignature checkpoint)
+    {
+        var sizes = new List<long>();
+        for (var i = 0; checkpoint.ShapeOf($"layers.{i}.weight") is { Length: 2 } shape; i++)
+        {
+            if (i == 0) sizes.Add(shape[1]);
+            else if (shape[1] != sizes[^1]) return null;
+            sizes.Add(shape[0]);
+        }
+        if (sizes.Count < 3 || checkpoint.Tensors.Keys.Any(k => !k.StartsWith("layers.", StringComparison.Ordinal))) return null;
+        var bias = checkpoint.Tensors.ContainsKey("layers.0.bias");
+        return Configure("mlp", new Dictionary<string, string>
+        {
+            ["sizes"] = string.Join(",", sizes),
+            ["bias"] = bias ? "true" : "false",
+        });
+    }
+
+    public ArchitectureConfig Configure(string variant, IReadOnlyDictionary<string, string>? settings = null)
+    {
+        if (variant != "mlp") throw new ArgumentException($"unknown mlp variant '{variant}'");
+        var merged = new Dictionary<string, string> { ["sizes"] = "784,1024,1024,1024,512", ["bias"] = "true" };
+        foreach (var (k, v) in settings ?? new Dictionary<string, string>())
+        {
+            if (!merged.ContainsKey(k)) throw new ArgumentException($"unknown mlp setting '{k}' (known: sizes, bias)");
+            merged[k] = v;
+        }
+        var config = new ArchitectureConfig(Name, variant, merged);
+        if (Sizes(config).Length < 3) throw new ArgumentException("mlp needs at least one hidden layer: sizes=IN,HIDDEN,...,OUT");
+        return config;
+    }
+
+    public StagedModel Create(ArchitectureConfig config) => new Mlp(Sizes(config), config.Get("bias", "true") == "true");
+
+    public MergeGraph Describe(ArchitectureConfig config)
+    {
+        var sizes = Sizes(config);
+        var bias = config.Get("bias", "true") == "true";
+        var layers = sizes.Length - 1;
+        var spaces = new List<FeatureSpace>();
+        var stages = new List<ModelStage>();
+        for (var i = 0; i < layers; i++)
+        {
+            var hidden = i < layers - 1;
+            if (hidden)
+            {
+                // Hidden units of layer i: its rows (and bias) write them, layer i+1's columns read them.
+                spaces.Add(new FeatureSpaceBuilder($"hidden{i}", (int)sizes[i + 1])
+                    .ProducedBy($"layers.{i}", bias)
+                    .ConsumedBy($"layers.{i + 1}")
+                    .TapInput($"layers.{i + 1}", channelAxis: -1)
+                    .Build());
+            }
+            stages.Add(new ModelStage($"layer{i}", [$"layers.{i}"], hidden ? $"hidden{i}" : null, hidden ? i + 1 : null));
+        }
+        return new MergeGraph(spaces, stages, layers);
+    }
+
+    private static long[] Sizes(ArchitectureConfig config)
+    {
+        try
+        {
+            return config.Get("sizes", "").Split(',').Select(s => long.Parse(s, CultureInfo.InvariantCulture)).ToArray();
+        }
+        catch (FormatException)
+        {
+            throw new ArgumentException($"mlp setting 'sizes' must be comma-separated integers, got '{config.Get("sizes", "")}'");
+        }
+    }
+}

@@ -1,0 +1,52 @@
+namespace ZipIt.Tests.Cli;
+
+/// <summary>Each failure class ends in its documented exit code with one "error:" line and no stack trace.</summary>
+public sealed class ExitCodeTests
+{
+    [Theory]
+    [InlineData(2, new[] { "inspect" })]                                   // missing argument
+    [InlineData(2, new[] { "inspect", "x.safetensors", "--no-such-option" })]
+    [InlineData(2, new[] { "frobnicate" })]
+    [InlineData(2, new[] { "--verbosity", "loud", "plugins", "list" })]
+    [InlineData(2, new[] { "predict", "x.safetensors", "-i", "in.safetensors" })] // -o is required
+    public void Usage_errors_exit_2(int expected, string[] args)
+    {
+        var result = Tool.Run(args);
+        Assert.Equal(expected, result.ExitCode);
+        Assert.StartsWith("error: ", result.Error);
+        Assert.Equal("", result.Out);
+    }
+
+    [Fact]
+    public void A_missing_checkpoint_exits_3_naming_it()
+    {
+        var result = Tool.Run("inspect", "/nonexistent/model.safetensors");
+        Assert.Equal(3, result.ExitCode);
+        AssertOneErrorLine(result, "/nonexistent/model.safetensors");
+    }
+
+    [Fact]
+    public void An_unknown_arch_exits_2_naming_it()
+    {
+        var result = Tool.Run("inspect", Repository.Fixture("parity", "resnet20x2_cifar.safetensors"), "--arch", "transformer-xl");
+        Assert.Equal(2, result.ExitCode);
+        AssertOneErrorLine(result, "--arch transformer-xl");
+    }
+
+    [Fact]
+    public void A_missing_plugin_folder_exits_4_naming_it()
+    {
+        var result = Tool.Run("plugins", "list", "--plugins", "/nonexistent/plugins");
+        Assert.Equal(4, result.ExitCode);
+        AssertOneErrorLine(result, "/nonexistent/plugins");
+    }
+
+    internal static void AssertOneErrorLine(CliResult result, string mentions)
+    {
+        var lines = result.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        var errors = lines.Where(l => l.StartsWith("error: ", StringComparison.Ordinal)).ToList();
+        Assert.True(errors.Count == 1, result.ToString());
+        Assert.Contains(mentions, errors[0]);
+        Assert.DoesNotContain("   at ", result.Error);
+    }
+}

@@ -1,0 +1,30 @@
+using Snapshooter;
+using Snapshooter.Xunit;
+
+namespace ZipIt.Tests.Cli;
+
+/// <summary>The help text of every command is part of the interface: pinned by snapshots.</summary>
+public sealed class HelpTests
+{
+    [Theory]
+    [InlineData("root", new[] { "--help" })]
+    [InlineData("inspect", new[] { "inspect", "--help" })]
+    [InlineData("predict", new[] { "predict", "--help" })]
+    [InlineData("plugins", new[] { "plugins", "--help" })]
+    [InlineData("plugins-list", new[] { "plugins", "list", "--help" })]
+    public void Help_has_not_changed(string name, string[] args)
+    {
+        var result = Tool.Run(args);
+        Assert.Equal(0, result.ExitCode);
+        Assert.Equal("", result.Error);
+        Snapshot.Match(result.Out, SnapshotNameExtension.Create(name));
+    }
+
+    [Fact]
+    public void Root_help_documents_the_exit_codes()
+    {
+        var help = Tool.Run("--help").Out;
+        foreach (var code in new[] { "0 ok", "1 unexpected", "2 usage", "3 bad input", "4 plugin", "5 resource" })
+            Assert.Contains(code, help);
+    }
+}
