@@ -329,7 +329,7 @@ public sealed class SafetensorsFile : IDisposable
         if (shape is null) throw CheckpointErrors.Input(file, $"{tensor}: no shape");
         if (offsets is null) throw CheckpointErrors.Input(file, $"{tensor}: no data_offsets");
         if (offsets.Length != 2)
-            throw CheckpointErrors.Input(file, $"{tensor}: data_offsets must be [begin, end], not {offsets.Length} numbers");
+            throw CheckpointErrors.Input(file, $"{tensor}: data_offsets must be [begin, end], but it holds {offsets.Length} number(s)");
         foreach (var d in shape)
         {
             if (d < 0) throw CheckpointErrors.Input(file, $"{tensor}: negative dimension {d} in shape [{string.Join(", ", shape)}]");
@@ -362,7 +362,7 @@ public sealed class SafetensorsFile : IDisposable
         {
             var tensor = $"tensor {CheckpointErrors.Quote(e.Name)}";
             var offsets = $"data_offsets [{e.Begin}, {e.End}]";
-            if (e.Begin > e.End) throw CheckpointErrors.Input(file, $"{tensor}: {offsets} begin after they end");
+            if (e.Begin > e.End) throw CheckpointErrors.Input(file, $"{tensor}: {offsets}: begin is after end");
 
             long needed;
             try
