@@ -10,7 +10,7 @@ public class CheckpointIndexTests
     private const string Index = Checkpoint.IndexFileName;
 
     /// <summary>Writes shards by hand: shard file name → tensor names (each a 2-float tensor).</summary>
-    private static void Shards(TempDir dir, params (string File, string[] Tensors)[] shards)
+    private static void Shards(TempDirectory dir, params (string File, string[] Tensors)[] shards)
     {
         foreach (var (file, names) in shards)
         {
@@ -20,12 +20,12 @@ public class CheckpointIndexTests
         }
     }
 
-    private static void WriteIndex(TempDir dir, string json) => File.WriteAllText(dir.File(Index), json);
+    private static void WriteIndex(TempDirectory dir, string json) => File.WriteAllText(dir.File(Index), json);
 
     [Fact]
     public void Metadata_IndexStringsOverFirstShard()
     {
-        using var dir = new TempDir();
+        using var dir = new TempDirectory();
         Shards(dir, ("s2.safetensors", ["b"]), ("s1.safetensors", ["a"]));
         WriteIndex(dir, """{"metadata": {"total_size": 16, "shard": "from index", "extra": "x", "n": 3}, "weight_map": {"a": "s1.safetensors", "b": "s2.safetensors"}}""");
         using var ckpt = Checkpoint.Open(dir.File(Index));
@@ -36,7 +36,7 @@ public class CheckpointIndexTests
     [Fact]
     public void Metadata_FirstShardWhenIndexHasNone()
     {
-        using var dir = new TempDir();
+        using var dir = new TempDirectory();
         Shards(dir, ("s2.safetensors", ["b"]), ("s1.safetensors", ["a"]));
         WriteIndex(dir, """{"weight_map": {"a": "s1.safetensors", "b": "s2.safetensors"}}""");
         using var ckpt = Checkpoint.Open(dir.Path); // the directory finds the index
@@ -46,7 +46,7 @@ public class CheckpointIndexTests
     [Fact]
     public void MissingShardFile()
     {
-        using var dir = new TempDir();
+        using var dir = new TempDirectory();
         Shards(dir, ("s1.safetensors", ["a"]));
         WriteIndex(dir, """{"weight_map": {"a": "s1.safetensors", "b": "s2.safetensors"}}""");
         CheckpointAssert.InputError(() => Checkpoint.Open(dir.Path).Dispose(), Index, "'s2.safetensors'", "not found");
@@ -55,7 +55,7 @@ public class CheckpointIndexTests
     [Fact]
     public void TensorMappedToShardThatLacksIt()
     {
-        using var dir = new TempDir();
+        using var dir = new TempDirectory();
         Shards(dir, ("s1.safetensors", ["a"]), ("s2.safetensors", ["b"]));
         WriteIndex(dir, """{"weight_map": {"a": "s1.safetensors", "b": "s2.safetensors", "c": "s1.safetensors"}}""");
         CheckpointAssert.InputError(() => Checkpoint.Open(dir.Path).Dispose(), Index, "'c'", "does not hold it");
@@ -64,7 +64,7 @@ public class CheckpointIndexTests
     [Fact]
     public void TensorMappedToTheWrongShard()
     {
-        using var dir = new TempDir();
+        using var dir = new TempDirectory();
         Shards(dir, ("s1.safetensors", ["a"]), ("s2.safetensors", ["b"]));
         WriteIndex(dir, """{"weight_map": {"a": "s2.safetensors", "b": "s2.safetensors", "x": "s1.safetensors"}}""");
         CheckpointAssert.InputError(() => Checkpoint.Open(dir.Path).Dispose(), Index, "'a'", "(it is in 's1.safetensors')");
@@ -73,7 +73,7 @@ public class CheckpointIndexTests
     [Fact]
     public void TensorInTwoShards()
     {
-        using var dir = new TempDir();
+        using var dir = new TempDirectory();
         Shards(dir, ("s1.safetensors", ["a", "b"]), ("s2.safetensors", ["b"]));
         WriteIndex(dir, """{"weight_map": {"a": "s1.safetensors", "b": "s2.safetensors"}}""");
         CheckpointAssert.InputError(() => Checkpoint.Open(dir.Path).Dispose(), Index, "'b'", "two shards");
@@ -82,7 +82,7 @@ public class CheckpointIndexTests
     [Fact]
     public void ShardTensorNotListed()
     {
-        using var dir = new TempDir();
+        using var dir = new TempDirectory();
         Shards(dir, ("s1.safetensors", ["a", "stray"]), ("s2.safetensors", ["b"]));
         WriteIndex(dir, """{"weight_map": {"a": "s1.safetensors", "b": "s2.safetensors"}}""");
         CheckpointAssert.InputError(() => Checkpoint.Open(dir.Path).Dispose(), Index, "'stray'", "does not list");
@@ -101,7 +101,7 @@ public class CheckpointIndexTests
     [InlineData("{\"weight_map\": {\"a\": \"/etc/passwd\"}}", "not a file name inside")]
     public void MalformedIndex(string json, string fragment)
     {
-        using var dir = new TempDir();
+        using var dir = new TempDirectory();
         Shards(dir, ("s1.safetensors", ["a"]));
         WriteIndex(dir, json);
         CheckpointAssert.InputError(() => Checkpoint.Open(dir.File(Index)).Dispose(), Index, fragment);
@@ -110,7 +110,7 @@ public class CheckpointIndexTests
     [Fact]
     public void CorruptShard_NamesTheShard()
     {
-        using var dir = new TempDir();
+        using var dir = new TempDirectory();
         Shards(dir, ("s1.safetensors", ["a"]));
         File.WriteAllBytes(dir.File("s2.safetensors"), [1, 2, 3]);
         WriteIndex(dir, """{"weight_map": {"a": "s1.safetensors", "b": "s2.safetensors"}}""");
@@ -120,7 +120,7 @@ public class CheckpointIndexTests
     [Fact]
     public void EmptyWeightMap_IsAnEmptyCheckpoint()
     {
-        using var dir = new TempDir();
+        using var dir = new TempDirectory();
         WriteIndex(dir, """{"metadata": {"k": "v"}, "weight_map": {}}""");
         using var ckpt = Checkpoint.Open(dir.Path);
         Assert.Empty(ckpt.Entries);

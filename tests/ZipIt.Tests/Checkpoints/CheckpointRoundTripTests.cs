@@ -44,7 +44,7 @@ public class CheckpointRoundTripTests
     [Fact]
     public void WriteFile_ReadBack_EveryDtypeExactly()
     {
-        using var dir = new TempDir();
+        using var dir = new TempDirectory();
         var tensors = Sample();
         var metadata = new Dictionary<string, string> { ["format"] = "pt", ["note"] = "ünïcode \"quoted\" + <tag>", ["empty"] = "" };
         try
@@ -80,7 +80,7 @@ public class CheckpointRoundTripTests
     [Fact]
     public void WriteFile_HeaderLayout_IsCanonical()
     {
-        using var dir = new TempDir();
+        using var dir = new TempDirectory();
         using var a = torch.ones(3);
         using var b = torch.zeros([2], dtype: ScalarType.Int64);
         var path = dir.File("h.safetensors");
@@ -100,7 +100,7 @@ public class CheckpointRoundTripTests
     [Fact]
     public void WriteFile_NoMetadata_OmitsMetadataKey()
     {
-        using var dir = new TempDir();
+        using var dir = new TempDirectory();
         using var t = torch.ones(2);
         var path = dir.File("x.safetensors");
         CheckpointWriter.WriteFile(path, [new("t", t)], null);
@@ -112,7 +112,7 @@ public class CheckpointRoundTripTests
     [Fact]
     public void WriteFile_Twice_IsByteIdentical()
     {
-        using var dir = new TempDir();
+        using var dir = new TempDirectory();
         var tensors = Sample();
         try
         {
@@ -131,7 +131,7 @@ public class CheckpointRoundTripTests
     [Fact]
     public void WriteFile_Overwrites_ExistingTarget()
     {
-        using var dir = new TempDir();
+        using var dir = new TempDirectory();
         var path = dir.File("m.safetensors");
         File.WriteAllText(path, "old");
         using var t = torch.arange(5);
@@ -145,7 +145,7 @@ public class CheckpointRoundTripTests
     [Fact]
     public void ChunkedRead_FillsTheWholeTensor()
     {
-        using var dir = new TempDir();
+        using var dir = new TempDirectory();
         using var t = torch.arange(1000, dtype: ScalarType.Int32).reshape(10, 100);
         var path = dir.File("c.safetensors");
         CheckpointWriter.WriteFile(path, [new("t", t)], null);
@@ -157,7 +157,7 @@ public class CheckpointRoundTripTests
     [Fact]
     public void WriteSharded_ReadBack_ThroughDirectoryAndIndex()
     {
-        using var dir = new TempDir();
+        using var dir = new TempDirectory();
         var tensors = Sample();
         var metadata = new Dictionary<string, string> { ["format"] = "pt", ["merged_by"] = "zipit" };
         try
@@ -227,7 +227,7 @@ public class CheckpointRoundTripTests
     [Fact]
     public void WriteSharded_OneShard_WhenEverythingFits()
     {
-        using var dir = new TempDir();
+        using var dir = new TempDirectory();
         using var a = torch.ones(4);
         using var b = torch.ones(4);
         CheckpointWriter.WriteSharded(dir.Path, [new("a", a), new("b", b)], null, maxShardBytes: 1 << 20);
@@ -240,7 +240,7 @@ public class CheckpointRoundTripTests
     [Fact]
     public void Open_Directory_PrefersSingleFile()
     {
-        using var dir = new TempDir();
+        using var dir = new TempDirectory();
         using var a = torch.ones(2);
         CheckpointWriter.WriteSharded(dir.Path, [new("sharded", a)], null, 1 << 20);
         CheckpointWriter.WriteFile(dir.File(Checkpoint.SingleFileName), [new("single", a)], new Dictionary<string, string> { ["k"] = "v" });

@@ -6,47 +6,6 @@ using static TorchSharp.torch;
 
 namespace ZipIt.Tests.Checkpoints;
 
-/// <summary>The shared fixtures, found from the repository root (the folder holding ZipIt.sln).</summary>
-internal static class Fixtures
-{
-    private static readonly Lazy<string> Root = new(() =>
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (System.IO.File.Exists(Path.Combine(dir.FullName, "ZipIt.sln"))) return dir.FullName;
-        }
-        throw new InvalidOperationException($"no ZipIt.sln above {AppContext.BaseDirectory}");
-    });
-
-    public static string RepoRoot => Root.Value;
-
-    /// <summary>A fixture file, e.g. <c>Fixtures.File("parity", "io.safetensors")</c>.</summary>
-    public static string File(string folder, string name)
-    {
-        var path = Path.GetFullPath(Path.Combine(RepoRoot, "..", "shared", "fixtures", folder, name));
-        Assert.True(System.IO.File.Exists(path), $"fixture missing: {path}");
-        return path;
-    }
-}
-
-/// <summary>A fresh folder under the system temp folder, deleted on dispose.</summary>
-internal sealed class TempDir : IDisposable
-{
-    public TempDir() => Directory.CreateDirectory(Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "zipit-ckpt-" + Guid.NewGuid().ToString("N")));
-
-    public string Path { get; }
-
-    public string File(string name) => System.IO.Path.Combine(Path, name);
-
-    /// <summary>Every file name in the folder (hidden temp files included), sorted.</summary>
-    public string[] Names() => Directory.EnumerateFileSystemEntries(Path).Select(System.IO.Path.GetFileName).Order(StringComparer.Ordinal).ToArray()!;
-
-    public void Dispose()
-    {
-        try { Directory.Delete(Path, recursive: true); } catch (IOException) { }
-    }
-}
-
 internal static class CheckpointAssert
 {
     /// <summary>Same dtype, same shape, bit-identical bytes.</summary>

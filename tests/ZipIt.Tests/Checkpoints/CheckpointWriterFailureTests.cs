@@ -11,7 +11,7 @@ public class CheckpointWriterFailureTests
     [Fact]
     public void WriteFile_ComplexTensor_NamesIt_AndLeavesNothing()
     {
-        using var dir = new TempDir();
+        using var dir = new TempDirectory();
         using var ok = torch.ones(3);
         using var complex = torch.complex(torch.ones(2), torch.zeros(2));
         var e = Assert.Throws<ZipItException>(() =>
@@ -26,7 +26,7 @@ public class CheckpointWriterFailureTests
     [Fact]
     public void WriteSharded_ComplexTensor_LeavesNothing_NotEvenTheFolder()
     {
-        using var dir = new TempDir();
+        using var dir = new TempDirectory();
         using var ok = torch.ones(3);
         using var complex = torch.complex(torch.ones(2), torch.zeros(2));
         var outDir = Path.Combine(dir.Path, "out");
@@ -39,7 +39,7 @@ public class CheckpointWriterFailureTests
     [Fact]
     public void WriteFile_RepeatedName_LeavesNothing()
     {
-        using var dir = new TempDir();
+        using var dir = new TempDirectory();
         using var a = torch.ones(3);
         var e = Assert.Throws<ArgumentException>(() =>
             CheckpointWriter.WriteFile(dir.File("out.safetensors"), [new("w", a), new("w", a)], null));
@@ -50,7 +50,7 @@ public class CheckpointWriterFailureTests
     [Fact]
     public void WriteFile_ReservedName_LeavesNothing()
     {
-        using var dir = new TempDir();
+        using var dir = new TempDirectory();
         using var a = torch.ones(3);
         Assert.Throws<ArgumentException>(() => CheckpointWriter.WriteFile(dir.File("out.safetensors"), [new("__metadata__", a)], null));
         Assert.Empty(dir.Names());
@@ -59,7 +59,7 @@ public class CheckpointWriterFailureTests
     [Fact]
     public void WriteFile_MissingFolder_IsAResourceError()
     {
-        using var dir = new TempDir();
+        using var dir = new TempDirectory();
         using var a = torch.ones(3);
         var e = Assert.Throws<ZipItException>(() => CheckpointWriter.WriteFile(Path.Combine(dir.Path, "no", "out.safetensors"), [new("a", a)], null));
         Assert.Equal(ExitCode.Resource, e.Code);
@@ -70,7 +70,7 @@ public class CheckpointWriterFailureTests
     [Fact]
     public void WriteSharded_FailingLastRename_RemovesEverythingItWrote()
     {
-        using var dir = new TempDir();
+        using var dir = new TempDirectory();
         // A folder squatting on the index name makes the final rename fail after the shards were renamed.
         Directory.CreateDirectory(dir.File(Checkpoint.IndexFileName));
         using var a = torch.ones(4);
@@ -85,7 +85,7 @@ public class CheckpointWriterFailureTests
     [Fact]
     public void WriteFile_OntoAFolder_LeavesNothing()
     {
-        using var dir = new TempDir();
+        using var dir = new TempDirectory();
         Directory.CreateDirectory(dir.File("out.safetensors"));
         using var a = torch.ones(4);
         Assert.Throws<ZipItException>(() => CheckpointWriter.WriteFile(dir.File("out.safetensors"), [new("a", a)], null));

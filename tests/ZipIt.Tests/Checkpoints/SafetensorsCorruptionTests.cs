@@ -65,7 +65,7 @@ public class SafetensorsCorruptionTests(ITestOutputHelper output)
     public void BadHeader_IsOneLineInputError(string label, string header, int dataBytes, string fragment)
     {
         _ = label;
-        using var dir = new TempDir();
+        using var dir = new TempDirectory();
         var path = dir.File(FileName);
         File.WriteAllBytes(path, RawSafetensors.Build(header, dataBytes));
         output.WriteLine(CheckpointAssert.InputError(() => SafetensorsFile.Open(path).Dispose(), FileName, fragment));
@@ -87,7 +87,7 @@ public class SafetensorsCorruptionTests(ITestOutputHelper output)
     [InlineData("F6_E3M2")]
     public void UnsupportedDtype_NamesTensorAndFile(string dtype)
     {
-        using var dir = new TempDir();
+        using var dir = new TempDirectory();
         var path = dir.File(FileName);
         File.WriteAllBytes(path, RawSafetensors.Build("{" + Entry("layer.w", dtype, "[1]", 0, 8) + "}", 8));
         output.WriteLine(CheckpointAssert.InputError(() => SafetensorsFile.Open(path).Dispose(), FileName, "'layer.w'", dtype, "does not support"));
@@ -98,7 +98,7 @@ public class SafetensorsCorruptionTests(ITestOutputHelper output)
     [Fact]
     public void FileShorterThan8Bytes()
     {
-        using var dir = new TempDir();
+        using var dir = new TempDirectory();
         var path = dir.File(FileName);
         File.WriteAllBytes(path, [1, 0, 0, 0, 0]);
         CheckpointAssert.InputError(() => SafetensorsFile.Open(path).Dispose(), FileName, "5 bytes", "shorter than");
@@ -107,7 +107,7 @@ public class SafetensorsCorruptionTests(ITestOutputHelper output)
     [Fact]
     public void HeaderLengthOverTheCap()
     {
-        using var dir = new TempDir();
+        using var dir = new TempDirectory();
         var path = dir.File(FileName);
         var bytes = new byte[64];
         BinaryPrimitives.WriteUInt64LittleEndian(bytes, 100_000_001);
@@ -118,7 +118,7 @@ public class SafetensorsCorruptionTests(ITestOutputHelper output)
     [Fact]
     public void HeaderLengthHuge_NoOverflow()
     {
-        using var dir = new TempDir();
+        using var dir = new TempDirectory();
         var path = dir.File(FileName);
         File.WriteAllBytes(path, [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, (byte)'{', (byte)'}']);
         CheckpointAssert.InputError(() => SafetensorsFile.Open(path).Dispose(), FileName, "limit");
@@ -127,7 +127,7 @@ public class SafetensorsCorruptionTests(ITestOutputHelper output)
     [Fact]
     public void HeaderLengthPastTheEnd()
     {
-        using var dir = new TempDir();
+        using var dir = new TempDirectory();
         var path = dir.File(FileName);
         var bytes = RawSafetensors.Build("{}", 0);
         BinaryPrimitives.WriteUInt64LittleEndian(bytes, 3); // 8 + 3 > 10
@@ -138,7 +138,7 @@ public class SafetensorsCorruptionTests(ITestOutputHelper output)
     [Fact]
     public void HeaderNotUtf8()
     {
-        using var dir = new TempDir();
+        using var dir = new TempDirectory();
         var path = dir.File(FileName);
         var header = Encoding.UTF8.GetBytes("{\"a?\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}");
         header[3] = 0xff;
@@ -149,7 +149,7 @@ public class SafetensorsCorruptionTests(ITestOutputHelper output)
     [Fact]
     public void ControlCharactersInNames_StayOnOneLine()
     {
-        using var dir = new TempDir();
+        using var dir = new TempDirectory();
         var path = dir.File(FileName);
         File.WriteAllBytes(path, RawSafetensors.Build("{" + Entry("bad\\nname\\u2028", "F33", "[2]", 0, 8) + "}", 8));
         CheckpointAssert.InputError(() => SafetensorsFile.Open(path).Dispose(), FileName, "'bad\\nname\\u2028'");
@@ -158,7 +158,7 @@ public class SafetensorsCorruptionTests(ITestOutputHelper output)
     [Fact]
     public void Whitespace_NullMetadata_UnknownFields_AreAccepted()
     {
-        using var dir = new TempDir();
+        using var dir = new TempDirectory();
         var path = dir.File("ok.safetensors");
         var header = " \t\r\n{\"__metadata__\":null,\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8],\"extra\":[1,{}]}," +
                      Entry("s", "I64", "[]", 8, 16) + "," + Entry("e", "BF16", "[3,0]", 16, 16) + "}\n     ";
@@ -184,7 +184,7 @@ public class SafetensorsCorruptionTests(ITestOutputHelper output)
     [Fact]
     public void EmptyHeaderObject_IsAnEmptyFile()
     {
-        using var dir = new TempDir();
+        using var dir = new TempDirectory();
         var path = dir.File("empty.safetensors");
         File.WriteAllBytes(path, RawSafetensors.Build("{}      ", 0));
         using var file = SafetensorsFile.Open(path);
@@ -195,7 +195,7 @@ public class SafetensorsCorruptionTests(ITestOutputHelper output)
     [Fact]
     public void MissingPath_IsFileNotFound()
     {
-        using var dir = new TempDir();
+        using var dir = new TempDirectory();
         var path = dir.File("absent.safetensors");
         CheckpointAssert.InputError(() => Checkpoint.Open(path).Dispose(), "absent.safetensors", "file not found");
         CheckpointAssert.InputError(() => SafetensorsFile.Open(path).Dispose(), "absent.safetensors", "file not found");
@@ -205,7 +205,7 @@ public class SafetensorsCorruptionTests(ITestOutputHelper output)
     [Fact]
     public void DirectoryWithoutCheckpoint()
     {
-        using var dir = new TempDir();
+        using var dir = new TempDirectory();
         var e = Assert.Throws<ZipItException>(() => Checkpoint.Open(dir.Path));
         Assert.Equal(ExitCode.Input, e.Code);
         Assert.Contains(dir.Path, e.Message);

@@ -10,7 +10,7 @@ public class SafetensorsFixtureTests
     [Fact]
     public void ResNetFixture_HeaderAndValues()
     {
-        using var file = SafetensorsFile.Open(Fixtures.File("parity", "resnet20x2_cifar.safetensors"));
+        using var file = SafetensorsFile.Open(Repository.Fixture("parity", "resnet20x2_cifar.safetensors"));
         Assert.Equal(128, file.Entries.Count);
         Assert.Equal(21, file.Entries.Count(e => e.DType == "I64"));
         Assert.Equal(107, file.Entries.Count(e => e.DType == "F32"));
@@ -61,7 +61,7 @@ public class SafetensorsFixtureTests
     [InlineData("torchvision_bottleneck_1111.io.safetensors", new long[] { 2, 3, 64, 64 }, new long[] { 2, 10 })]
     public void IoFixtures_InputAndOutput(string name, long[] input, long[] output)
     {
-        using var ckpt = Checkpoint.Open(Fixtures.File("parity", name));
+        using var ckpt = Checkpoint.Open(Repository.Fixture("parity", name));
         Assert.False(ckpt.IsSharded);
         Assert.Empty(ckpt.Metadata);
         Assert.Equal(["input", "output"], ckpt.Entries.Select(e => e.Name));
@@ -86,7 +86,7 @@ public class SafetensorsFixtureTests
     [Fact]
     public void IoFixture_KnownValues()
     {
-        using var ckpt = Checkpoint.Open(Fixtures.File("parity", "resnet20x2_cifar.io.safetensors"));
+        using var ckpt = Checkpoint.Open(Repository.Fixture("parity", "resnet20x2_cifar.io.safetensors"));
         using var input = ckpt.Read("input");
         using var output = ckpt.Read("output");
         Assert.Equal(-2.0459399223327637f, input.flatten().data<float>()[0]);
@@ -99,7 +99,7 @@ public class SafetensorsFixtureTests
     [InlineData("torchvision_bottleneck_1111.safetensors", 104, "fc.weight", new long[] { 10, 2048 })]
     public void ModelFixtures_Headers(string name, int count, string tensor, long[] shape)
     {
-        using var ckpt = Checkpoint.Open(Fixtures.File("parity", name));
+        using var ckpt = Checkpoint.Open(Repository.Fixture("parity", name));
         Assert.Equal(count, ckpt.Entries.Count);
         Assert.True(ckpt.Metadata.ContainsKey("note"));
         Assert.Equal(shape, ckpt.GetEntry(tensor).Shape);
@@ -123,7 +123,7 @@ public class SafetensorsFixtureTests
     [MemberData(nameof(MatchingCases))]
     public void MatchingFixtures(string name, int n)
     {
-        using var ckpt = Checkpoint.Open(Fixtures.File("matching", name));
+        using var ckpt = Checkpoint.Open(Repository.Fixture("matching", name));
         Assert.Equal(["alpha", "beta", "models", "n_per_model"], ckpt.Metadata.Keys.Order(StringComparer.Ordinal));
         Assert.Equal(n.ToString(), ckpt.Metadata["n_per_model"]);
         Assert.Equal("2", ckpt.Metadata["models"]);

@@ -7,7 +7,7 @@ namespace ZipIt.Tests.Checkpoints;
 /// <summary>Reading one tensor touches only its own bytes.</summary>
 public class SafetensorsLazyReadTests
 {
-    private static (string Path, Tensor A) TwoTensors(TempDir dir)
+    private static (string Path, Tensor A) TwoTensors(TempDirectory dir)
     {
         var a = torch.arange(6, dtype: ScalarType.Float32).reshape(2, 3);
         using var b = torch.full([1000], 7.0f);
@@ -19,7 +19,7 @@ public class SafetensorsLazyReadTests
     [Fact]
     public void CorruptBytesOfAnotherTensor_DoNotMatter()
     {
-        using var dir = new TempDir();
+        using var dir = new TempDirectory();
         var (path, a) = TwoTensors(dir);
         using var _ = a;
         TensorEntry bEntry;
@@ -40,7 +40,7 @@ public class SafetensorsLazyReadTests
     [Fact]
     public void FileTruncatedAfterOpen_OnlyTheCutTensorFails()
     {
-        using var dir = new TempDir();
+        using var dir = new TempDirectory();
         var (path, a) = TwoTensors(dir);
         using var _ = a;
         using var file = SafetensorsFile.Open(path); // header validated now, data read later
@@ -55,7 +55,7 @@ public class SafetensorsLazyReadTests
     [Fact]
     public void Sharded_ShardsAreOpenedOnDemand()
     {
-        using var dir = new TempDir();
+        using var dir = new TempDirectory();
         using var a = torch.ones(4);
         using var b = torch.zeros(4);
         CheckpointWriter.WriteSharded(dir.Path, [new("a", a), new("b", b)], null, 16);
@@ -71,7 +71,7 @@ public class SafetensorsLazyReadTests
     [Fact]
     public void Sharded_ShardRewrittenAfterOpen_IsDetected()
     {
-        using var dir = new TempDir();
+        using var dir = new TempDirectory();
         using var a = torch.ones(4);
         using var b = torch.zeros(4);
         CheckpointWriter.WriteSharded(dir.Path, [new("a", a), new("b", b)], null, 16);
