@@ -1,2 +1,0 @@
-namespace ZipIt.Plugins.ResNet;
-internal static class Placeholder {}
