@@ -32,10 +32,14 @@ public static class ZipItApp
 
     public const string ToolName = "dotnet zipit";
 
-    internal static RootCommand CreateRootCommand(CommandRunner runner)
+    internal static Command CreateRootCommand(CommandRunner runner)
     {
-        var root = new RootCommand(Description)
+        // Not RootCommand: its name is the process's file name ("testhost" under tests, "dotnet-zipit"
+        // when installed); the usage line must name the tool the same way everywhere.
+        var root = new Command("dotnet-zipit", Description)
         {
+            new HelpOption(),
+            new VersionOption(),
             GlobalOptions.Verbosity,
             GlobalOptions.Plugins,
             InspectCommand.Create(runner),

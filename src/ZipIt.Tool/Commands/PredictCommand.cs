@@ -87,7 +87,8 @@ internal static class PredictCommand
             {
                 parts.Add(loaded.Model.call(batch));
             }
-            catch (ExternalException e)
+            // libtorch reports a shape mismatch as ExternalException; TorchSharp's own checks throw ArgumentException.
+            catch (Exception e) when (e is ExternalException or ArgumentException)
             {
                 throw ZipItException.Input(
                     $"{Path.GetFileName(inputPath)}: tensor '{InputTensor}' {Format.Shape(inputs.shape)} does not fit {loaded.Config}: {CommandRunner.OneLine(e.Message)}");

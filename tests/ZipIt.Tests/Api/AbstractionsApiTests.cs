@@ -35,7 +35,6 @@ public sealed class AbstractionsApiTests
             const BindingFlags flags = BindingFlags.Public | BindingFlags.Instance | BindingFlags.Static | BindingFlags.DeclaredOnly;
             var members = type.GetMembers(flags)
                 .Where(m => m is not MethodInfo { IsSpecialName: true } && m is not Type)
-                .Where(m => !(type.IsDefined(typeof(System.Runtime.CompilerServices.CompilerGeneratedAttribute)) ))
                 .Select(Member)
                 .Where(s => s is not null)
                 .Order(StringComparer.Ordinal);
@@ -69,6 +68,7 @@ public sealed class AbstractionsApiTests
             var name = (t.Namespace is null ? "" : t.Namespace + ".") + t.Name[..t.Name.IndexOf('`')];
             return $"{name}<{string.Join(", ", t.GetGenericArguments().Select(Name))}>";
         }
+        if (t.IsByRef) return "ref " + Name(t.GetElementType()!);
         if (t.IsArray) return Name(t.GetElementType()!) + "[]";
         return (t.FullName ?? t.Name).Replace('+', '.');
     }

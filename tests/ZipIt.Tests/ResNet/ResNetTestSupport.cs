@@ -5,31 +5,15 @@ using static TorchSharp.torch;
 
 namespace ZipIt.Tests.ResNet;
 
-/// <summary>The shared fixtures: <c>../shared/fixtures</c> next to the folder holding ZipIt.sln.</summary>
+/// <summary>Fixture signatures exactly as the host builds them.</summary>
 internal static class ResNetFixtures
 {
-    private static readonly Lazy<string> Root = new(() =>
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(System.IO.Path.Combine(dir.FullName, "ZipIt.sln")))
-                return System.IO.Path.GetFullPath(System.IO.Path.Combine(dir.FullName, "..", "shared", "fixtures"));
-        throw new InvalidOperationException($"no ZipIt.sln above {AppContext.BaseDirectory}");
-    });
+    public static string Path(string folder, string name) => Repository.Fixture(folder, name);
 
-    public static string Path(string folder, string name)
-    {
-        var path = System.IO.Path.Combine(Root.Value, folder, name);
-        Assert.True(File.Exists(path), $"fixture missing: {path}");
-        return path;
-    }
-
-    /// <summary>The signature of a checkpoint file (names, dtypes, shapes, metadata), as the host builds it.</summary>
     public static CheckpointSignature Signature(string path)
     {
         using var ckpt = Checkpoint.Open(path);
-        return new CheckpointSignature(
-            ckpt.Entries.ToDictionary(e => e.Name, e => new TensorSignature(e.DType, e.Shape)),
-            ckpt.Metadata.ToDictionary(kv => kv.Key, kv => kv.Value));
+        return ZipIt.Models.ModelLoader.SignatureOf(ckpt);
     }
 }
 
