@@ -26,18 +26,23 @@ internal static class PredictCommand
         var input = new Option<string>("--input", "-i") { Description = "A .safetensors file holding tensor 'input' (e.g. [B, 3, H, W] float images).", Required = true, HelpName = "FILE" };
         var output = new Option<string>("--output", "-o") { Description = "Where to write the .safetensors file holding tensor 'output'.", Required = true, HelpName = "FILE" };
         var batchSize = new Option<int>("--batch-size") { Description = "Inputs per forward pass.", DefaultValueFactory = _ => 256, HelpName = "N" };
+        var compare = new Option<string?>("--compare")
+        {
+            Description = "A .safetensors file holding the expected tensor 'output' (e.g. saved from PyTorch): report the largest absolute difference.",
+            HelpName = "FILE",
+        };
         var arch = CommonOptions.Arch();
         var json = CommonOptions.Json();
         var command = new Command("predict", "Run a model on the tensor 'input' of a safetensors file and write tensor 'output'.")
         {
-            checkpoint, input, output, arch, batchSize, json,
+            checkpoint, input, output, compare, arch, batchSize, json,
         };
         command.SetAction((parse, ct) => Task.FromResult(runner.Run(parse, ct, ctx =>
-            Execute(ctx, ctx.Value(checkpoint)!, ctx.Value(input)!, ctx.Value(output)!, ctx.Value(arch), ctx.Value(batchSize), ctx.Value(json)))));
+            Execute(ctx, ctx.Value(checkpoint)!, ctx.Value(input)!, ctx.Value(output)!, ctx.Value(compare), ctx.Value(arch), ctx.Value(batchSize), ctx.Value(json)))));
         return command;
     }
 
-    private static int Execute(CommandContext ctx, string checkpointPath, string inputPath, string outputPath, string? arch, int batchSize, bool json)
+    private static int Execute(CommandContext ctx, string checkpointPath, string inputPath, string outputPath, string? comparePath, string? arch, int batchSize, bool json)
     {
         if (batchSize < 1) throw ZipItException.Usage($"--batch-size must be at least 1, got {batchSize}");
         var clock = Stopwatch.StartNew();
@@ -47,6 +52,7 @@ internal static class PredictCommand
         using var scope = torch.NewDisposeScope();
         var inputs = ReadInput(inputPath);
         var outputs = Run(loaded, inputs, batchSize, inputPath, ctx.CancellationToken);
+        var difference = comparePath is null ? (double?)null : MaxDifference(outputs, comparePath);
         var outputFile = Path.GetFileName(outputPath);
         CheckpointWriter.WriteFile(outputPath, [new(OutputTensor, outputs)], new Dictionary<string, string>
         {
@@ -57,8 +63,23 @@ internal static class PredictCommand
         ctx.Logger.LogInformation("{Model}: {Count} inputs → {Output} {Shape} in {Seconds:0.000} s ({Load:0.000} s loading)",
             loaded.Config, inputs.shape[0], outputFile, Format.Shape(outputs.shape), seconds, loadSeconds);
         if (json)
-            Json.Write(ctx.Out, new { output = outputPath, shape = outputs.shape, model = loaded.Config.ToString(), seconds, loadSeconds });
+            Json.Write(ctx.Out, new { output = outputPath, shape = outputs.shape, model = loaded.Config.ToString(), seconds, loadSeconds, compare = comparePath, maxAbsDifference = difference });
+        else if (difference is { } d)
+            ctx.Out.WriteLine($"max abs difference from {Path.GetFileName(comparePath)}: {d:0.###e+00}");
         return 0;
+    }
+
+    private static double MaxDifference(Tensor outputs, string comparePath)
+    {
+        using var file = Checkpoint.Open(comparePath);
+        var name = Path.GetFileName(file.Path);
+        if (!file.Contains(OutputTensor))
+            throw ZipItException.Input($"{name} has no tensor '{OutputTensor}' to compare with");
+        using var expected = file.Read(OutputTensor);
+        if (!expected.shape.SequenceEqual(outputs.shape))
+            throw ZipItException.Input($"{name}: tensor '{OutputTensor}' has shape {Format.Shape(expected.shape)}, the model's output is {Format.Shape(outputs.shape)}");
+        using var diff = (expected.to(ScalarType.Float64) - outputs.to(ScalarType.Float64)).abs().max();
+        return diff.item<double>();
     }
 
     private static Tensor ReadInput(string path)

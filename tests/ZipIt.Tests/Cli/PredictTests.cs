@@ -28,6 +28,21 @@ public sealed class PredictTests
     }
 
     [Fact]
+    public void Compare_reports_the_largest_difference_from_the_expected_output()
+    {
+        using var dir = new TempDirectory();
+        var io = Repository.Fixture("parity", "resnet20x2_cifar.io.safetensors");
+        var result = Tool.Run("predict", Repository.Fixture("parity", "resnet20x2_cifar.safetensors"), "-i", io, "-o", dir.File("out.safetensors"), "--compare", io, "--json");
+        Assert.True(result.ExitCode == 0, result.ToString());
+        var difference = System.Text.Json.JsonDocument.Parse(result.Out).RootElement.GetProperty("maxAbsDifference").GetDouble();
+        Assert.InRange(difference, 0, 1e-4);
+        var mismatch = Tool.Run("predict", Repository.Fixture("parity", "resnet20x2_cifar.safetensors"), "-i", io, "-o", dir.File("out2.safetensors"),
+            "--compare", Repository.Fixture("parity", "torchvision_bottleneck_1111.io.safetensors"));
+        Assert.Equal(3, mismatch.ExitCode);
+        ExitCodeTests.AssertOneErrorLine(mismatch, "has shape [2,10]");
+    }
+
+    [Fact]
     public void An_input_file_without_tensor_input_exits_3_and_writes_nothing()
     {
         using var dir = new TempDirectory();
