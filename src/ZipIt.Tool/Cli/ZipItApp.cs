@@ -44,6 +44,7 @@ public static class ZipItApp
             GlobalOptions.Plugins,
             InspectCommand.Create(runner),
             PredictCommand.Create(runner),
+            CollectCommand.Create(runner),
             PluginsCommand.Create(runner),
         };
         return root;

@@ -69,7 +69,11 @@ internal static class InspectCommand
         o.WriteLine($"checkpoint:   {path}");
         o.WriteLine($"files:        {files}");
         o.WriteLine($"tensors:      {entries.Count} ({string.Join(", ", dtypes.Select(d => $"{d.Key} {d.Value}"))}), {Format.Bytes(bytes)}");
-        if (identity is null)
+        if (checkpoint.Metadata.TryGetValue(ModelLoader.KindKey, out var kind) && kind != "model")
+        {
+            o.WriteLine($"kind:         zipit {kind} file");
+        }
+        else if (identity is null)
         {
             o.WriteLine("architecture: not recognised by any installed plugin");
         }

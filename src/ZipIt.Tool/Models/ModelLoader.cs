@@ -19,6 +19,40 @@ internal sealed class ModelLoader(PluginCatalog plugins)
     public const string VariantKey = "zipit.variant";
     public const string ConfigKey = "zipit.config";
 
+    /// <summary>What a zipit file is (<c>metrics</c>, <c>matches</c>, ...); absent or <c>model</c> for models.</summary>
+    public const string KindKey = "zipit.kind";
+
+    /// <summary>The metadata that lets a checkpoint zipit writes be reloaded without recognition.</summary>
+    public static Dictionary<string, string> MetadataFor(ArchitectureConfig config) => new()
+    {
+        [ArchitectureKey] = config.Architecture,
+        [VariantKey] = config.Variant,
+        [ConfigKey] = JsonSerializer.Serialize(config.Settings),
+    };
+
+    /// <summary>Loads several models that must share one configuration (exit 3 naming the first that differs).</summary>
+    public List<LoadedModel> LoadAll(IReadOnlyList<string> paths, string? arch = null)
+    {
+        var models = new List<LoadedModel>();
+        try
+        {
+            foreach (var path in paths)
+            {
+                var model = Load(path, arch);
+                models.Add(model);
+                if (!model.Config.Equals(models[0].Config))
+                    throw ZipItException.Input(
+                        $"{System.IO.Path.GetFileName(model.Path)} is {model.Config}, but {System.IO.Path.GetFileName(models[0].Path)} is {models[0].Config}; models to merge must have the same architecture and widths");
+            }
+            return models;
+        }
+        catch
+        {
+            foreach (var m in models) m.Dispose();
+            throw;
+        }
+    }
+
     public static CheckpointSignature SignatureOf(Checkpoint checkpoint) => new(
         checkpoint.Entries.ToDictionary(e => e.Name, e => new TensorSignature(e.DType, e.Shape)),
         checkpoint.Metadata);
@@ -32,6 +66,8 @@ internal sealed class ModelLoader(PluginCatalog plugins)
     {
         var signature = SignatureOf(checkpoint);
         var file = System.IO.Path.GetFileName(checkpoint.Path);
+        if (signature.Metadata.TryGetValue(KindKey, out var kind) && kind != "model")
+            return required ? throw ZipItException.Input($"{file} is a zipit {kind} file, not a model") : null;
         var (architecture, config) = FromMetadata(signature, file) ?? Recognise(signature, arch, file, required);
         if (architecture is null || config is null) return null;
         if (arch is not null && !NameMatches(architecture, config, arch))

@@ -10,6 +10,7 @@ public sealed class HelpTests
     [InlineData("root", new[] { "--help" })]
     [InlineData("inspect", new[] { "inspect", "--help" })]
     [InlineData("predict", new[] { "predict", "--help" })]
+    [InlineData("collect", new[] { "collect", "--help" })]
     [InlineData("plugins", new[] { "plugins", "--help" })]
     [InlineData("plugins-list", new[] { "plugins", "list", "--help" })]
     public void Help_has_not_changed(string name, string[] args)

@@ -1,0 +1,73 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace ZipIt.Collect;
+
+/// <summary>
+/// Forward hooks on one model at every tap of the given feature spaces. After a forward pass,
+/// <see cref="Take"/> returns each space's features as [C, samples] float32: the channel axis
+/// first, every other axis (batch, spatial positions, tokens) flattened into samples, several taps
+/// of one space stacked as extra samples, NaN/±Inf replaced by 0.
+/// </summary>
+internal sealed class FeatureTaps : IDisposable
+{
+    private readonly List<Action> _removers = [];
+    private readonly Dictionary<string, List<Tensor>> _captured = [];
+    private readonly Dictionary<string, int> _widths = [];
+
+    public FeatureTaps(nn.Module model, IEnumerable<FeatureSpace> spaces)
+    {
+        var modules = model.named_modules().ToDictionary(m => m.name, m => m.module);
+        foreach (var space in spaces)
+        {
+            _captured[space.Name] = [];
+            _widths[space.Name] = space.Width;
+            foreach (var tap in space.Taps)
+            {
+                if (!modules.TryGetValue(tap.Module, out var module) || module is not nn.Module<Tensor, Tensor> hookable)
+                    throw new ArgumentException($"feature space '{space.Name}': tap module '{tap.Module}' is not a Module<Tensor, Tensor> of this model");
+                var list = _captured[space.Name];
+                var name = space.Name;
+                // Hooks copy what they need: the model disposes its intermediate tensors as it goes.
+                var handle = tap.Site == TapSite.Input
+                    ? hookable.register_forward_pre_hook((_, x) => { list.Add(Flatten(x, tap, name)); return null!; })
+                    : hookable.register_forward_hook((_, _, y) => { list.Add(Flatten(y, tap, name)); return null!; });
+                _removers.Add(handle.remove);
+            }
+        }
+    }
+
+    /// <summary>The features of <paramref name="space"/> from the last forward pass, [C, S]; the caller owns the tensor.</summary>
+    public Tensor Take(string space)
+    {
+        var parts = _captured[space];
+        if (parts.Count == 0) throw new InvalidOperationException($"feature space '{space}': no tap fired during the forward pass");
+        var result = parts.Count == 1 ? parts[0] : torch.cat(parts, 1).DetachFromDisposeScope();
+        if (parts.Count > 1) foreach (var p in parts) p.Dispose();
+        parts.Clear();
+        return result;
+    }
+
+    private Tensor Flatten(Tensor x, FeatureTap tap, string space)
+    {
+        using var scope = torch.NewDisposeScope();
+        var axis = tap.ChannelAxis < 0 ? x.dim() + tap.ChannelAxis : tap.ChannelAxis;
+        var channels = x.transpose(0, axis); // the order of the other axes does not matter: they all become samples
+        channels = channels.reshape([channels.shape[0], -1]);
+        if (tap.Offset != 0 || tap.Length is not null)
+            channels = channels.narrow(0, tap.Offset, tap.Length ?? channels.shape[0] - tap.Offset);
+        if (channels.shape[0] != _widths[space])
+            throw new ArgumentException($"feature space '{space}': the {tap} has {channels.shape[0]} channels, the space has {_widths[space]}");
+        return channels.to(ScalarType.Float32).nan_to_num(0, 0, 0).contiguous().DetachFromDisposeScope();
+    }
+
+    public void Dispose()
+    {
+        foreach (var remove in _removers) remove();
+        foreach (var list in _captured.Values)
+        {
+            foreach (var t in list) t.Dispose();
+            list.Clear();
+        }
+    }
+}

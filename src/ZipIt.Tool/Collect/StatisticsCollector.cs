@@ -1,0 +1,61 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace ZipIt.Collect;
+
+/// <summary>
+/// Runs N models (eval mode, no gradients) over the same batches and accumulates, for every feature
+/// space, the covariance of the models' stacked features (model 0's units first). Only one batch of
+/// taps per model is held at a time.
+/// </summary>
+internal static class StatisticsCollector
+{
+    public static Dictionary<string, CovarianceAccumulator> Collect(
+        IReadOnlyList<StagedModel> models, IReadOnlyList<FeatureSpace> spaces, IEnumerable<Tensor> batches,
+        CancellationToken cancellation = default, Action<long>? progress = null)
+    {
+        var accumulators = spaces.ToDictionary(s => s.Name, s => new CovarianceAccumulator(models.Count * s.Width));
+        var taps = new List<FeatureTaps>();
+        try
+        {
+            foreach (var model in models)
+            {
+                model.eval();
+                taps.Add(new FeatureTaps(model, spaces));
+            }
+            using var _ = torch.no_grad();
+            foreach (var batch in batches)
+            {
+                cancellation.ThrowIfCancellationRequested();
+                using var scope = torch.NewDisposeScope();
+                foreach (var model in models) model.call(batch);
+                foreach (var space in spaces)
+                {
+                    var features = taps.Select(t => t.Take(space.Name)).ToArray();
+                    try
+                    {
+                        if (features.Any(f => f.shape[1] != features[0].shape[1]))
+                            throw new ArgumentException($"feature space '{space.Name}': the models' taps give different sample counts");
+                        using var stacked = torch.cat(features, 0);
+                        accumulators[space.Name].Add(stacked, batch.shape[0]);
+                    }
+                    finally
+                    {
+                        foreach (var f in features) f.Dispose();
+                    }
+                }
+                progress?.Invoke(batch.shape[0]);
+            }
+            return accumulators;
+        }
+        catch
+        {
+            foreach (var a in accumulators.Values) a.Dispose();
+            throw;
+        }
+        finally
+        {
+            foreach (var t in taps) t.Dispose();
+        }
+    }
+}

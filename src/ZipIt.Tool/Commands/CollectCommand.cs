@@ -1,0 +1,83 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using ZipIt.Cli;
+using ZipIt.Collect;
+using ZipIt.Data;
+using ZipIt.Models;
+using ZipIt.ResetBn;
+
+namespace ZipIt.Commands;
+
+/// <summary>
+/// <c>collect MODEL MODEL... --data FILE -o METRICS</c>: runs the models over calibration images and
+/// writes, per merge point, the covariance and mean of their stacked features (ZipIt! §2).
+/// </summary>
+internal static class CollectCommand
+{
+    public static Command Create(CommandRunner runner)
+    {
+        var models = new Argument<string[]>("models") { Description = "Two or more checkpoints of one architecture and width.", Arity = new ArgumentArity(2, 64) };
+        var data = DataOptions.Data();
+        var images = DataOptions.Images();
+        var batchSize = DataOptions.BatchSize();
+        var resetBn = new Option<bool>("--reset-bn")
+        {
+            Description = "First recompute each model's BatchNorm statistics on the same data, as the paper does.",
+            DefaultValueFactory = _ => true,
+        };
+        var output = new Option<string>("--output", "-o") { Description = "Metrics file to write (.safetensors).", Required = true, HelpName = "FILE" };
+        var arch = CommonOptions.Arch();
+        var json = CommonOptions.Json();
+        var command = new Command("collect", "Collect per-merge-point feature covariances of two or more models over calibration data.")
+        {
+            models, data, images, batchSize, resetBn, output, arch, json,
+        };
+        command.SetAction((parse, ct) => Task.FromResult(runner.Run(parse, ct, ctx => Execute(ctx,
+            ctx.Value(models)!, ctx.Value(data)!, ctx.Value(images), ctx.Value(batchSize), ctx.Value(resetBn), ctx.Value(output)!, ctx.Value(arch), ctx.Value(json)))));
+        return command;
+    }
+
+    private static int Execute(CommandContext ctx, string[] paths, string dataPath, long? images, int batchSize, bool resetBn, string output, string? arch, bool json)
+    {
+        DataOptions.Validate(images, batchSize);
+        var clock = Stopwatch.StartNew();
+        var loaded = ctx.Get<ModelLoader>().LoadAll(paths, arch);
+        try
+        {
+            using var dataset = TensorDataset.Load(dataPath, images);
+            var graph = loaded[0].Architecture.Describe(loaded[0].Config);
+            var modules = loaded.Select(m => m.Model).ToList();
+            if (resetBn)
+            {
+                foreach (var m in modules)
+                    BatchNormReset.Run([m], dataset.Batches(batchSize).Select(b => b.Images), x => m.call(x), ctx.CancellationToken);
+                ctx.Logger.LogInformation("reset BatchNorm statistics of {Count} models on {Images} images", modules.Count, dataset.Count);
+            }
+            var forward = clock.Elapsed;
+            var accumulators = StatisticsCollector.Collect(modules, graph.Spaces, dataset.Batches(batchSize).Select(b => b.Images), ctx.CancellationToken);
+            try
+            {
+                var statistics = accumulators.ToDictionary(kv => kv.Key, kv => kv.Value.Finish());
+                var metadata = ModelLoader.MetadataFor(loaded[0].Config);
+                metadata["zipit.sources"] = JsonSerializer.Serialize(loaded.Select(m => Path.GetFileName(m.Path)));
+                MetricsFile.Write(output, loaded.Count, graph.Spaces, statistics, dataset.Count, metadata);
+                foreach (var (c, m) in statistics.Values) { c.Dispose(); m.Dispose(); }
+            }
+            finally
+            {
+                foreach (var a in accumulators.Values) a.Dispose();
+            }
+            ctx.Logger.LogInformation("{Points} merge points of {Models} models over {Images} images → {Output} in {Seconds:0.00} s",
+                graph.Spaces.Count, loaded.Count, dataset.Count, output, clock.Elapsed.TotalSeconds);
+            if (json)
+                Output.Json.Write(ctx.Out, new { output, models = loaded.Count, points = graph.Spaces.Count, images = dataset.Count, seconds = clock.Elapsed.TotalSeconds });
+            return 0;
+        }
+        finally
+        {
+            foreach (var m in loaded) m.Dispose();
+        }
+    }
+}
