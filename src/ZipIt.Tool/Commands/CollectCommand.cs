@@ -24,7 +24,7 @@ internal static class CollectCommand
         var batchSize = DataOptions.BatchSize();
         var resetBn = new Option<bool>("--reset-bn")
         {
-            Description = "First recompute each model's BatchNorm statistics on the same data, as the paper does.",
+            Description = "First recompute each model's BatchNorm statistics on the same data, as the paper does (on by default; --reset-bn false to skip).",
             DefaultValueFactory = _ => true,
         };
         var output = new Option<string>("--output", "-o") { Description = "Metrics file to write (.safetensors).", Required = true, HelpName = "FILE" };

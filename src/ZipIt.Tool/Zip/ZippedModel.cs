@@ -1,0 +1,23 @@
+using static TorchSharp.torch;
+
+namespace ZipIt.Zip;
+
+/// <summary>
+/// The result of zipping N models: the merged state (every key for a full zip; the trunk's keys for
+/// a partial zip) and, for a partial zip, each model's head (its keys after the stop stage, entry
+/// layers already unmerged).
+/// </summary>
+internal sealed class ZippedModel(Dictionary<string, Tensor> trunk, IReadOnlyList<Dictionary<string, Tensor>> heads, int? stopStage) : IDisposable
+{
+    public Dictionary<string, Tensor> Trunk { get; } = trunk;
+    public IReadOnlyList<Dictionary<string, Tensor>> Heads { get; } = heads;
+
+    /// <summary>Index of the last merged stage, or null for a full zip.</summary>
+    public int? StopStage { get; } = stopStage;
+
+    public void Dispose()
+    {
+        foreach (var t in Trunk.Values) t.Dispose();
+        foreach (var h in Heads) foreach (var t in h.Values) t.Dispose();
+    }
+}
