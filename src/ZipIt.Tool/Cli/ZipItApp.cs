@@ -45,6 +45,8 @@ public static class ZipItApp
             InspectCommand.Create(runner),
             PredictCommand.Create(runner),
             CollectCommand.Create(runner),
+            ZipCommand.Create(runner),
+            ResetBnCommand.Create(runner),
             PluginsCommand.Create(runner),
         };
         return root;

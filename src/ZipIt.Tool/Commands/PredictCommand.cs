@@ -33,7 +33,7 @@ internal static class PredictCommand
         };
         var arch = CommonOptions.Arch();
         var json = CommonOptions.Json();
-        var command = new Command("predict", "Run a model on the tensor 'input' of a safetensors file and write tensor 'output'.")
+        var command = new Command("predict", "Run a model on the tensor 'input' of a safetensors file and write tensor 'output' (output.0, output.1, ... for a multi-head model).")
         {
             checkpoint, input, output, compare, arch, batchSize, json,
         };
@@ -52,34 +52,43 @@ internal static class PredictCommand
         using var scope = torch.NewDisposeScope();
         var inputs = ReadInput(inputPath);
         var outputs = Run(loaded, inputs, batchSize, inputPath, ctx.CancellationToken);
-        var difference = comparePath is null ? (double?)null : MaxDifference(outputs, comparePath);
+        var named = outputs.Count == 1
+            ? new Dictionary<string, Tensor> { [OutputTensor] = outputs[0] }
+            : outputs.Select((o, i) => (o, i)).ToDictionary(x => $"{OutputTensor}.{x.i}", x => x.o);
+        var difference = comparePath is null ? (double?)null : MaxDifference(named, comparePath);
         var outputFile = Path.GetFileName(outputPath);
-        CheckpointWriter.WriteFile(outputPath, [new(OutputTensor, outputs)], new Dictionary<string, string>
+        CheckpointWriter.WriteFile(outputPath, named, new Dictionary<string, string>
         {
             ["format"] = "pt",
             ["zipit.source"] = Path.GetFileName(loaded.Path),
         });
         var seconds = clock.Elapsed.TotalSeconds;
-        ctx.Logger.LogInformation("{Model}: {Count} inputs → {Output} {Shape} in {Seconds:0.000} s ({Load:0.000} s loading)",
-            loaded.Config, inputs.shape[0], outputFile, Format.Shape(outputs.shape), seconds, loadSeconds);
+        ctx.Logger.LogInformation("{Model}: {Count} inputs → {Output} {Names} {Shape} in {Seconds:0.000} s ({Load:0.000} s loading)",
+            loaded.Config, inputs.shape[0], outputFile, string.Join(", ", named.Keys), Format.Shape(outputs[0].shape), seconds, loadSeconds);
         if (json)
-            Json.Write(ctx.Out, new { output = outputPath, shape = outputs.shape, model = loaded.Config.ToString(), seconds, loadSeconds, compare = comparePath, maxAbsDifference = difference });
+            Json.Write(ctx.Out, new { output = outputPath, tensors = named.Keys, shape = outputs[0].shape, model = loaded.Config.ToString(), seconds, loadSeconds, compare = comparePath, maxAbsDifference = difference });
         else if (difference is { } d)
             ctx.Out.WriteLine($"max abs difference from {Path.GetFileName(comparePath)}: {d:0.###e+00}");
         return 0;
     }
 
-    private static double MaxDifference(Tensor outputs, string comparePath)
+    /// <summary>The largest absolute difference over every output tensor, against the same-named tensors of <paramref name="comparePath"/>.</summary>
+    private static double MaxDifference(IReadOnlyDictionary<string, Tensor> outputs, string comparePath)
     {
         using var file = Checkpoint.Open(comparePath);
         var name = Path.GetFileName(file.Path);
-        if (!file.Contains(OutputTensor))
-            throw ZipItException.Input($"{name} has no tensor '{OutputTensor}' to compare with");
-        using var expected = file.Read(OutputTensor);
-        if (!expected.shape.SequenceEqual(outputs.shape))
-            throw ZipItException.Input($"{name}: tensor '{OutputTensor}' has shape {Format.Shape(expected.shape)}, the model's output is {Format.Shape(outputs.shape)}");
-        using var diff = (expected.to(ScalarType.Float64) - outputs.to(ScalarType.Float64)).abs().max();
-        return diff.item<double>();
+        var largest = 0.0;
+        foreach (var (tensor, actual) in outputs)
+        {
+            if (!file.Contains(tensor))
+                throw ZipItException.Input($"{name} has no tensor '{tensor}' to compare with");
+            using var expected = file.Read(tensor);
+            if (!expected.shape.SequenceEqual(actual.shape))
+                throw ZipItException.Input($"{name}: tensor '{tensor}' has shape {Format.Shape(expected.shape)}, the model's output is {Format.Shape(actual.shape)}");
+            using var diff = (expected.to(ScalarType.Float64) - actual.to(ScalarType.Float64)).abs().max();
+            largest = Math.Max(largest, diff.item<double>());
+        }
+        return largest;
     }
 
     private static Tensor ReadInput(string path)
@@ -96,17 +105,17 @@ internal static class PredictCommand
         return tensor.to(ScalarType.Float32);
     }
 
-    private static Tensor Run(LoadedModel loaded, Tensor inputs, int batchSize, string inputPath, CancellationToken cancellation)
+    private static IReadOnlyList<Tensor> Run(LoadedModel loaded, Tensor inputs, int batchSize, string inputPath, CancellationToken cancellation)
     {
         using var _ = torch.no_grad();
-        var parts = new List<Tensor>();
+        var parts = new List<IReadOnlyList<Tensor>>();
         for (long start = 0; start < inputs.shape[0]; start += batchSize)
         {
             cancellation.ThrowIfCancellationRequested();
             var batch = inputs.narrow(0, start, Math.Min(batchSize, inputs.shape[0] - start));
             try
             {
-                parts.Add(loaded.Model.call(batch));
+                parts.Add(loaded.Forward(batch));
             }
             // libtorch reports a shape mismatch as ExternalException; TorchSharp's own checks throw ArgumentException.
             catch (Exception e) when (e is ExternalException or ArgumentException)
@@ -115,6 +124,8 @@ internal static class PredictCommand
                     $"{Path.GetFileName(inputPath)}: tensor '{InputTensor}' {Format.Shape(inputs.shape)} does not fit {loaded.Config}: {CommandRunner.OneLine(e.Message)}");
             }
         }
-        return parts.Count == 1 ? parts[0] : torch.cat(parts, 0);
+        return Enumerable.Range(0, parts[0].Count)
+            .Select(h => parts.Count == 1 ? parts[0][h] : torch.cat(parts.Select(p => p[h]).ToList(), 0))
+            .ToList();
     }
 }

@@ -4,5 +4,6 @@ namespace ZipIt.Models;
 /// <param name="Architecture">The recognising family.</param>
 /// <param name="Config">The configuration it recognised.</param>
 /// <param name="Mismatch">Null when every key and shape agrees with the configuration; otherwise one line saying what differs.</param>
-/// <param name="ParameterCount">Elements in the model's parameters (buffers such as BN running stats excluded).</param>
-internal sealed record ModelIdentity(IArchitecture Architecture, ArchitectureConfig Config, string? Mismatch, long ParameterCount);
+/// <param name="ParameterCount">Elements in the model's parameters (buffers such as BN running stats excluded), every head counted.</param>
+/// <param name="Heads">The head layout of a partially zipped checkpoint, or null.</param>
+internal sealed record ModelIdentity(IArchitecture Architecture, ArchitectureConfig Config, string? Mismatch, long ParameterCount, HeadLayout? Heads = null);

@@ -74,9 +74,16 @@ internal sealed class ModelLoader(PluginCatalog plugins)
             throw ZipItException.Input($"{file} is {config}, not '{arch}'");
 
         using var model = Create(architecture, config, file);
-        var expected = model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.shape);
-        var parameters = model.named_parameters().Sum(p => p.parameter.numel());
-        return new ModelIdentity(architecture, config, Compare(expected, signature), parameters);
+        var shapes = model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.shape);
+        var parameterNames = model.named_parameters().Select(p => p.name).ToHashSet();
+        var layout = HeadLayout.From(signature.Metadata, architecture.Describe(config), file);
+        var expected = layout is null
+            ? shapes
+            : layout.Keys(shapes.Keys, architecture.Describe(config)).ToDictionary(k => k.Key, k => shapes[k.ModelKey]);
+        var parameters = layout is null
+            ? model.named_parameters().Sum(p => p.parameter.numel())
+            : layout.Keys(parameterNames, architecture.Describe(config)).Sum(k => shapes[k.ModelKey].Aggregate(1L, (a, b) => a * b));
+        return new ModelIdentity(architecture, config, Compare(expected, signature), parameters, layout);
     }
 
     /// <summary>Loads <paramref name="path"/> as a model in eval mode (exit 3 when it is not a model an installed plugin can build).</summary>
@@ -89,16 +96,35 @@ internal sealed class ModelLoader(PluginCatalog plugins)
         if (identity.Mismatch is not null)
             throw ZipItException.Input($"{file} does not fit {identity.Config}: {identity.Mismatch}");
 
+        var graph = identity.Architecture.Describe(identity.Config);
+        var layout = identity.Heads;
         var model = Create(identity.Architecture, identity.Config, file);
+        var heads = new List<StagedModel>();
         try
         {
-            LoadWeights(model, checkpoint, file);
+            if (layout is null)
+            {
+                LoadWeights(model, checkpoint, file, key => key);
+            }
+            else
+            {
+                LoadWeights(model, checkpoint, file, key => graph.StageOf(key) <= layout.StopStage ? key : null);
+                for (var h = 0; h < layout.Heads; h++)
+                {
+                    var head = Create(identity.Architecture, identity.Config, file);
+                    heads.Add(head);
+                    var prefix = HeadLayout.Prefix(h);
+                    LoadWeights(head, checkpoint, file, key => graph.StageOf(key) > layout.StopStage ? prefix + key : null);
+                    head.eval();
+                }
+            }
             model.eval();
-            return new LoadedModel(checkpoint.Path, identity.Architecture, identity.Config, model, checkpoint.Metadata);
+            return new LoadedModel(checkpoint.Path, identity.Architecture, identity.Config, model, checkpoint.Metadata, graph, layout, heads);
         }
         catch
         {
             model.Dispose();
+            foreach (var h in heads) h.Dispose();
             throw;
         }
     }
@@ -194,11 +220,13 @@ internal sealed class ModelLoader(PluginCatalog plugins)
     private static string Few(IReadOnlyList<string> items) =>
         items.Count <= 3 ? string.Join(", ", items) : string.Join(", ", items.Take(3)) + $" (+{items.Count - 3} more)";
 
-    private static void LoadWeights(StagedModel model, Checkpoint checkpoint, string file)
+    /// <summary>Copies into each model tensor the checkpoint tensor <paramref name="keyFor"/> names (null: leave it as built).</summary>
+    private static void LoadWeights(StagedModel model, Checkpoint checkpoint, string file, Func<string, string?> keyFor)
     {
         using var _ = torch.no_grad();
-        foreach (var (name, target) in model.state_dict())
+        foreach (var (modelKey, target) in model.state_dict())
         {
+            if (keyFor(modelKey) is not { } name) continue;
             using var scope = torch.NewDisposeScope();
             var source = checkpoint.Read(name);
             if (source.is_floating_point() != target.is_floating_point())

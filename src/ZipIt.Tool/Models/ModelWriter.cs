@@ -1,0 +1,29 @@
+using ZipIt.Checkpoints;
+using static TorchSharp.torch;
+
+namespace ZipIt.Models;
+
+/// <summary>Writes a loaded (possibly multi-head) model back in the layout it was read from, with its metadata.</summary>
+internal static class ModelWriter
+{
+    public static void Save(LoadedModel model, string path, IReadOnlyDictionary<string, string>? extraMetadata = null)
+    {
+        var metadata = new Dictionary<string, string>(model.Metadata) { ["format"] = "pt" };
+        foreach (var (k, v) in ModelLoader.MetadataFor(model.Config)) metadata[k] = v;
+        foreach (var (k, v) in extraMetadata ?? new Dictionary<string, string>()) metadata[k] = v;
+        var tensors = new List<KeyValuePair<string, Tensor>>();
+        var trunk = model.Model.state_dict();
+        if (model.Layout is not { } layout)
+        {
+            tensors.AddRange(trunk);
+        }
+        else
+        {
+            tensors.AddRange(trunk.Where(kv => model.Graph.StageOf(kv.Key) <= layout.StopStage));
+            for (var h = 0; h < model.Heads.Count; h++)
+                tensors.AddRange(model.Heads[h].state_dict().Where(kv => model.Graph.StageOf(kv.Key) > layout.StopStage)
+                    .Select(kv => new KeyValuePair<string, Tensor>(HeadLayout.Prefix(h) + kv.Key, kv.Value)));
+        }
+        CheckpointWriter.WriteFile(path, tensors, metadata);
+    }
+}

@@ -1,0 +1,32 @@
+using System.Text.Json;
+using ZipIt.Checkpoints;
+using ZipIt.Models;
+using static TorchSharp.torch;
+
+namespace ZipIt.Zip;
+
+/// <summary>
+/// Writes a zipped model. A full zip is a plain checkpoint of the original architecture (PyTorch
+/// loads it with the original class); a partial zip holds the trunk under the original keys and
+/// model i's head under <c>heads.{i}.</c> (<see cref="HeadLayout"/>). Metadata records the
+/// architecture, the stop point, the tasks and the recipe.
+/// </summary>
+internal static class ZippedCheckpoint
+{
+    public static void Write(string path, ZippedModel zipped, ArchitectureConfig config, MergeGraph graph,
+        IReadOnlyList<string> tasks, IReadOnlyDictionary<string, string> extra)
+    {
+        var metadata = new Dictionary<string, string>(extra) { ["format"] = "pt" };
+        foreach (var (k, v) in ModelLoader.MetadataFor(config)) metadata[k] = v;
+        metadata["zipit.stop_label"] = StopPoint.Label(graph, zipped.StopStage);
+        metadata["zipit.tasks"] = JsonSerializer.Serialize(tasks);
+        var tensors = new List<KeyValuePair<string, Tensor>>(zipped.Trunk);
+        if (zipped.StopStage is { } stop)
+        {
+            foreach (var (k, v) in new HeadLayout(stop, zipped.Heads.Count).Metadata(graph)) metadata[k] = v;
+            for (var h = 0; h < zipped.Heads.Count; h++)
+                tensors.AddRange(zipped.Heads[h].Select(kv => new KeyValuePair<string, Tensor>(HeadLayout.Prefix(h) + kv.Key, kv.Value)));
+        }
+        CheckpointWriter.WriteFile(path, tensors, metadata);
+    }
+}
