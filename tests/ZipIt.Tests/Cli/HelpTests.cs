@@ -11,6 +11,8 @@ public sealed class HelpTests
     [InlineData("inspect", new[] { "inspect", "--help" })]
     [InlineData("predict", new[] { "predict", "--help" })]
     [InlineData("collect", new[] { "collect", "--help" })]
+    [InlineData("zip", new[] { "zip", "--help" })]
+    [InlineData("reset-bn", new[] { "reset-bn", "--help" })]
     [InlineData("plugins", new[] { "plugins", "--help" })]
     [InlineData("plugins-list", new[] { "plugins", "list", "--help" })]
     public void Help_has_not_changed(string name, string[] args)
