@@ -45,6 +45,7 @@ public static class ZipItApp
             InspectCommand.Create(runner),
             PredictCommand.Create(runner),
             CollectCommand.Create(runner),
+            MatchCommand.Create(runner),
             ZipCommand.Create(runner),
             ResetBnCommand.Create(runner),
             PluginsCommand.Create(runner),

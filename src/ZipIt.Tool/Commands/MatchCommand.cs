@@ -1,0 +1,151 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using Microsoft.Extensions.Logging;
+using TorchSharp;
+using ZipIt.Checkpoints;
+using ZipIt.Cli;
+using ZipIt.Collect;
+using ZipIt.Models;
+using ZipIt.Zip;
+using static TorchSharp.torch;
+
+namespace ZipIt.Commands;
+
+/// <summary>
+/// <c>match METRICS -o MATCHES --matcher NAME</c>: every <c>P.covariance</c> in METRICS yields
+/// <c>P.merge</c> [C, N·C] and <c>P.unmerge</c> [N·C, C]. A bare file of covariances works too.
+/// </summary>
+internal static class MatchCommand
+{
+    public static Command Create(CommandRunner runner)
+    {
+        var metrics = new Argument<string>("metrics") { Description = "Metrics file from 'collect', or any safetensors file of P.covariance tensors (metadata 'models', default 2)." };
+        var output = new Option<string>("--output", "-o") { Description = "Matches file to write (.safetensors).", Required = true, HelpName = "FILE" };
+        var matcher = new Option<string>("--matcher") { Description = "zipit, permute, average, or a plugin's matcher (see 'plugins list').", DefaultValueFactory = _ => "zipit", HelpName = "NAME" };
+        var alpha = new Option<double?>("--alpha") { Description = "ZipIt!'s α: weight of a merged feature's further matches (matchers that declare it).", HelpName = "A" };
+        var beta = new Option<double?>("--beta") { Description = "ZipIt!'s β: how much same-model merges are allowed (matchers that declare it).", HelpName = "B" };
+        var set = new Option<string[]>("--set") { Description = "Any matcher setting as name=value (see 'plugins list --json'). Repeatable.", HelpName = "NAME=VALUE", Arity = ArgumentArity.OneOrMore };
+        var models = new Option<string[]>("--models") { Description = "The models' checkpoints, for matchers that use weights.", Arity = ArgumentArity.OneOrMore, HelpName = "FILE" };
+        var seed = new Option<long>("--seed") { Description = "Seed for matchers with randomness.", DefaultValueFactory = _ => 0 };
+        var json = CommonOptions.Json();
+        var command = new Command("match", "Compute merge and unmerge matrices for every merge point from collected statistics.")
+        {
+            metrics, output, matcher, alpha, beta, set, models, seed, json,
+        };
+        command.SetAction((parse, ct) => Task.FromResult(runner.Run(parse, ct, ctx => Execute(ctx,
+            ctx.Value(metrics)!, ctx.Value(output)!, ctx.Value(matcher)!, ctx.Value(alpha), ctx.Value(beta), ctx.Value(set) ?? [],
+            ctx.Value(models) ?? [], ctx.Value(seed), ctx.Value(json)))));
+        return command;
+    }
+
+    private static int Execute(CommandContext ctx, string metricsPath, string output, string matcherName, double? alpha, double? beta,
+        string[] set, string[] modelPaths, long seed, bool json)
+    {
+        var clock = Stopwatch.StartNew();
+        var matcher = ctx.Plugins.Matcher(matcherName);
+        var settings = Settings(matcher, alpha, beta, set);
+        MatcherInputs required;
+        try { required = matcher.RequiredInputs(settings); }
+        catch (ArgumentException e) { throw ZipItException.Usage($"--matcher {matcher.Name}: {e.Message}"); }
+
+        using var file = Checkpoint.Open(metricsPath);
+        var name = Path.GetFileName(file.Path);
+        var n = MetricsFile.Models(file);
+        var graph = GraphOf(ctx, file);
+        var points = new List<MatchPoint>();
+        using var scope = torch.NewDisposeScope();
+        foreach (var point in MetricsFile.Points(file))
+        {
+            var covariance = file.Read(point + MetricsFile.CovarianceSuffix);
+            if (covariance.dim() != 2 || covariance.shape[0] != covariance.shape[1] || covariance.shape[0] % n != 0 || covariance.shape[0] == 0)
+                throw ZipItException.Input($"{name}: tensor '{point}{MetricsFile.CovarianceSuffix}' has shape [{string.Join(",", covariance.shape)}]; a square [N·C, N·C] with N = {n} is needed");
+            if (!covariance.is_floating_point() || !covariance.isfinite().all().item<bool>())
+                throw ZipItException.Input($"{name}: tensor '{point}{MetricsFile.CovarianceSuffix}' must hold finite floating-point values");
+            var width = (int)(covariance.shape[0] / n);
+            var space = graph?.Spaces.FirstOrDefault(s => s.Name == point);
+            if (space is not null && space.Width != width)
+                throw ZipItException.Input($"{name}: point '{point}' has {width} units per model, the architecture says {space.Width}");
+            var mean = file.Contains(point + MetricsFile.MeanSuffix) ? file.Read(point + MetricsFile.MeanSuffix).to(ScalarType.Float64) : null;
+            points.Add(new MatchPoint(point, width) { Space = space, Groups = space?.Groups, Covariance = covariance.to(ScalarType.Float64), Mean = mean });
+        }
+        if (points.Count == 0)
+            throw ZipItException.Input($"{name} holds no '*{MetricsFile.CovarianceSuffix}' tensors");
+
+        IReadOnlyList<IReadOnlyDictionary<string, Tensor>>? weights = null;
+        var loaded = new List<LoadedModel>();
+        try
+        {
+            if (required.HasFlag(MatcherInputs.Weights))
+            {
+                if (modelPaths.Length != n)
+                    throw ZipItException.Usage($"--matcher {matcher.Name} uses the models' weights: pass the {n} checkpoints with --models");
+                loaded = ctx.Get<ModelLoader>().LoadAll(modelPaths);
+                graph ??= loaded[0].Graph;
+                weights = loaded.Select(m => (IReadOnlyDictionary<string, Tensor>)m.Model.state_dict()).ToList();
+            }
+            var context = new MatchContext
+            {
+                ModelCount = n,
+                Points = points,
+                Settings = settings,
+                Graph = graph,
+                Weights = weights,
+                Seed = seed,
+                Logger = ctx.Logger,
+                CancellationToken = ctx.CancellationToken,
+            };
+            IReadOnlyDictionary<string, MatchResult> matches;
+            try { matches = matcher.Match(context); }
+            catch (ArgumentException e) { throw ZipItException.Input($"{name}: {CommandRunner.OneLine(e.Message)}"); }
+            Check(matcher, points, n, matches);
+            MatchesFile.Write(output, n, points.Select(p => p.Name).ToList(), matches, matcher.Name, settings.Effective);
+            ctx.Logger.LogInformation("matched {Points} points of {Models} models with {Matcher} → {Output} in {Seconds:0.00} s",
+                points.Count, n, matcher.Name, output, clock.Elapsed.TotalSeconds);
+            if (json)
+                Output.Json.Write(ctx.Out, new { output, matcher = matcher.Name, settings = settings.Effective, models = n, points = points.Count, seconds = clock.Elapsed.TotalSeconds });
+            return 0;
+        }
+        finally
+        {
+            foreach (var m in loaded) m.Dispose();
+        }
+    }
+
+    private static MatcherSettings Settings(IMatcher matcher, double? alpha, double? beta, string[] set)
+    {
+        var values = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var item in set)
+        {
+            var i = item.IndexOf('=');
+            if (i <= 0) throw ZipItException.Usage($"--set {item}: expected NAME=VALUE");
+            values[item[..i].Trim()] = item[(i + 1)..].Trim();
+        }
+        if (alpha is { } a) values["alpha"] = a.ToString("R", CultureInfo.InvariantCulture);
+        if (beta is { } b) values["beta"] = b.ToString("R", CultureInfo.InvariantCulture);
+        try { return new MatcherSettings(matcher.Parameters, values); }
+        catch (ArgumentException e) { throw ZipItException.Usage($"--matcher {matcher.Name}: {e.Message}"); }
+    }
+
+    private static MergeGraph? GraphOf(CommandContext ctx, Checkpoint file)
+    {
+        if (!file.Metadata.TryGetValue(ModelLoader.ArchitectureKey, out var archName)) return null;
+        var architecture = ctx.Plugins.Architecture(archName);
+        if (architecture is null || !file.Metadata.TryGetValue(ModelLoader.VariantKey, out var variant)) return null;
+        var settings = System.Text.Json.JsonSerializer.Deserialize<Dictionary<string, string>>(file.Metadata.GetValueOrDefault(ModelLoader.ConfigKey) ?? "{}");
+        return architecture.Describe(new ArchitectureConfig(architecture.Name, variant, settings));
+    }
+
+    // A plugin matcher's output is checked like any input before it is written.
+    private static void Check(IMatcher matcher, IReadOnlyList<MatchPoint> points, int n, IReadOnlyDictionary<string, MatchResult> matches)
+    {
+        foreach (var p in points)
+        {
+            if (!matches.TryGetValue(p.Name, out var m))
+                throw ZipItException.Plugin($"matcher {matcher.Name} returned no result for point '{p.Name}'");
+            long c = p.Width;
+            if (!m.Merge.shape.SequenceEqual([c, n * c]) || !m.Unmerge.shape.SequenceEqual([n * c, c]))
+                throw ZipItException.Plugin($"matcher {matcher.Name}: point '{p.Name}' merge {Output.Format.Shape(m.Merge.shape)} / unmerge {Output.Format.Shape(m.Unmerge.shape)}, expected [{c},{n * c}] / [{n * c},{c}]");
+        }
+    }
+}
