@@ -33,7 +33,8 @@ namespace ZipIt.Matching;
 /// </remarks>
 internal sealed class ZipItGreedy
 {
-    private const int InitialCandidates = 16;
+    /// <summary>Entries kept per row after its first scan; more only cost memory, fewer cost rescans.</summary>
+    public const int DefaultCandidates = 16;
 
     private readonly float[] _s;
     private readonly int _size;
@@ -69,7 +70,7 @@ internal sealed class ZipItGreedy
 
     private readonly int[] _budget;
 
-    private ZipItGreedy(float[] similarity, int models, int width, ZipItOptions options)
+    private ZipItGreedy(float[] similarity, int models, int width, ZipItOptions options, int candidates)
     {
         _s = similarity;
         _models = models;
@@ -95,7 +96,7 @@ internal sealed class ZipItGreedy
             _active[k] = true;
             _next[k] = -1;
             _tail[k] = k;
-            _candidates[k] = InitialCandidates;
+            _candidates[k] = candidates;
         }
         _count = _size;
         _budget = new int[models];
@@ -107,15 +108,18 @@ internal sealed class ZipItGreedy
     /// scratch) down to C features and returns, for every unit, the index of its merged feature;
     /// merged features are numbered by their smallest member.
     /// </summary>
+    /// <param name="candidates">Initial heap size per row (tests use 1 to force the rescan paths).</param>
     /// <exception cref="InvalidOperationException">Every remaining pair is masked before C features are left.</exception>
-    public static int[] Match(float[] similarity, int models, int width, ZipItOptions options, CancellationToken cancellation = default)
+    public static int[] Match(float[] similarity, int models, int width, ZipItOptions options,
+        CancellationToken cancellation = default, int candidates = DefaultCandidates)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(candidates, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(models, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(width, 1);
         var size = (long)models * width;
         if (similarity.LongLength != size * size)
             throw new ArgumentException($"similarity has {similarity.LongLength} values, not {size}×{size}");
-        return new ZipItGreedy(similarity, models, width, options).Run(cancellation);
+        return new ZipItGreedy(similarity, models, width, options, candidates).Run(cancellation);
     }
 
     private int[] Run(CancellationToken cancellation)
