@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -12,12 +13,12 @@ namespace ZipIt.Matching;
 /// the reference (float32 sqrt, float32 product, clamp of the product at float32(1e-7), float32
 /// division), whatever the covariance's dtype: the reference's covariance is float32, and the greedy
 /// matcher's argmax only reproduces the reference's choice between near-equal pairs when its inputs
-/// are the same float32 numbers. A float64 covariance is rounded to float32 first.</para>
+/// are the same float32 numbers. A float64 covariance is rounded to float32 (to nearest) first.</para>
 /// <para>Guards the reference lacks: a negative diagonal entry (cancellation in E[x²] − E[x]²) is
 /// treated as 0 instead of producing NaN, so a dead or numerically dead unit correlates 0 with
 /// everything; and an entry that still is not finite (a NaN or infinite covariance entry, or an
-/// overflow) becomes 0, so no NaN can reach a matcher's argmax. Matchers reject non-finite
-/// covariances before they get here; the guard is for other callers.</para>
+/// overflow) becomes 0, so no NaN can reach a matcher's argmax. The built-in matchers reject
+/// non-finite covariances before they get here; the guard is for other callers.</para>
 /// </remarks>
 public static class Correlation
 {
@@ -29,8 +30,7 @@ public static class Correlation
     public static Tensor FromCovariance(Tensor covariance)
     {
         var size = SquareSize(covariance);
-        var values = Compute(ReadFloat32(covariance), size);
-        return torch.tensor(values, [size, size], ScalarType.Float32);
+        return torch.tensor(Compute(covariance), [size, size], ScalarType.Float32);
     }
 
     /// <summary>
@@ -42,29 +42,49 @@ public static class Correlation
         ArgumentOutOfRangeException.ThrowIfNegative(size);
         if (covariance.Length != (long)size * size)
             throw new ArgumentException($"covariance has {covariance.Length} values, not {size}×{size}");
-
-        var sigma = new float[size];
-        for (var i = 0; i < size; i++)
-        {
-            var d = covariance[i * size + i];
-            // NaN fails the comparison and stays NaN; the final guard turns its row and column into 0.
-            sigma[i] = MathF.Sqrt(d < 0f ? 0f : d);
-        }
-
         var result = new float[(long)size * size];
-        for (var i = 0; i < size; i++)
-        {
-            var si = sigma[i];
-            var row = i * size;
-            for (var j = 0; j < size; j++)
-            {
-                var product = si * sigma[j];
-                var denominator = product < ProductEpsilon ? ProductEpsilon : product;
-                var c = covariance[row + j] / denominator;
-                result[row + j] = float.IsFinite(c) ? c : 0f;
-            }
-        }
+        Fill(covariance, size, Sigmas(covariance, size), 0, size, 0, size, result);
         return result;
+    }
+
+    /// <summary>The whole correlation matrix, row-major, read straight from the tensor's memory.</summary>
+    internal static float[] Compute(Tensor covariance)
+    {
+        var size = SquareSize(covariance);
+        var result = new float[(long)size * size];
+        Read(covariance, (single, wide) =>
+        {
+            if (wide.IsEmpty) Fill(single, size, Sigmas(single, size), 0, size, 0, size, result);
+            else Fill(wide, size, Sigmas(wide, size), 0, size, 0, size, result);
+        });
+        return result;
+    }
+
+    /// <summary>The block rows [row0, row0 + rows) × columns [column0, column0 + columns) of the correlation, row-major.</summary>
+    internal static float[] Block(Tensor covariance, int row0, int rows, int column0, int columns)
+    {
+        var size = SquareSize(covariance);
+        var result = new float[(long)rows * columns];
+        Read(covariance, (single, wide) =>
+        {
+            if (wide.IsEmpty) Fill(single, size, Sigmas(single, size), row0, rows, column0, columns, result);
+            else Fill(wide, size, Sigmas(wide, size), row0, rows, column0, columns, result);
+        });
+        return result;
+    }
+
+    /// <summary>How many entries are NaN or infinite once rounded to float32 (the precision the matchers work in).</summary>
+    internal static long CountNonFinite(Tensor covariance)
+    {
+        long count = 0;
+        Read(covariance, (single, wide) =>
+        {
+            if (wide.IsEmpty)
+                foreach (var v in single) { if (!float.IsFinite(v)) count++; }
+            else
+                foreach (var v in wide) { if (!float.IsFinite((float)v)) count++; }
+        });
+        return count;
     }
 
     /// <summary>Side of a square floating-point matrix; the message says what is wrong otherwise.</summary>
@@ -77,13 +97,70 @@ public static class Correlation
         return checked((int)covariance.shape[0]);
     }
 
-    /// <summary>The tensor's values as float32, row-major, without changing the tensor.</summary>
-    internal static float[] ReadFloat32(Tensor tensor)
+    private delegate void Reader(ReadOnlySpan<float> single, ReadOnlySpan<double> wide);
+
+    /// <summary>
+    /// Hands the tensor's values to <paramref name="reader"/> in place (float32 or float64, whichever it
+    /// is), copying only a tensor that is not a contiguous CPU float32/float64 one: at merge-point sizes
+    /// a copy is tens of megabytes, and fresh memory is slow to touch.
+    /// </summary>
+    private static void Read(Tensor tensor, Reader reader)
     {
-        using var scope = torch.NewDisposeScope();
-        var cpu = tensor.device_type == DeviceType.CPU ? tensor : tensor.cpu();
-        // torch's float64 → float32 cast rounds to nearest, as the reference's float32 pipeline would.
-        var single = cpu.dtype == ScalarType.Float32 ? cpu : cpu.to_type(ScalarType.Float32);
-        return single.contiguous().data<float>().ToArray();
+        var direct = tensor.device_type == DeviceType.CPU && tensor.is_contiguous()
+            && tensor.dtype is ScalarType.Float32 or ScalarType.Float64;
+        using var copy = direct ? null : tensor.to(ScalarType.Float32, torch.CPU).contiguous();
+        var source = copy ?? tensor;
+        if (source.dtype == ScalarType.Float32) reader(MemoryMarshal.Cast<byte, float>(source.bytes), default);
+        else reader(default, MemoryMarshal.Cast<byte, double>(source.bytes));
+    }
+
+    private static float[] Sigmas(ReadOnlySpan<float> covariance, int size)
+    {
+        var sigma = new float[size];
+        for (var i = 0; i < size; i++) sigma[i] = Sigma(covariance[i * size + i]);
+        return sigma;
+    }
+
+    private static float[] Sigmas(ReadOnlySpan<double> covariance, int size)
+    {
+        var sigma = new float[size];
+        for (var i = 0; i < size; i++) sigma[i] = Sigma((float)covariance[i * size + i]);
+        return sigma;
+    }
+
+    // A NaN diagonal fails the comparison and stays NaN; the final guard zeroes its row and column.
+    private static float Sigma(float variance) => MathF.Sqrt(variance < 0f ? 0f : variance);
+
+    private static void Fill(ReadOnlySpan<float> covariance, int size, float[] sigma,
+        int row0, int rows, int column0, int columns, float[] result)
+    {
+        for (var r = 0; r < rows; r++)
+        {
+            var i = row0 + r;
+            var source = covariance.Slice(i * size + column0, columns);
+            var target = result.AsSpan(r * columns, columns);
+            var si = sigma[i];
+            for (var c = 0; c < columns; c++) target[c] = Divide(source[c], si, sigma[column0 + c]);
+        }
+    }
+
+    private static void Fill(ReadOnlySpan<double> covariance, int size, float[] sigma,
+        int row0, int rows, int column0, int columns, float[] result)
+    {
+        for (var r = 0; r < rows; r++)
+        {
+            var i = row0 + r;
+            var source = covariance.Slice(i * size + column0, columns);
+            var target = result.AsSpan(r * columns, columns);
+            var si = sigma[i];
+            for (var c = 0; c < columns; c++) target[c] = Divide((float)source[c], si, sigma[column0 + c]);
+        }
+    }
+
+    private static float Divide(float covariance, float si, float sj)
+    {
+        var product = si * sj;
+        var c = covariance / (product < ProductEpsilon ? ProductEpsilon : product);
+        return float.IsFinite(c) ? c : 0f;
     }
 }

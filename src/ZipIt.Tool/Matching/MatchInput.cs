@@ -8,6 +8,9 @@ namespace ZipIt.Matching;
 /// </summary>
 internal static class MatchInput
 {
+    /// <summary>Largest N·C: the float64 covariance is read in place as one span (under 2 GiB).</summary>
+    public const int MaxUnits = 16_000;
+
     /// <summary>Checks what does not depend on a point: N, the point list, unique names.</summary>
     public static void CheckContext(string matcher, MatchContext context)
     {
@@ -25,8 +28,8 @@ internal static class MatchInput
                 throw new ArgumentException($"point '{point.Name}' appears more than once");
             if (point.Width < 1)
                 throw new ArgumentException($"point '{point.Name}': width must be at least 1, got {point.Width}");
-            if ((long)context.ModelCount * point.Width > 46_340)
-                throw new ArgumentException($"point '{point.Name}': N·C = {(long)context.ModelCount * point.Width} units is more than the matcher supports (46340)");
+            if ((long)context.ModelCount * point.Width > MaxUnits)
+                throw new ArgumentException($"point '{point.Name}': N·C = {(long)context.ModelCount * point.Width} units is more than the {matcher} matcher supports ({MaxUnits})");
         }
     }
 
@@ -39,10 +42,10 @@ internal static class MatchInput
     }
 
     /// <summary>
-    /// The point's correlation as the reference feeds its matchers (float32, row-major [N·C, N·C]),
-    /// after checking that the covariance is there, has the right shape and is finite.
+    /// The point's covariance after checking that it is there, has the right shape and dtype and is
+    /// finite in float32 (the precision the matchers work in).
     /// </summary>
-    public static float[] Similarity(string matcher, MatchPoint point, int models)
+    public static Tensor Covariance(string matcher, MatchPoint point, int models)
     {
         var covariance = point.Covariance
             ?? throw new ArgumentException($"point '{point.Name}': the {matcher} matcher needs the point's covariance (collect activations first)");
@@ -54,13 +57,9 @@ internal static class MatchInput
                 $"point '{point.Name}': covariance is [{covariance.shape[0]}, {covariance.shape[1]}] but N·C = {models}·{point.Width} = {size}");
         if (!is_floating_point(covariance))
             throw new ArgumentException($"point '{point.Name}': covariance must be floating point, got {covariance.dtype}");
-
-        var values = Correlation.ReadFloat32(covariance);
-        var bad = 0;
-        foreach (var v in values)
-            if (!float.IsFinite(v)) bad++;
+        var bad = Correlation.CountNonFinite(covariance);
         if (bad > 0)
             throw new ArgumentException($"point '{point.Name}': covariance has {bad} NaN or infinite entries (in float32)");
-        return Correlation.Compute(values, (int)size);
+        return covariance;
     }
 }

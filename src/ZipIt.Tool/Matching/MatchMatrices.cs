@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using static TorchSharp.torch;
 
 namespace ZipIt.Matching;
@@ -17,17 +18,19 @@ internal static class MatchMatrices
         var counts = new int[features];
         foreach (var g in featureOf) counts[g]++;
 
-        var merge = new float[(long)features * units];
-        var unmerge = new float[(long)units * features];
+        // Written in place: the matrices are mostly zeros, and a managed copy of them would double
+        // the memory touched at large widths.
+        var merge = zeros([features, units], ScalarType.Float32);
+        var unmerge = zeros([units, features], ScalarType.Float32);
+        var m = MemoryMarshal.Cast<byte, float>(merge.bytes);
+        var u = MemoryMarshal.Cast<byte, float>(unmerge.bytes);
         for (var k = 0; k < units; k++)
         {
             var g = featureOf[k];
-            merge[(long)g * units + k] = 1f / (counts[g] + epsilon);
-            unmerge[(long)k * features + g] = 1f;
+            m[g * units + k] = 1f / (counts[g] + epsilon);
+            u[k * features + g] = 1f;
         }
-        return new MatchResult(
-            tensor(merge, [features, units], ScalarType.Float32),
-            tensor(unmerge, [units, features], ScalarType.Float32));
+        return new MatchResult(merge, unmerge);
     }
 
     /// <summary>The merge-eps setting every built-in matcher declares (the reference's 1e-5 in 1/(count + eps)).</summary>

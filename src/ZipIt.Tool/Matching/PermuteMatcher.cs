@@ -37,7 +37,7 @@ public sealed class PermuteMatcher : IMatcher
         {
             context.CancellationToken.ThrowIfCancellationRequested();
             MatchInput.RejectGroups(MatcherName, point);
-            var correlation = MatchInput.Similarity(MatcherName, point, models);
+            var covariance = MatchInput.Covariance(MatcherName, point, models);
             var width = point.Width;
             var size = models * width;
 
@@ -46,10 +46,9 @@ public sealed class PermuteMatcher : IMatcher
             var block = new double[width * width];
             for (var model = 1; model < models; model++)
             {
-                // Rows: model 0's units; columns: model `model`'s units.
-                for (var r = 0; r < width; r++)
-                    for (var c = 0; c < width; c++)
-                        block[r * width + c] = correlation[(long)r * size + model * width + c];
+                // Rows: model 0's units; columns: model `model`'s units. Only this block is needed.
+                var correlation = Correlation.Block(covariance, 0, width, model * width, width);
+                for (var k = 0; k < block.Length; k++) block[k] = correlation[k];
                 var columnOf = LinearAssignment.Maximize(block, width);
                 for (var r = 0; r < width; r++) featureOf[model * width + columnOf[r]] = r;
             }

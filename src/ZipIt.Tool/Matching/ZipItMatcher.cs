@@ -63,7 +63,7 @@ public sealed class ZipItMatcher : IMatcher
         {
             context.CancellationToken.ThrowIfCancellationRequested();
             MatchInput.RejectGroups(MatcherName, point);
-            var similarity = MatchInput.Similarity(MatcherName, point, context.ModelCount);
+            var similarity = Correlation.Compute(MatchInput.Covariance(MatcherName, point, context.ModelCount));
             int[] featureOf;
             try
             {
