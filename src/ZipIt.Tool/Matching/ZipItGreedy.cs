@@ -70,8 +70,15 @@ internal sealed class ZipItGreedy
 
     private readonly int[] _budget;
 
-    private ZipItGreedy(float[] similarity, int models, int width, ZipItOptions options, int candidates)
+    // Depth of every unit in its feature's merge tree: how often α has scaled its similarities.
+    private readonly int[] _depth;
+    private readonly Func<float[]>? _original;
+    private bool _unmasked;
+    private int _liftedAt = -1;
+
+    private ZipItGreedy(float[] similarity, int models, int width, ZipItOptions options, int candidates, Func<float[]>? original)
     {
+        _original = original;
         _s = similarity;
         _models = models;
         _width = width;
@@ -101,17 +108,21 @@ internal sealed class ZipItGreedy
         _count = _size;
         _budget = new int[models];
         Array.Fill(_budget, options.Quota(models, width));
+        _depth = new int[_size];
     }
 
     /// <summary>
     /// Greedy-matches <paramref name="similarity"/> (row-major [N·C, N·C] float32, overwritten as
-    /// scratch) down to C features and returns, for every unit, the index of its merged feature;
-    /// merged features are numbered by their smallest member.
+    /// scratch) down to C features.
     /// </summary>
+    /// <param name="original">
+    /// Gives the similarity again, unchanged, if every remaining pair ends up masked (see
+    /// <see cref="LiftMasks"/>); without it that case throws.
+    /// </param>
     /// <param name="candidates">Initial heap size per row (tests use 1 to force the rescan paths).</param>
-    /// <exception cref="InvalidOperationException">Every remaining pair is masked before C features are left.</exception>
-    public static int[] Match(float[] similarity, int models, int width, ZipItOptions options,
-        CancellationToken cancellation = default, int candidates = DefaultCandidates)
+    /// <exception cref="InvalidOperationException">Every remaining pair is masked and no <paramref name="original"/> was given.</exception>
+    public static ZipItGreedyResult Match(float[] similarity, int models, int width, ZipItOptions options,
+        Func<float[]>? original = null, CancellationToken cancellation = default, int candidates = DefaultCandidates)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(candidates, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(models, 1);
@@ -119,7 +130,9 @@ internal sealed class ZipItGreedy
         var size = (long)models * width;
         if (similarity.LongLength != size * size)
             throw new ArgumentException($"similarity has {similarity.LongLength} values, not {size}×{size}");
-        return new ZipItGreedy(similarity, models, width, options, candidates).Run(cancellation);
+        var greedy = new ZipItGreedy(similarity, models, width, options, candidates, original);
+        var featureOf = greedy.Run(cancellation);
+        return new ZipItGreedyResult(featureOf, greedy._liftedAt);
     }
 
     private int[] Run(CancellationToken cancellation)
@@ -153,9 +166,16 @@ internal sealed class ZipItGreedy
             if (_bestValue[r] > value) (row, value) = (r, _bestValue[r]);
         }
         if (float.IsNegativeInfinity(value))
+        {
             // The reference's argmax would return the diagonal (0, 0) here and drop a feature.
-            throw new InvalidOperationException(
-                $"every remaining pair is masked after {step} of {_size - _width} merges, so no valid merge is left");
+            if (_unmasked || _original is null)
+                throw new InvalidOperationException(
+                    $"every remaining pair is masked after {step} of {_size - _width} merges, so no valid merge is left");
+            LiftMasks();
+            _liftedAt = step;
+            Merge(step);
+            return;
+        }
 
         var column = _bestColumn[row];
         var lo = Math.Min(row, column);
@@ -166,7 +186,7 @@ internal sealed class ZipItGreedy
 
         UpdateColumn(lo, hi, loOwner, hiOwner);
         UpdateRow(lo, hi, hiPosition, loOwner, hiOwner);
-        if (_options.NoRepeat)
+        if (_options.NoRepeat && !_unmasked)
             for (var i = 0; i < _count; i++)
             {
                 var x = _order[i];
@@ -179,9 +199,10 @@ internal sealed class ZipItGreedy
         _active[hi] = false;
         _next[_tail[lo]] = hi;
         _tail[lo] = _tail[hi];
+        for (var k = lo; k >= 0; k = _next[k]) _depth[k]++;
 
         var killed = -1;
-        if (loOwner == hiOwner && --_budget[loOwner] <= 0)
+        if (!_unmasked && loOwner == hiOwner && --_budget[loOwner] <= 0)
         {
             Kill(loOwner);
             killed = loOwner;
@@ -214,6 +235,7 @@ internal sealed class ZipItGreedy
             var y = _s[at + hi];
             _s[at + lo] = y < x ? y : x;
         }
+        if (_unmasked) return;
         // Reference quirk (α ≤ 0): rows [owner·C, (owner+1)·C) of the not yet shrunk matrix are
         // masked, positions that only name the owners' features before the first merge.
         MaskPositions(loOwner, _count, p => (long)_order[p] * n + lo);
@@ -236,12 +258,64 @@ internal sealed class ZipItGreedy
             var m = v < u ? v : u;
             _s[loRow + y] = scale ? a * m : m;
         }
-        if (scale) return;
+        if (scale || _unmasked) return;
 
         // Reference quirk (α ≤ 0): here the column hi is already deleted, so the positions are those
         // of the matrix one narrower.
         MaskPositions(loOwner, _count - 1, p => loRow + _order[p < hiPosition ? p : p + 1]);
         MaskPositions(hiOwner, _count - 1, p => loRow + _order[p < hiPosition ? p : p + 1]);
+    }
+
+    /// <summary>
+    /// Every remaining pair is masked (spent budgets, the α ≤ 0 ranges, no-repeat), which the
+    /// reference does not handle: its argmax lands on the diagonal and a feature is lost. Instead the
+    /// masks are lifted and matching goes on from the similarities the features would have had
+    /// without them: for features G, H the reference's update rule gives
+    /// S[G, H] = min over i ∈ G, j ∈ H of α^(depth i + depth j)·S₀[i, j], with the float32
+    /// multiplications done one at a time as the updates do them (min commutes with a monotone
+    /// rounding, so this is bit-identical to having carried an unmasked copy along). From here on
+    /// no mask is applied.
+    /// </summary>
+    private void LiftMasks()
+    {
+        var original = _original!();
+        if (original.LongLength != (long)_size * _size)
+            throw new InvalidOperationException("the original similarity has the wrong size");
+        var n = _size;
+        var featureOf = new int[n];
+        for (var i = 0; i < _count; i++)
+            for (var k = _order[i]; k >= 0; k = _next[k]) featureOf[k] = _order[i];
+        for (var i = 0; i < _count; i++)
+        {
+            var row = (long)_order[i] * n;
+            for (var j = 0; j < _count; j++)
+                if (i != j) _s[row + _order[j]] = float.PositiveInfinity;
+        }
+
+        var a = _alpha;
+        var scale = a > 0f;
+        for (var i = 0; i < n; i++)
+        {
+            var gi = featureOf[i];
+            var row = (long)gi * n;
+            for (var j = 0; j < n; j++)
+            {
+                var gj = featureOf[j];
+                if (gi == gj) continue;
+                var v = original[(long)i * n + j];
+                if (scale)
+                    for (var t = _depth[i] + _depth[j]; t > 0; t--) v = a * v;
+                if (v < _s[row + gj]) _s[row + gj] = v;
+            }
+        }
+
+        _unmasked = true;
+        for (var i = 0; i < _count; i++)
+        {
+            var x = _order[i];
+            Rescan(x);
+            Refresh(x);
+        }
     }
 
     private void MaskPositions(int owner, int positions, Func<int, long> index)

@@ -15,8 +15,10 @@ namespace ZipIt.Matching;
 /// same-model merge (P9); a model whose quota is spent has all pairs of its current features masked;
 /// α ≤ 0 takes the reference's branch that masks fixed position ranges of the shrinking matrix (P10);
 /// ties go to the first maximum in row-major order; merge weights are 1/(count + 1e-5) (P12).</para>
-/// <para>Where the reference would corrupt its output (every remaining pair masked, so its argmax
-/// lands on the diagonal) this matcher throws instead.</para>
+/// <para>Where the reference would corrupt its output (every remaining pair masked, which happens
+/// for N &gt; 2 with small β: its argmax lands on the diagonal and a feature is lost) this matcher
+/// lifts the masks for the remaining merges, continuing from the similarities the features would
+/// have had without them, and logs a warning.</para>
 /// </remarks>
 public sealed class ZipItMatcher : IMatcher
 {
@@ -63,16 +65,24 @@ public sealed class ZipItMatcher : IMatcher
         {
             context.CancellationToken.ThrowIfCancellationRequested();
             MatchInput.RejectGroups(MatcherName, point);
-            var similarity = Correlation.Compute(MatchInput.Covariance(MatcherName, point, context.ModelCount));
-            int[] featureOf;
+            var covariance = MatchInput.Covariance(MatcherName, point, context.ModelCount);
+            ZipItGreedyResult match;
             try
             {
-                featureOf = ZipItGreedy.Match(similarity, context.ModelCount, point.Width, options, context.CancellationToken);
+                match = ZipItGreedy.Match(Correlation.Compute(covariance), context.ModelCount, point.Width, options,
+                    original: () => Correlation.Compute(covariance), context.CancellationToken);
             }
             catch (InvalidOperationException e)
             {
-                throw new ArgumentException($"point '{point.Name}': {e.Message}; try a larger beta", e);
+                throw new ArgumentException($"point '{point.Name}': {e.Message}", e);
             }
+            if (match.MasksLiftedAt >= 0)
+                context.Logger.LogWarning(
+                    "zipit: point '{Point}': every remaining pair was masked after {Done} of {Merges} merges; the last {Left} ignore the masks " +
+                    "(the reference would lose a feature here); a larger beta usually avoids this",
+                    point.Name, match.MasksLiftedAt, (context.ModelCount - 1) * point.Width,
+                    (context.ModelCount - 1) * point.Width - match.MasksLiftedAt);
+            var featureOf = match.FeatureOf;
             results[point.Name] = MatchMatrices.FromAssignment(featureOf, point.Width, epsilon);
             context.Logger.LogDebug("zipit: matched {Point} ({Models}×{Width} units)", point.Name, context.ModelCount, point.Width);
         }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Microsoft.Extensions.Logging;
 using TorchSharp;
 using ZipIt.Checkpoints;
 using static TorchSharp.torch;
@@ -116,4 +117,17 @@ internal static class MatchingTestSupport
         }
         return CovarianceOf(features);
     }
+}
+
+/// <summary>Collects "Level: message" lines.</summary>
+internal sealed class ListLogger : ILogger
+{
+    public List<string> Lines { get; } = [];
+
+    public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+    public bool IsEnabled(LogLevel logLevel) => true;
+
+    public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+        Lines.Add($"{logLevel}: {formatter(state, exception)}");
 }
