@@ -13,7 +13,10 @@ namespace ZipIt.Matching;
 /// the reference (float32 sqrt, float32 product, clamp of the product at float32(1e-7), float32
 /// division), whatever the covariance's dtype: the reference's covariance is float32, and the greedy
 /// matcher's argmax only reproduces the reference's choice between near-equal pairs when its inputs
-/// are the same float32 numbers. A float64 covariance is rounded to float32 (to nearest) first.</para>
+/// are the same float32 numbers. A float64 covariance is rounded to float32 (to nearest) first.
+/// The square root is IEEE's (correctly rounded, as CUDA's); libtorch's vectorised CPU kernel can be
+/// one ulp off it, which moves a correlation by an ulp or two. The reference fixtures come out the
+/// same either way.</para>
 /// <para>Guards the reference lacks: a negative diagonal entry (cancellation in E[x²] − E[x]²) is
 /// treated as 0 instead of producing NaN, so a dead or numerically dead unit correlates 0 with
 /// everything; and an entry that still is not finite (a NaN or infinite covariance entry, or an
