@@ -1,0 +1,6 @@
+namespace ZipIt.Matching;
+
+/// <summary>The outcome of <see cref="ZipItGreedy.Match"/>.</summary>
+/// <param name="FeatureOf">For every unit, its merged feature; features are numbered by their smallest member.</param>
+/// <param name="MasksLiftedAt">The merge (0-based) from which masks were lifted because every pair was masked; -1 if never.</param>
+internal readonly record struct ZipItGreedyResult(int[] FeatureOf, int MasksLiftedAt);
