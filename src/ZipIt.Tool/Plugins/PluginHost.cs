@@ -25,6 +25,14 @@ internal static class PluginHost
         var matchers = new List<(IMatcher, LoadedPlugin)>();
         var seen = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
 
+        // The matchers compiled into the tool are listed like a plugin's, so names clash the same way.
+        var tool = typeof(PluginHost).Assembly;
+        var self = new LoadedPlugin(tool.GetName().Name!, StripCommitHash(
+            tool.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "?"), tool.Location, PluginSource.BuiltIn);
+        plugins.Add(self);
+        foreach (var m in new IMatcher[] { new Matching.ZipItMatcher(), new Matching.PermuteMatcher(), new Matching.AverageMatcher() })
+            matchers.Add((m, self));
+
         foreach (var (dll, source) in Candidates(path, logger))
         {
             var name = Path.GetFileNameWithoutExtension(dll);

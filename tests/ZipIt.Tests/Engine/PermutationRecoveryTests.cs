@@ -1,0 +1,79 @@
+using System.Text.Json;
+using TorchSharp;
+using ZipIt.Checkpoints;
+using ZipIt.Tests.Cli;
+using ZipIt.Tests.ResNet;
+using static TorchSharp.torch;
+
+namespace ZipIt.Tests.Engine;
+
+/// <summary>
+/// collect → match → zip of a model and a function-preserving permuted copy of itself, through the
+/// CLI: the matchers that align units (zipit, permute) must give back the original function on
+/// images not used for matching; plain averaging must not. The models are freshly initialised with
+/// their BatchNorm statistics reset on the calibration images, so every unit carries signal: a unit
+/// that never fires has zero variance, correlates with nothing (its twin included), and the
+/// reference algorithm then pairs it arbitrarily, which no matcher can undo.
+/// </summary>
+public sealed class PermutationRecoveryTests
+{
+    public static TheoryData<string, string, string, int, bool> Cases()
+    {
+        var data = new TheoryData<string, string, string, int, bool>();
+        foreach (var (variant, settings, size) in new[] { ("resnet20", "norm=bn", 32), ("resnet-bottleneck", "blocks=1,1,1,1", 64) })
+        {
+            data.Add(variant, settings, "zipit", size, true);
+            data.Add(variant, settings, "permute", size, true);
+            data.Add(variant, settings, "average", size, false);
+        }
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Merging_a_model_with_its_permuted_copy(string variant, string settings, string matcher, int size, bool recovers)
+    {
+        using var dir = new TempDirectory();
+        var calibration = Images(dir, "calibration.safetensors", 24, size, seed: 1);
+        var test = Images(dir, "test.safetensors", 6, size, seed: 2, name: "input");
+
+        var kv = settings.Split('=');
+        var config = ResNetTestUtil.Architecture.Configure(variant, new Dictionary<string, string> { [kv[0]] = kv[1], ["classes"] = "10" });
+        torch.manual_seed(7);
+        using (var model = ResNetTestUtil.Architecture.Create(config))
+            CheckpointWriter.WriteFile(dir.File("a0.safetensors"), model.state_dict());
+        var a = dir.File("a.safetensors");
+        Run("reset-bn", dir.File("a0.safetensors"), "--data", calibration, "-o", a);
+        var b = dir.File("b.safetensors");
+        using (var file = Checkpoint.Open(a))
+            CheckpointWriter.WriteFile(b, GraphPermutation.Apply(file.ReadAll(), ResNetTestUtil.Architecture.Describe(config), seed: 31));
+
+        var expected = dir.File("expected.safetensors");
+        Run("predict", a, "-i", test, "-o", expected);
+        Run("collect", a, b, "--data", calibration, "-o", dir.File("metrics.safetensors"), "--reset-bn", "false");
+        // merge-eps 0: exact averages. The reference's 1/(k + 1e-5) shrinks every merged layer by
+        // about 5e-6, which compounds to a few 1e-4 over twenty layers (zipit-method.md P12).
+        Run("match", dir.File("metrics.safetensors"), "-o", dir.File("matches.safetensors"), "--matcher", matcher, "--set", "merge-eps=0");
+        Run("zip", a, b, "--matches", dir.File("matches.safetensors"), "-o", dir.File("merged.safetensors"));
+        var predict = Run("predict", dir.File("merged.safetensors"), "-i", test, "-o", dir.File("out.safetensors"), "--compare", expected, "--json");
+
+        var difference = JsonDocument.Parse(predict.Out).RootElement.GetProperty("maxAbsDifference").GetDouble();
+        if (recovers) Assert.True(difference <= 1e-4, $"{matcher}: max abs difference {difference}");
+        else Assert.True(difference > 1e-2, $"{matcher} should not recover a permuted model (difference {difference})");
+    }
+
+    private static string Images(TempDirectory dir, string file, int count, int size, ulong seed, string name = "images")
+    {
+        var path = dir.File(file);
+        using var images = torch.randn([count, 3, size, size], generator: new Generator(seed));
+        CheckpointWriter.WriteFile(path, [new(name, images)]);
+        return path;
+    }
+
+    private static CliResult Run(params string[] args)
+    {
+        var result = Tool.Run(args);
+        Assert.True(result.ExitCode == 0, result.ToString());
+        return result;
+    }
+}
