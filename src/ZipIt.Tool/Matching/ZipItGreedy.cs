@@ -16,20 +16,26 @@ namespace ZipIt.Matching;
 /// and "first maximum in row-major order" is "smallest (row, column) representative pair among the
 /// maxima". The matrix is kept at full size, indexed by representatives, and never compacted; the
 /// owner of a feature (the model of its smallest member) is representative / C.</para>
-/// <para><b>Why a row cache is enough.</b> A merge changes only row lo, column lo and, on a budget
-/// kill, the pairs inside one model. Each row keeps its maximum (first column on ties) and a small
-/// heap of candidate entries. A row's maximum changes only if its cached column was lo or hi or its
-/// row was killed; otherwise it is compared with the new (row, lo) entry and kept. The heap of row x
-/// holds its best K entries as of its last full scan plus every later change that sorts before the
-/// scan's (K+1)-th entry (the row's <i>bound</i>); entries whose column died or whose value changed
-/// are dropped when they reach the top. Any entry not in the heap therefore sorts after the bound,
-/// so the first live heap entry is the row's maximum; a row whose heap runs dry is scanned again
-/// with K doubled. The global pick is the best cached row maximum, first row on ties, so the pick
-/// sequence is the reference's, ties included, for any (also asymmetric) matrix.</para>
+/// <para><b>Why a row cache is enough.</b> A merge changes only row lo and column lo (the α ≤ 0
+/// branch's masks included) and, on a budget kill, the pairs inside one model. Each row keeps its
+/// maximum (first column on ties) and a heap of candidate entries. A row's maximum changes only if
+/// its cached column was lo or hi or its row was killed; otherwise it is compared with the new
+/// (row, lo) entry and kept. The heap of row x holds its best K entries as of its last full scan
+/// plus every later change that sorts before the scan's (K+1)-th entry (the row's <i>bound</i>);
+/// entries whose column died or whose value changed are dropped when they reach the top. Any entry
+/// not in the heap therefore sorts after the bound, so the first live heap entry is the row's
+/// maximum; a row whose heap runs dry is scanned again with K doubled (at K ≥ half the row the heap
+/// takes the whole row and needs no bound). The global pick is the best cached row maximum, first
+/// row on ties, so the pick sequence is the reference's, ties included, for any (also asymmetric)
+/// matrix.</para>
 /// <para><b>Exact arithmetic.</b> Updates are the reference's float32 operations on the same operands
 /// (min, then multiplication by α rounded to float32), so values match it bit for bit.</para>
-/// <para>Cost: O(O²) for the first scans plus O(O) per merge for the updates and the global pick,
-/// plus rescans and heap operations, O(O² log O) in the worst case.</para>
+/// <para><b>Cost.</b> O(O²) for the first scans, O(O) per merge for the updates and the global pick,
+/// at most log₂ O rescans of O per row and one heap push per row and merge: O(O² log O) in the
+/// worst case, close to O(O²) on correlation matrices. Memory: the O² float32 matrix plus
+/// O(O·K).</para>
+/// <para><b>Beyond the reference.</b> When every remaining pair is masked the reference corrupts its
+/// output; <see cref="LiftMasks"/> continues without masks instead.</para>
 /// </remarks>
 internal sealed class ZipItGreedy
 {
