@@ -20,8 +20,8 @@ internal static class MatchMatrices
 
         // Written in place: the matrices are mostly zeros, and a managed copy of them would double
         // the memory touched at large widths.
-        var merge = zeros([features, units], ScalarType.Float32);
-        var unmerge = zeros([units, features], ScalarType.Float32);
+        var merge = zeros([features, units], ScalarType.Float32, device: CPU);
+        var unmerge = zeros([units, features], ScalarType.Float32, device: CPU);
         var m = MemoryMarshal.Cast<byte, float>(merge.bytes);
         var u = MemoryMarshal.Cast<byte, float>(unmerge.bytes);
         for (var k = 0; k < units; k++)

@@ -16,25 +16,38 @@ namespace ZipIt.Matching;
 /// and "first maximum in row-major order" is "smallest (row, column) representative pair among the
 /// maxima". The matrix is kept at full size, indexed by representatives, and never compacted; the
 /// owner of a feature (the model of its smallest member) is representative / C.</para>
-/// <para><b>Why a row cache is enough.</b> A merge changes only row lo, column lo and, on a budget
-/// kill, the pairs inside one model. Each row keeps its maximum (first column on ties) and a small
-/// heap of candidate entries. A row's maximum changes only if its cached column was lo or hi or its
-/// row was killed; otherwise it is compared with the new (row, lo) entry and kept. The heap of row x
-/// holds its best K entries as of its last full scan plus every later change that sorts before the
-/// scan's (K+1)-th entry (the row's <i>bound</i>); entries whose column died or whose value changed
-/// are dropped when they reach the top. Any entry not in the heap therefore sorts after the bound,
-/// so the first live heap entry is the row's maximum; a row whose heap runs dry is scanned again
-/// with K doubled. The global pick is the best cached row maximum, first row on ties, so the pick
-/// sequence is the reference's, ties included, for any (also asymmetric) matrix.</para>
+/// <para><b>Why a row cache is enough.</b> A merge changes only row lo and column lo (the α ≤ 0
+/// branch's masks included) and, on a budget kill, the pairs inside one model. Each row keeps its
+/// maximum (first column on ties) and a heap of candidate entries. A row's maximum changes only if
+/// its cached column was lo or hi or its row was killed; otherwise it is compared with the new
+/// (row, lo) entry and kept. The heap of row x holds its best K entries as of its last full scan
+/// plus every later change that sorts before the scan's (K+1)-th entry (the row's <i>bound</i>);
+/// entries whose column died or whose value changed are dropped when they reach the top. Any entry
+/// not in the heap therefore sorts after the bound, so the first live heap entry is the row's
+/// maximum; a row whose heap runs dry is scanned again with K doubled (at K ≥ half the row the heap
+/// takes the whole row and needs no bound). The global pick is the best cached row maximum, first
+/// row on ties, so the pick sequence is the reference's, ties included, for any (also asymmetric)
+/// matrix.</para>
 /// <para><b>Exact arithmetic.</b> Updates are the reference's float32 operations on the same operands
 /// (min, then multiplication by α rounded to float32), so values match it bit for bit.</para>
-/// <para>Cost: O(O²) for the first scans plus O(O) per merge for the updates and the global pick,
-/// plus rescans and heap operations, O(O² log O) in the worst case.</para>
+/// <para><b>Cost.</b> O(O²) for the first scans, O(O) per merge for the updates and the global pick,
+/// at most log₂ O rescans of O per row and one heap push per row and merge: O(O² log O) in the
+/// worst case, close to O(O²) on correlation matrices. Memory: the O² float32 matrix plus
+/// O(O·K).</para>
+/// <para><b>Beyond the reference.</b> When every remaining pair is masked the reference corrupts its
+/// output; <see cref="LiftMasks"/> continues without masks instead.</para>
 /// </remarks>
 internal sealed class ZipItGreedy
 {
     /// <summary>Entries kept per row after its first scan; more only cost memory, fewer cost rescans.</summary>
     public const int DefaultCandidates = 16;
+
+    /// <summary>
+    /// Up to this K a rescan keeps the best K + 1 in a bounded heap (most entries fail one
+    /// comparison); beyond it rows whose entries arrive in rising runs would pay log K per entry, so
+    /// a linear-time selection is used.
+    /// </summary>
+    public const int DefaultSmallSelection = 64;
 
     private readonly float[] _s;
     private readonly int _size;
@@ -57,6 +70,7 @@ internal sealed class ZipItGreedy
     private readonly int[][] _heapColumn;
     private readonly int[] _heapCount;
     private readonly int[] _candidates;
+    private readonly int _smallSelection;
     private readonly float[] _boundValue;
     private readonly int[] _boundColumn;
 
@@ -76,8 +90,9 @@ internal sealed class ZipItGreedy
     private bool _unmasked;
     private int _liftedAt = -1;
 
-    private ZipItGreedy(float[] similarity, int models, int width, ZipItOptions options, int candidates, Func<float[]>? original)
+    private ZipItGreedy(float[] similarity, int models, int width, ZipItOptions options, int candidates, int smallSelection, Func<float[]>? original)
     {
+        _smallSelection = smallSelection;
         _original = original;
         _s = similarity;
         _models = models;
@@ -120,9 +135,11 @@ internal sealed class ZipItGreedy
     /// <see cref="LiftMasks"/>); without it that case throws.
     /// </param>
     /// <param name="candidates">Initial heap size per row (tests use 1 to force the rescan paths).</param>
+    /// <param name="smallSelection">Largest K selected with a bounded heap (tests use 1 to force the quickselect path).</param>
     /// <exception cref="InvalidOperationException">Every remaining pair is masked and no <paramref name="original"/> was given.</exception>
     public static ZipItGreedyResult Match(float[] similarity, int models, int width, ZipItOptions options,
-        Func<float[]>? original = null, CancellationToken cancellation = default, int candidates = DefaultCandidates)
+        Func<float[]>? original = null, CancellationToken cancellation = default,
+        int candidates = DefaultCandidates, int smallSelection = DefaultSmallSelection)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(candidates, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(models, 1);
@@ -130,7 +147,7 @@ internal sealed class ZipItGreedy
         var size = (long)models * width;
         if (similarity.LongLength != size * size)
             throw new ArgumentException($"similarity has {similarity.LongLength} values, not {size}×{size}");
-        var greedy = new ZipItGreedy(similarity, models, width, options, candidates, original);
+        var greedy = new ZipItGreedy(similarity, models, width, options, candidates, smallSelection, original);
         var featureOf = greedy.Run(cancellation);
         return new ZipItGreedyResult(featureOf, greedy._liftedAt);
     }
@@ -434,7 +451,8 @@ internal sealed class ZipItGreedy
         var values = _heapValue[x];
         var columns = _heapColumn[x];
 
-        if (others <= k)
+        // Near the whole row a selection costs more than a heap of everything (and gives no bound).
+        if (others <= 2 * k)
         {
             var n = 0;
             for (var i = 0; i < _count; i++)
@@ -450,45 +468,122 @@ internal sealed class ZipItGreedy
             _boundValue[x] = float.NegativeInfinity;
             _boundColumn[x] = int.MaxValue;
         }
+        else if (k <= _smallSelection)
+            SelectSmall(x, k, row, values, columns);
         else
+            SelectLarge(x, k, row, others, values, columns);
+    }
+
+
+    /// <summary>Best K + 1 of row x in a heap whose root is the worst of them; the root becomes the bound.</summary>
+    private void SelectSmall(int x, int k, long row, float[] values, int[] columns)
+    {
+        var keep = k + 1;
+        if (_scanValue.Length < keep)
         {
-            // Keep the best K + 1 in a heap whose root is the worst of them. Columns arrive in
-            // increasing order, so an entry equal to the root sorts after it and can be skipped.
-            var keep = k + 1;
-            if (_scanValue.Length < keep)
-            {
-                _scanValue = new float[keep];
-                _scanColumn = new int[keep];
-            }
-            var sv = _scanValue;
-            var sc = _scanColumn;
-            var n = 0;
-            for (var i = 0; i < _count; i++)
-            {
-                var c = _order[i];
-                if (c == x) continue;
-                var v = _s[row + c];
-                if (n < keep)
-                {
-                    sv[n] = v;
-                    sc[n] = c;
-                    WorstSiftUp(sv, sc, n);
-                    n++;
-                }
-                else if (v > sv[0])
-                {
-                    sv[0] = v;
-                    sc[0] = c;
-                    WorstSiftDown(sv, sc, 0, n);
-                }
-            }
-            _boundValue[x] = sv[0];
-            _boundColumn[x] = sc[0];
-            Array.Copy(sv, 1, values, 0, k);
-            Array.Copy(sc, 1, columns, 0, k);
-            _heapCount[x] = k;
-            Heapify(values, columns, k);
+            _scanValue = new float[keep];
+            _scanColumn = new int[keep];
         }
+        var sv = _scanValue;
+        var sc = _scanColumn;
+        var n = 0;
+        for (var i = 0; i < _count; i++)
+        {
+            var c = _order[i];
+            if (c == x) continue;
+            var v = _s[row + c];
+            if (n < keep)
+            {
+                sv[n] = v;
+                sc[n] = c;
+                WorstSiftUp(sv, sc, n);
+                n++;
+            }
+            // Columns arrive in increasing order, so an entry equal to the root sorts after it.
+            else if (v > sv[0])
+            {
+                sv[0] = v;
+                sc[0] = c;
+                WorstSiftDown(sv, sc, 0, n);
+            }
+        }
+        _boundValue[x] = sv[0];
+        _boundColumn[x] = sc[0];
+        Array.Copy(sv, 1, values, 0, k);
+        Array.Copy(sc, 1, columns, 0, k);
+        _heapCount[x] = k;
+        Heapify(values, columns, k);
+    }
+
+    /// <summary>
+    /// Best K + 1 of row x by quickselect on one 64-bit key per entry that sorts in pick order
+    /// (value descending, then column ascending), with a sort as the fallback when partitions go badly.
+    /// </summary>
+    private void SelectLarge(int x, int k, long row, int others, float[] values, int[] columns)
+    {
+        if (_keys.Length < others) _keys = new ulong[Math.Max(others, 2 * _keys.Length)];
+        var keys = _keys;
+        var n = 0;
+        for (var i = 0; i < _count; i++)
+        {
+            var c = _order[i];
+            if (c != x) keys[n++] = Key(_s[row + c], c);
+        }
+
+        int lo = 0, hi = n - 1, budget = 64;
+        while (hi > lo)
+        {
+            if (--budget < 0)
+            {
+                Array.Sort(keys, lo, hi - lo + 1);
+                break;
+            }
+            var p = Partition(keys, lo, hi);
+            if (p == k) break;
+            if (k < p) hi = p - 1; else lo = p + 1;
+        }
+
+        for (var i = 0; i < k; i++)
+        {
+            var c = (int)(uint)keys[i];
+            values[i] = _s[row + c];
+            columns[i] = c;
+        }
+        var boundColumn = (int)(uint)keys[k];
+        _boundValue[x] = _s[row + boundColumn];
+        _boundColumn[x] = boundColumn;
+        _heapCount[x] = k;
+        Heapify(values, columns, k);
+    }
+
+    private ulong[] _keys = [];
+
+    /// <summary>Smaller key = picked first. −0 and +0 compare equal in the argmax, so they share a key.</summary>
+    private static ulong Key(float value, int column)
+    {
+        var bits = BitConverter.SingleToUInt32Bits(value == 0f ? 0f : value);
+        // Map floats to unsigned integers that rise with the value, then invert for descending order.
+        var rising = (bits & 0x8000_0000u) != 0 ? ~bits : bits | 0x8000_0000u;
+        return ((ulong)~rising << 32) | (uint)column;
+    }
+
+    /// <summary>Lomuto partition around the median of three; returns the pivot's final position.</summary>
+    private static int Partition(ulong[] keys, int lo, int hi)
+    {
+        var mid = lo + ((hi - lo) >> 1);
+        if (keys[mid] < keys[lo]) (keys[mid], keys[lo]) = (keys[lo], keys[mid]);
+        if (keys[hi] < keys[lo]) (keys[hi], keys[lo]) = (keys[lo], keys[hi]);
+        if (keys[mid] < keys[hi]) (keys[mid], keys[hi]) = (keys[hi], keys[mid]);
+        var pivot = keys[hi];
+        var store = lo;
+        for (var i = lo; i < hi; i++)
+        {
+            if (keys[i] >= pivot) continue;
+            (keys[i], keys[store]) = (keys[store], keys[i]);
+            store++;
+        }
+        (keys[store], keys[hi]) = (keys[hi], keys[store]);
+        return store;
     }
 
     private void EnsureHeap(int x, int capacity)

@@ -93,6 +93,11 @@ public sealed class ZipItMatcher : IMatcher
     {
         ArgumentNullException.ThrowIfNull(settings);
         var alpha = settings.GetDouble(AlphaParameter.Name);
+        // The reference scales float32 similarities by float32(alpha); one that rounds to 0 or ∞
+        // there would turn −∞·0 or 0·∞ into NaN.
+        var single = (float)alpha;
+        if (alpha > 0 && (single == 0f || float.IsInfinity(single)))
+            throw new ArgumentException($"matcher setting 'alpha' must be 0 or less, or between 1e-45 and 3.4e38, got {alpha.ToString(CultureInfo.InvariantCulture)}");
         var beta = settings.GetDouble(BetaParameter.Name);
         if (beta < 0)
             throw new ArgumentException($"matcher setting 'beta' must be at least 0, got {beta.ToString(CultureInfo.InvariantCulture)}");

@@ -74,6 +74,7 @@ public class MatcherValidationTests
     {
         var matcher = new ZipItMatcher();
         Assert.Equal("matcher setting 'alpha' must be a number, got 'high'", Message(matcher, 2, GoldenMatrix.Point(), ("alpha", "high")));
+        Assert.Equal("matcher setting 'alpha' must be 0 or less, or between 1e-45 and 3.4e38, got 1E-50", Message(matcher, 2, GoldenMatrix.Point(), ("alpha", "1e-50")));
         Assert.Equal("matcher setting 'beta' must be at least 0, got -0.5", Message(matcher, 2, GoldenMatrix.Point(), ("beta", "-0.5")));
         Assert.Equal("matcher setting 'strict-beta' must be true or false, got 'yes'", Message(matcher, 2, GoldenMatrix.Point(), ("strict-beta", "yes")));
         Assert.StartsWith("matcher setting 'no-repeat' needs 2 models",

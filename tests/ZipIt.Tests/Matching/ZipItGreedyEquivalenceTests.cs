@@ -41,10 +41,11 @@ public class ZipItGreedyEquivalenceTests
             var noRepeat = models == 2 && random.Next(5) == 0;
             var similarity = Matrix(kind, models * width, random);
             var candidates = random.Next(2) == 0 ? 1 : ZipItGreedy.DefaultCandidates;
-            var label = $"seed {seed}: {kind} N={models} C={width} alpha={alpha} beta={beta} strict={strict} noRepeat={noRepeat} K={candidates}";
+            var small = random.Next(2) == 0 ? 1 : ZipItGreedy.DefaultSmallSelection;
+            var label = $"seed {seed}: {kind} N={models} C={width} alpha={alpha} beta={beta} strict={strict} noRepeat={noRepeat} K={candidates} small={small}";
 
             var expected = Naive(similarity, models, width, alpha, beta, strict, noRepeat);
-            var actual = Fast(similarity, models, width, new ZipItOptions(alpha, beta, strict, noRepeat), candidates);
+            var actual = Fast(similarity, models, width, new ZipItOptions(alpha, beta, strict, noRepeat), candidates, small);
             Assert.True(expected == actual, $"{label}\nnaive: {expected}\nfast:  {actual}");
             if (expected.Contains("lifted", StringComparison.Ordinal)) lifted++;
         }
@@ -72,12 +73,48 @@ public class ZipItGreedyEquivalenceTests
             foreach (var (alpha, beta) in new[] { (0.5, 0.5), (0.3, 0.125), (0.0, 0.5), (1.0, 1.0) })
             {
                 var expected = Naive(similarity, models, width, alpha, beta, false, false);
-                foreach (var k in new[] { 1, 3, ZipItGreedy.DefaultCandidates })
+                foreach (var (k, small) in new[] { (1, 1), (3, 64), (ZipItGreedy.DefaultCandidates, 1), (ZipItGreedy.DefaultCandidates, 64) })
                 {
-                    var actual = Fast(similarity, models, width, new ZipItOptions(alpha, beta), k);
+                    var actual = Fast(similarity, models, width, new ZipItOptions(alpha, beta), k, small);
                     Assert.True(expected == actual, $"trial {trial} N={models} C={width} alpha={alpha} beta={beta} K={k}\nnaive: {expected}\nfast:  {actual}");
                 }
             }
+        }
+    }
+
+    [Fact]
+    public void WideHubMatrix_LargeRescans()
+    {
+        // Every row ranks the columns alike, so rows run dry again and again and their candidate
+        // count doubles; both selection paths and ties.
+        const int models = 2, width = 100, size = models * width;
+        var random = new Random(77);
+        var similarity = new float[size * size];
+        for (var i = 0; i < size; i++)
+            for (var j = 0; j < size; j++)
+                similarity[i * size + j] = (j % 13) * 0.05f - (random.Next(3) == 0 ? 0.05f : 0f);
+        foreach (var (alpha, beta) in new[] { (0.5, 0.5), (1.0, 0.125) })
+        {
+            var expected = Naive(similarity, models, width, alpha, beta, false, false);
+            Assert.Equal(expected, Fast(similarity, models, width, new ZipItOptions(alpha, beta), 1));
+            Assert.Equal(expected, Fast(similarity, models, width, new ZipItOptions(alpha, beta), 1, smallSelection: 1));
+        }
+    }
+
+    [Fact]
+    public void SignedZeros_TieAsEqual()
+    {
+        // The argmax compares −0 and +0 as equal, so the first in row-major order wins between them.
+        for (var trial = 0; trial < 10; trial++)
+        {
+            var random = new Random(900 + trial);
+            const int models = 2, width = 24, size = models * width;
+            var similarity = new float[size * size];
+            for (var k = 0; k < similarity.Length; k++)
+                similarity[k] = random.Next(3) switch { 0 => -0f, 1 => 0f, _ => -0.5f };
+            var expected = Naive(similarity, models, width, 0.5, 0.5, false, false);
+            Assert.Equal(expected, Fast(similarity, models, width, new ZipItOptions(0.5, 0.5), 1, smallSelection: 1));
+            Assert.Equal(expected, Fast(similarity, models, width, new ZipItOptions(0.5, 0.5), 16));
         }
     }
 
@@ -114,7 +151,7 @@ public class ZipItGreedyEquivalenceTests
             var strict = random.Next(2) == 0;
             var similarity = Matrix(trial % 3 == 0 ? Kind.Tied : Kind.Correlation, models * width, random);
             var expected = Naive(similarity, models, width, alpha, beta, strict, false);
-            var actual = Fast(similarity, models, width, new ZipItOptions(alpha, beta, strict), trial % 2 == 0 ? 1 : 16);
+            var actual = Fast(similarity, models, width, new ZipItOptions(alpha, beta, strict), trial % 2 == 0 ? 1 : 16, trial % 3 == 0 ? 1 : 64);
             Assert.True(expected == actual, $"trial {trial} N={models} C={width} alpha={alpha} beta={beta} strict={strict}\nnaive: {expected}\nfast:  {actual}");
             if (expected.Contains("lifted", StringComparison.Ordinal)) lifted++;
         }
@@ -147,12 +184,12 @@ public class ZipItGreedyEquivalenceTests
         catch (InvalidOperationException) { return "stuck"; }
     }
 
-    private static string Fast(float[] similarity, int models, int width, ZipItOptions options, int candidates)
+    private static string Fast(float[] similarity, int models, int width, ZipItOptions options, int candidates, int smallSelection = ZipItGreedy.DefaultSmallSelection)
     {
         try
         {
             var result = ZipItGreedy.Match((float[])similarity.Clone(), models, width, options,
-                original: () => (float[])similarity.Clone(), candidates: candidates);
+                original: () => (float[])similarity.Clone(), candidates: candidates, smallSelection: smallSelection);
             return string.Join(",", result.FeatureOf) + (result.MasksLiftedAt >= 0 ? $" (masks lifted at {result.MasksLiftedAt})" : "");
         }
         catch (InvalidOperationException) { return "stuck"; }
