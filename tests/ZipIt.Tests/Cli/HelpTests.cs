@@ -11,6 +11,7 @@ public sealed class HelpTests
     [InlineData("inspect", new[] { "inspect", "--help" })]
     [InlineData("predict", new[] { "predict", "--help" })]
     [InlineData("collect", new[] { "collect", "--help" })]
+    [InlineData("match", new[] { "match", "--help" })]
     [InlineData("zip", new[] { "zip", "--help" })]
     [InlineData("reset-bn", new[] { "reset-bn", "--help" })]
     [InlineData("plugins", new[] { "plugins", "--help" })]
