@@ -48,6 +48,7 @@ public static class ZipItApp
             MatchCommand.Create(runner),
             ZipCommand.Create(runner),
             ResetBnCommand.Create(runner),
+            EvaluateCommand.Create(runner),
             PluginsCommand.Create(runner),
         };
         return root;

@@ -14,6 +14,7 @@ public sealed class HelpTests
     [InlineData("match", new[] { "match", "--help" })]
     [InlineData("zip", new[] { "zip", "--help" })]
     [InlineData("reset-bn", new[] { "reset-bn", "--help" })]
+    [InlineData("evaluate", new[] { "evaluate", "--help" })]
     [InlineData("plugins", new[] { "plugins", "--help" })]
     [InlineData("plugins-list", new[] { "plugins", "list", "--help" })]
     public void Help_has_not_changed(string name, string[] args)

@@ -1,0 +1,126 @@
+using System.CommandLine;
+using System.Diagnostics;
+using Microsoft.Extensions.Logging;
+using TorchSharp;
+using ZipIt.Checkpoints;
+using ZipIt.Cli;
+using ZipIt.Data;
+using ZipIt.Evaluate;
+using ZipIt.Models;
+using ZipIt.Output;
+using static TorchSharp.torch;
+
+namespace ZipIt.Commands;
+
+/// <summary>
+/// <c>evaluate MODEL... --data FILE --task a=0-4 --task b=5-9</c>: per-task, joint and average
+/// accuracy of each model (single- or multi-head), optionally of the ensemble of the given models,
+/// with FLOPs; a versioned JSON report and a Markdown table.
+/// </summary>
+internal static class EvaluateCommand
+{
+    public const string EmbeddingsTensor = "embeddings";
+
+    public static Command Create(CommandRunner runner)
+    {
+        var models = new Argument<string[]>("models") { Description = "Checkpoints to evaluate (plain or multi-head), each on its own.", Arity = ArgumentArity.OneOrMore };
+        var data = DataOptions.Data();
+        var images = DataOptions.Images();
+        var batchSize = DataOptions.BatchSize();
+        var tasks = new Option<string[]>("--task") { Description = "A task as NAME=CLASSES (e.g. a=0-4). Repeatable; head i of a multi-head model answers task i.", Required = true, Arity = ArgumentArity.OneOrMore, HelpName = "NAME=CLASSES" };
+        var head = new Option<HeadKind>("--head") { Description = "How outputs are read: logits, or clip (cosine with --class-embeddings).", DefaultValueFactory = _ => HeadKind.Logits };
+        var embeddings = new Option<string?>("--class-embeddings") { Description = "A .safetensors file with tensor 'embeddings' [K, D], row c for class c (clip heads).", HelpName = "FILE" };
+        var ensemble = new Option<bool>("--ensemble") { Description = "Also evaluate the given single-head models together as an ensemble (model i answers task i): the usual upper bound." };
+        var output = new Option<string?>("--output", "-o") { Description = "Write the JSON report here.", HelpName = "FILE" };
+        var markdown = new Option<string?>("--markdown") { Description = "Write the Markdown table here.", HelpName = "FILE" };
+        var arch = CommonOptions.Arch();
+        var json = CommonOptions.Json();
+        var command = new Command("evaluate", "Measure per-task, joint and average accuracy (and FLOPs) of models, partial zips and ensembles.")
+        {
+            models, data, tasks, head, embeddings, ensemble, images, batchSize, output, markdown, arch, json,
+        };
+        command.SetAction((parse, ct) => Task.FromResult(runner.Run(parse, ct, ctx => Execute(ctx,
+            ctx.Value(models)!, ctx.Value(data)!, ctx.Value(tasks)!, ctx.Value(head), ctx.Value(embeddings), ctx.Value(ensemble),
+            ctx.Value(images), ctx.Value(batchSize), ctx.Value(output), ctx.Value(markdown), ctx.Value(arch), ctx.Value(json)))));
+        return command;
+    }
+
+    private static int Execute(CommandContext ctx, string[] paths, string dataPath, string[] taskSpecs, HeadKind head, string? embeddingsPath,
+        bool ensemble, long? images, int batchSize, string? output, string? markdown, string? arch, bool json)
+    {
+        DataOptions.Validate(images, batchSize);
+        var clock = Stopwatch.StartNew();
+        var tasks = EvaluationTask.Parse(taskSpecs);
+        if (head == HeadKind.Clip && embeddingsPath is null) throw ZipItException.Usage("--head clip needs --class-embeddings FILE");
+        using var embeddings = embeddingsPath is null ? null : ReadEmbeddings(embeddingsPath);
+        using var dataset = TensorDataset.Load(dataPath, images, labelsRequired: true);
+        var loader = ctx.Get<ModelLoader>();
+        var results = new List<EvaluationResult>();
+        var counts = new Dictionary<string, long>();
+        var loaded = new List<LoadedModel>();
+        try
+        {
+            foreach (var path in paths)
+            {
+                var model = loader.Load(path, arch);
+                loaded.Add(model);
+                results.Add(Run(Path.GetFileName(path), [model], dataset, batchSize, tasks, head, embeddings, x => model.Forward(x), ctx, out counts));
+            }
+            if (ensemble)
+            {
+                if (loaded.Any(m => m.Layout is not null)) throw ZipItException.Usage("--ensemble combines single-head models");
+                if (loaded.Count != tasks.Count) throw ZipItException.Usage($"--ensemble needs one model per task: {loaded.Count} models, {tasks.Count} tasks");
+                results.Add(Run("Ensemble", loaded, dataset, batchSize, tasks, head, embeddings, x => loaded.Select(m => m.Forward(x)[0]).ToList(), ctx, out counts));
+            }
+        }
+        finally
+        {
+            foreach (var m in loaded) m.Dispose();
+        }
+
+        var report = new EvaluationReport(EvaluationReport.CurrentVersion, Path.GetFileName(dataPath), counts.Values.Sum(), head.ToString().ToLowerInvariant(),
+            tasks.Select(t => new EvaluationReport.TaskEntry(t.Name, t.Classes, counts[t.Name])).ToList(), results);
+        if (output is not null) AtomicFile.WriteAllText(output, System.Text.Json.JsonSerializer.Serialize(report, Json.Options) + "\n");
+        if (markdown is not null) AtomicFile.WriteAllText(markdown, report.ToMarkdown());
+        if (json) Json.Write(ctx.Out, report);
+        else ctx.Out.Write(report.ToMarkdown());
+        ctx.Logger.LogInformation("evaluated {Count} models on {Images} images in {Seconds:0.00} s", results.Count, report.Images, clock.Elapsed.TotalSeconds);
+        return 0;
+    }
+
+    private static EvaluationResult Run(string label, IReadOnlyList<LoadedModel> models, TensorDataset dataset, int batchSize,
+        IReadOnlyList<EvaluationTask> tasks, HeadKind head, Tensor? embeddings, Func<Tensor, IReadOnlyList<Tensor>> forward,
+        CommandContext ctx, out Dictionary<string, long> counts)
+    {
+        var counter = new AccuracyCounter(tasks, head, embeddings);
+        using (torch.no_grad())
+        {
+            foreach (var (batch, labels) in dataset.Batches(batchSize))
+            {
+                ctx.CancellationToken.ThrowIfCancellationRequested();
+                using var scope = torch.NewDisposeScope();
+                counter.Add(forward(batch), labels!);
+            }
+        }
+        var modules = models.SelectMany(m => m.Modules).ToList();
+        // Two copies of one image, halved: a batch of one sends libtorch's convolutions down its
+        // NNPACK path, which prints a warning per layer on CPUs it does not support.
+        var flops = FlopCounter.Count(modules, () =>
+        {
+            using var scope = torch.NewDisposeScope();
+            forward(dataset.Images.narrow(0, 0, 1).repeat(2, 1, 1, 1));
+        }) / 2;
+        var (joint, perTask, avg) = counter.Result();
+        counts = counter.Counts().ToDictionary(kv => kv.Key, kv => kv.Value);
+        var heads = models.Count > 1 ? models.Count : Math.Max(1, models[0].Heads.Count);
+        return new EvaluationResult(label, models.Select(m => Path.GetFileName(m.Path)).ToList(), heads, flops, joint, perTask, avg);
+    }
+
+    private static Tensor ReadEmbeddings(string path)
+    {
+        using var file = Checkpoint.Open(path);
+        if (!file.Contains(EmbeddingsTensor))
+            throw ZipItException.Input($"{Path.GetFileName(file.Path)} has no tensor '{EmbeddingsTensor}' [K, D]");
+        return file.Read(EmbeddingsTensor).to(ScalarType.Float32);
+    }
+}

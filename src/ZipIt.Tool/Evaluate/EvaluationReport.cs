@@ -1,0 +1,38 @@
+using System.Globalization;
+using System.Text;
+
+namespace ZipIt.Evaluate;
+
+/// <summary>One evaluated model (or ensemble): accuracies in [0, 1], FLOPs as multiply-accumulates per image.</summary>
+internal sealed record EvaluationResult(string Label, IReadOnlyList<string> Models, int Heads, long Flops, double Joint,
+    IReadOnlyDictionary<string, double> Tasks, double Avg);
+
+/// <summary>The versioned report of <c>evaluate</c> (JSON) and its Markdown table. Fields are only ever added.</summary>
+internal sealed record EvaluationReport(int Version, string Data, long Images, string Head,
+    IReadOnlyList<EvaluationReport.TaskEntry> Tasks, IReadOnlyList<EvaluationResult> Results)
+{
+    public const int CurrentVersion = 1;
+
+    public sealed record TaskEntry(string Name, IReadOnlyList<long> Classes, long Images);
+
+    public string ToMarkdown()
+    {
+        var sb = new StringBuilder();
+        sb.Append("| Model | Heads | FLOPs | Joint | ").Append(string.Join(" | ", Tasks.Select(t => $"Task {t.Name}"))).Append(" | Avg |\n");
+        sb.Append("|---|---:|---:|---:|").Append(string.Concat(Tasks.Select(_ => "---:|"))).Append("---:|\n");
+        foreach (var r in Results)
+        {
+            sb.Append("| ").Append(r.Label).Append(" | ").Append(r.Heads).Append(" | ").Append(Flops(r.Flops)).Append(" | ")
+                .Append(Percent(r.Joint)).Append(" | ")
+                .Append(string.Join(" | ", Tasks.Select(t => Percent(r.Tasks[t.Name])))).Append(" | ")
+                .Append(Percent(r.Avg)).Append(" |\n");
+        }
+        return sb.ToString();
+    }
+
+    private static string Percent(double v) => double.IsFinite(v) ? (100 * v).ToString("0.0", CultureInfo.InvariantCulture) : "–";
+
+    private static string Flops(long macs) => macs >= 1_000_000_000
+        ? (macs / 1e9).ToString("0.00", CultureInfo.InvariantCulture) + " G"
+        : (macs / 1e6).ToString("0.0", CultureInfo.InvariantCulture) + " M";
+}
