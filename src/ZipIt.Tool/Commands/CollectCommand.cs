@@ -6,7 +6,6 @@ using ZipIt.Cli;
 using ZipIt.Collect;
 using ZipIt.Data;
 using ZipIt.Models;
-using ZipIt.ResetBn;
 
 namespace ZipIt.Commands;
 
@@ -47,28 +46,12 @@ internal static class CollectCommand
         try
         {
             using var dataset = TensorDataset.Load(dataPath, images);
-            var graph = loaded[0].Architecture.Describe(loaded[0].Config);
-            var modules = loaded.Select(m => m.Model).ToList();
-            if (resetBn)
-            {
-                foreach (var m in modules)
-                    BatchNormReset.Run([m], dataset.Batches(batchSize).Select(b => b.Images), x => m.call(x), ctx.CancellationToken);
-                ctx.Logger.LogInformation("reset BatchNorm statistics of {Count} models on {Images} images", modules.Count, dataset.Count);
-            }
-            var forward = clock.Elapsed;
-            var accumulators = StatisticsCollector.Collect(modules, graph.Spaces, dataset.Batches(batchSize).Select(b => b.Images), ctx.CancellationToken);
-            try
-            {
-                var statistics = accumulators.ToDictionary(kv => kv.Key, kv => kv.Value.Finish());
-                var metadata = ModelLoader.MetadataFor(loaded[0].Config);
-                metadata["zipit.sources"] = JsonSerializer.Serialize(loaded.Select(m => Path.GetFileName(m.Path)));
-                MetricsFile.Write(output, loaded.Count, graph.Spaces, statistics, dataset.Count, metadata);
-                foreach (var (c, m) in statistics.Values) { c.Dispose(); m.Dispose(); }
-            }
-            finally
-            {
-                foreach (var a in accumulators.Values) a.Dispose();
-            }
+            var graph = loaded[0].Graph;
+            var statistics = CollectStage.Run(loaded, graph.Spaces, dataset, batchSize, resetBn, ctx.CancellationToken);
+            var metadata = ModelLoader.MetadataFor(loaded[0].Config);
+            metadata["zipit.sources"] = JsonSerializer.Serialize(loaded.Select(m => Path.GetFileName(m.Path)));
+            MetricsFile.Write(output, loaded.Count, graph.Spaces, statistics, dataset.Count, metadata);
+            foreach (var (c, m) in statistics.Values) { c.Dispose(); m.Dispose(); }
             ctx.Logger.LogInformation("{Points} merge points of {Models} models over {Images} images → {Output} in {Seconds:0.00} s",
                 graph.Spaces.Count, loaded.Count, dataset.Count, output, clock.Elapsed.TotalSeconds);
             if (json)

@@ -6,6 +6,7 @@ using TorchSharp;
 using ZipIt.Checkpoints;
 using ZipIt.Cli;
 using ZipIt.Collect;
+using ZipIt.Matching;
 using ZipIt.Models;
 using ZipIt.Zip;
 using static TorchSharp.torch;
@@ -44,10 +45,8 @@ internal static class MatchCommand
     {
         var clock = Stopwatch.StartNew();
         var matcher = ctx.Plugins.Matcher(matcherName);
-        var settings = Settings(matcher, alpha, beta, set);
-        MatcherInputs required;
-        try { required = matcher.RequiredInputs(settings); }
-        catch (ArgumentException e) { throw ZipItException.Usage($"--matcher {matcher.Name}: {e.Message}"); }
+        var settings = MatchStage.Settings(matcher, SettingValues(alpha, beta, set));
+        var required = MatchStage.RequiredInputs(matcher, settings);
 
         using var file = Checkpoint.Open(metricsPath);
         var name = Path.GetFileName(file.Path);
@@ -84,21 +83,7 @@ internal static class MatchCommand
                 graph ??= loaded[0].Graph;
                 weights = loaded.Select(m => (IReadOnlyDictionary<string, Tensor>)m.Model.state_dict()).ToList();
             }
-            var context = new MatchContext
-            {
-                ModelCount = n,
-                Points = points,
-                Settings = settings,
-                Graph = graph,
-                Weights = weights,
-                Seed = seed,
-                Logger = ctx.Logger,
-                CancellationToken = ctx.CancellationToken,
-            };
-            IReadOnlyDictionary<string, MatchResult> matches;
-            try { matches = matcher.Match(context); }
-            catch (ArgumentException e) { throw ZipItException.Input($"{name}: {CommandRunner.OneLine(e.Message)}"); }
-            Check(matcher, points, n, matches);
+            var matches = MatchStage.Run(matcher, settings, points, n, graph, weights, seed, ctx.Logger, ctx.CancellationToken, name);
             MatchesFile.Write(output, n, points.Select(p => p.Name).ToList(), matches, matcher.Name, settings.Effective);
             ctx.Logger.LogInformation("matched {Points} points of {Models} models with {Matcher} → {Output} in {Seconds:0.00} s",
                 points.Count, n, matcher.Name, output, clock.Elapsed.TotalSeconds);
@@ -112,7 +97,8 @@ internal static class MatchCommand
         }
     }
 
-    private static MatcherSettings Settings(IMatcher matcher, double? alpha, double? beta, string[] set)
+    /// <summary>The matcher settings given as flags: --set name=value, with --alpha/--beta as short-hands.</summary>
+    internal static Dictionary<string, string> SettingValues(double? alpha, double? beta, IEnumerable<string> set)
     {
         var values = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
         foreach (var item in set)
@@ -123,8 +109,7 @@ internal static class MatchCommand
         }
         if (alpha is { } a) values["alpha"] = a.ToString("R", CultureInfo.InvariantCulture);
         if (beta is { } b) values["beta"] = b.ToString("R", CultureInfo.InvariantCulture);
-        try { return new MatcherSettings(matcher.Parameters, values); }
-        catch (ArgumentException e) { throw ZipItException.Usage($"--matcher {matcher.Name}: {e.Message}"); }
+        return values;
     }
 
     private static MergeGraph? GraphOf(CommandContext ctx, Checkpoint file)
@@ -134,18 +119,5 @@ internal static class MatchCommand
         if (architecture is null || !file.Metadata.TryGetValue(ModelLoader.VariantKey, out var variant)) return null;
         var settings = System.Text.Json.JsonSerializer.Deserialize<Dictionary<string, string>>(file.Metadata.GetValueOrDefault(ModelLoader.ConfigKey) ?? "{}");
         return architecture.Describe(new ArchitectureConfig(architecture.Name, variant, settings));
-    }
-
-    // A plugin matcher's output is checked like any input before it is written.
-    private static void Check(IMatcher matcher, IReadOnlyList<MatchPoint> points, int n, IReadOnlyDictionary<string, MatchResult> matches)
-    {
-        foreach (var p in points)
-        {
-            if (!matches.TryGetValue(p.Name, out var m))
-                throw ZipItException.Plugin($"matcher {matcher.Name} returned no result for point '{p.Name}'");
-            long c = p.Width;
-            if (!m.Merge.shape.SequenceEqual([c, n * c]) || !m.Unmerge.shape.SequenceEqual([n * c, c]))
-                throw ZipItException.Plugin($"matcher {matcher.Name}: point '{p.Name}' merge {Output.Format.Shape(m.Merge.shape)} / unmerge {Output.Format.Shape(m.Unmerge.shape)}, expected [{c},{n * c}] / [{n * c},{c}]");
-        }
     }
 }
