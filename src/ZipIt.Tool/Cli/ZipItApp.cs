@@ -49,6 +49,7 @@ public static class ZipItApp
             ZipCommand.Create(runner),
             ResetBnCommand.Create(runner),
             EvaluateCommand.Create(runner),
+            MergeCommand.Create(runner),
             PluginsCommand.Create(runner),
         };
         return root;

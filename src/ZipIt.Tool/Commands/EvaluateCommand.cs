@@ -64,13 +64,13 @@ internal static class EvaluateCommand
             {
                 var model = loader.Load(path, arch);
                 loaded.Add(model);
-                results.Add(Run(Path.GetFileName(path), [model], dataset, batchSize, tasks, head, embeddings, x => model.Forward(x), ctx, out counts));
+                results.Add(EvaluationStage.Run(Path.GetFileName(path), [model], dataset, batchSize, tasks, head, embeddings, x => model.Forward(x), ctx.CancellationToken, out counts));
             }
             if (ensemble)
             {
                 if (loaded.Any(m => m.Layout is not null)) throw ZipItException.Usage("--ensemble combines single-head models");
                 if (loaded.Count != tasks.Count) throw ZipItException.Usage($"--ensemble needs one model per task: {loaded.Count} models, {tasks.Count} tasks");
-                results.Add(Run("Ensemble", loaded, dataset, batchSize, tasks, head, embeddings, x => loaded.Select(m => m.Forward(x)[0]).ToList(), ctx, out counts));
+                results.Add(EvaluationStage.Run("Ensemble", loaded, dataset, batchSize, tasks, head, embeddings, x => loaded.Select(m => m.Forward(x)[0]).ToList(), ctx.CancellationToken, out counts));
             }
         }
         finally
@@ -88,35 +88,7 @@ internal static class EvaluateCommand
         return 0;
     }
 
-    private static EvaluationResult Run(string label, IReadOnlyList<LoadedModel> models, TensorDataset dataset, int batchSize,
-        IReadOnlyList<EvaluationTask> tasks, HeadKind head, Tensor? embeddings, Func<Tensor, IReadOnlyList<Tensor>> forward,
-        CommandContext ctx, out Dictionary<string, long> counts)
-    {
-        var counter = new AccuracyCounter(tasks, head, embeddings);
-        using (torch.no_grad())
-        {
-            foreach (var (batch, labels) in dataset.Batches(batchSize))
-            {
-                ctx.CancellationToken.ThrowIfCancellationRequested();
-                using var scope = torch.NewDisposeScope();
-                counter.Add(forward(batch), labels!);
-            }
-        }
-        var modules = models.SelectMany(m => m.Modules).ToList();
-        // Two copies of one image, halved: a batch of one sends libtorch's convolutions down its
-        // NNPACK path, which prints a warning per layer on CPUs it does not support.
-        var flops = FlopCounter.Count(modules, () =>
-        {
-            using var scope = torch.NewDisposeScope();
-            forward(dataset.Images.narrow(0, 0, 1).repeat(2, 1, 1, 1));
-        }) / 2;
-        var (joint, perTask, avg) = counter.Result();
-        counts = counter.Counts().ToDictionary(kv => kv.Key, kv => kv.Value);
-        var heads = models.Count > 1 ? models.Count : Math.Max(1, models[0].Heads.Count);
-        return new EvaluationResult(label, models.Select(m => Path.GetFileName(m.Path)).ToList(), heads, flops, joint, perTask, avg);
-    }
-
-    private static Tensor ReadEmbeddings(string path)
+    internal static Tensor ReadEmbeddings(string path)
     {
         using var file = Checkpoint.Open(path);
         if (!file.Contains(EmbeddingsTensor))

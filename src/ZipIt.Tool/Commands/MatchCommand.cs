@@ -27,7 +27,7 @@ internal static class MatchCommand
         var alpha = new Option<double?>("--alpha") { Description = "ZipIt!'s α: weight of a merged feature's further matches (matchers that declare it).", HelpName = "A" };
         var beta = new Option<double?>("--beta") { Description = "ZipIt!'s β: how much same-model merges are allowed (matchers that declare it).", HelpName = "B" };
         var set = new Option<string[]>("--set") { Description = "Any matcher setting as name=value (see 'plugins list --json'). Repeatable.", HelpName = "NAME=VALUE", Arity = ArgumentArity.OneOrMore };
-        var models = new Option<string[]>("--models") { Description = "The models' checkpoints, for matchers that use weights.", Arity = ArgumentArity.OneOrMore, HelpName = "FILE" };
+        var models = new Option<string[]>("--models") { Description = "The models' checkpoints, for matchers that use weights.", Arity = ArgumentArity.OneOrMore, AllowMultipleArgumentsPerToken = true, HelpName = "FILE" };
         var seed = new Option<long>("--seed") { Description = "Seed for matchers with randomness.", DefaultValueFactory = _ => 0 };
         var json = CommonOptions.Json();
         var command = new Command("match", "Compute merge and unmerge matrices for every merge point from collected statistics.")

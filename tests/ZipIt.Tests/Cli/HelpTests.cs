@@ -15,6 +15,7 @@ public sealed class HelpTests
     [InlineData("zip", new[] { "zip", "--help" })]
     [InlineData("reset-bn", new[] { "reset-bn", "--help" })]
     [InlineData("evaluate", new[] { "evaluate", "--help" })]
+    [InlineData("merge", new[] { "merge", "--help" })]
     [InlineData("plugins", new[] { "plugins", "--help" })]
     [InlineData("plugins-list", new[] { "plugins", "list", "--help" })]
     public void Help_has_not_changed(string name, string[] args)

@@ -1,0 +1,38 @@
+using TorchSharp;
+using ZipIt.Data;
+using ZipIt.Models;
+using static TorchSharp.torch;
+
+namespace ZipIt.Evaluate;
+
+/// <summary>The evaluation of one model or ensemble, shared by <c>evaluate</c> and <c>merge</c>.</summary>
+internal static class EvaluationStage
+{
+    public static EvaluationResult Run(string label, IReadOnlyList<LoadedModel> models, TensorDataset dataset, int batchSize,
+        IReadOnlyList<EvaluationTask> tasks, HeadKind head, Tensor? embeddings, Func<Tensor, IReadOnlyList<Tensor>> forward,
+        CancellationToken cancellation, out Dictionary<string, long> counts)
+    {
+        var counter = new AccuracyCounter(tasks, head, embeddings);
+        using (torch.no_grad())
+        {
+            foreach (var (batch, labels) in dataset.Batches(batchSize))
+            {
+                cancellation.ThrowIfCancellationRequested();
+                using var scope = torch.NewDisposeScope();
+                counter.Add(forward(batch), labels!);
+            }
+        }
+        var modules = models.SelectMany(m => m.Modules).ToList();
+        // Two copies of one image, halved: a batch of one sends libtorch's convolutions down its
+        // NNPACK path, which prints a warning per layer on CPUs it does not support.
+        var flops = FlopCounter.Count(modules, () =>
+        {
+            using var scope = torch.NewDisposeScope();
+            forward(dataset.Images.narrow(0, 0, 1).repeat(2, 1, 1, 1));
+        }) / 2;
+        var (joint, perTask, avg) = counter.Result();
+        counts = counter.Counts().ToDictionary(kv => kv.Key, kv => kv.Value);
+        var heads = models.Count > 1 ? models.Count : Math.Max(1, models[0].Heads.Count);
+        return new EvaluationResult(label, models.Select(m => Path.GetFileName(m.Path)).ToList(), heads, flops, joint, perTask, avg);
+    }
+}

@@ -1,0 +1,72 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using ZipIt.Cli;
+using ZipIt.Output;
+
+namespace ZipIt.Merge;
+
+/// <summary>
+/// Everything <c>merge</c> does, as JSON: every flag has a key (camelCase), flags override the
+/// file, relative paths are relative to the recipe's folder, and the resolved recipe is written
+/// beside the output (as mergekit keeps its config with the merged model).
+/// </summary>
+internal sealed record MergeRecipe
+{
+    public string[]? Models { get; init; }
+    public string? Data { get; init; }
+    public long? Images { get; init; }
+    public int? BatchSize { get; init; }
+    public bool? ResetBn { get; init; }
+    public string? Matcher { get; init; }
+    public double? Alpha { get; init; }
+    public double? Beta { get; init; }
+    public Dictionary<string, string>? Settings { get; init; }
+    public string? Stop { get; init; }
+    public long? Seed { get; init; }
+    public string? Output { get; init; }
+    public EvaluationRecipe? Evaluate { get; init; }
+
+    public sealed record EvaluationRecipe
+    {
+        public string? Data { get; init; }
+        public string[]? Tasks { get; init; }
+        public string? Head { get; init; }
+        public string? ClassEmbeddings { get; init; }
+    }
+
+    private static readonly JsonSerializerOptions Options = new(Json.Options)
+    {
+        UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+        Converters = { },
+    };
+
+    public static MergeRecipe Load(string path)
+    {
+        if (!File.Exists(path)) throw ZipItException.Input($"{path}: recipe file not found");
+        MergeRecipe? recipe;
+        try
+        {
+            recipe = JsonSerializer.Deserialize<MergeRecipe>(File.ReadAllText(path), Options);
+        }
+        catch (JsonException e)
+        {
+            throw ZipItException.Usage($"{Path.GetFileName(path)}: not a valid recipe: {CommandRunner.OneLine(e.Message)}");
+        }
+        if (recipe is null) throw ZipItException.Usage($"{Path.GetFileName(path)}: the recipe is empty");
+        var dir = Path.GetDirectoryName(Path.GetFullPath(path))!;
+        string? Resolve(string? p) => p is null ? null : Path.GetFullPath(Path.Combine(dir, p));
+        return recipe with
+        {
+            Models = recipe.Models?.Select(m => Resolve(m)!).ToArray(),
+            Data = Resolve(recipe.Data),
+            Output = Resolve(recipe.Output),
+            Evaluate = recipe.Evaluate is null ? null : recipe.Evaluate with
+            {
+                Data = Resolve(recipe.Evaluate.Data),
+                ClassEmbeddings = Resolve(recipe.Evaluate.ClassEmbeddings),
+            },
+        };
+    }
+
+    public string ToJson() => JsonSerializer.Serialize(this, Options) + "\n";
+}
