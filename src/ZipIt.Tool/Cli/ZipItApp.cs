@@ -42,6 +42,7 @@ public static class ZipItApp
             new VersionOption(),
             GlobalOptions.Verbosity,
             GlobalOptions.Plugins,
+            InitCommand.Create(runner),
             InspectCommand.Create(runner),
             PredictCommand.Create(runner),
             CollectCommand.Create(runner),

@@ -1,0 +1,47 @@
+using System.CommandLine;
+using Microsoft.Extensions.Logging;
+using TorchSharp;
+using ZipIt.Checkpoints;
+using ZipIt.Cli;
+using ZipIt.Models;
+
+namespace ZipIt.Commands;
+
+/// <summary><c>init VARIANT -o FILE [--set name=value] [--seed N]</c>: a freshly initialised model of any registered variant.</summary>
+internal static class InitCommand
+{
+    public static Command Create(CommandRunner runner)
+    {
+        var variant = new Argument<string>("variant") { Description = "A registered variant (see 'plugins list'), e.g. resnet20 or resnet50." };
+        var set = new Option<string[]>("--set") { Description = "An architecture setting as name=value, e.g. width=4 or classes=512. Repeatable.", Arity = ArgumentArity.OneOrMore, HelpName = "NAME=VALUE" };
+        var seed = new Option<long>("--seed") { Description = "Seed of the initialisation.", DefaultValueFactory = _ => 0 };
+        var output = new Option<string>("--output", "-o") { Description = "Checkpoint to write (.safetensors).", Required = true, HelpName = "FILE" };
+        var command = new Command("init", "Write a freshly initialised model of a registered architecture variant.") { variant, set, seed, output };
+        command.SetAction((parse, ct) => Task.FromResult(runner.Run(parse, ct, ctx =>
+        {
+            var name = ctx.Value(variant)!;
+            var architecture = ctx.Plugins.Architectures.Select(a => a.Architecture)
+                .FirstOrDefault(a => a.Variants.Any(v => string.Equals(v.Name, name, StringComparison.OrdinalIgnoreCase)))
+                ?? throw ZipItException.Usage($"no installed architecture has a variant '{name}' (see 'dotnet zipit plugins list')");
+            var settings = new Dictionary<string, string>();
+            foreach (var item in ctx.Value(set) ?? [])
+            {
+                var i = item.IndexOf('=');
+                if (i <= 0) throw ZipItException.Usage($"--set {item}: expected NAME=VALUE");
+                settings[item[..i].Trim()] = item[(i + 1)..].Trim();
+            }
+            ArchitectureConfig config;
+            try { config = architecture.Configure(name, settings); }
+            catch (ArgumentException e) { throw ZipItException.Usage($"{name}: {e.Message}"); }
+            TorchRuntime.Initialize();
+            torch.manual_seed(ctx.Value(seed));
+            using var model = architecture.Create(config);
+            var metadata = ModelLoader.MetadataFor(config);
+            metadata["format"] = "pt";
+            CheckpointWriter.WriteFile(ctx.Value(output)!, model.state_dict(), metadata);
+            ctx.Logger.LogInformation("{Config} → {Output}", config, ctx.Value(output));
+            return 0;
+        })));
+        return command;
+    }
+}
