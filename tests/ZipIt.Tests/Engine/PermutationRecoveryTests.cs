@@ -13,7 +13,9 @@ namespace ZipIt.Tests.Engine;
 /// images not used for matching; plain averaging must not. The models are freshly initialised with
 /// their BatchNorm statistics reset on the calibration images, so every unit carries signal: a unit
 /// that never fires has zero variance, correlates with nothing (its twin included), and the
-/// reference algorithm then pairs it arbitrarily, which no matcher can undo.
+/// reference algorithm then pairs it arbitrarily, which no matcher can undo. GroupNorm models have no
+/// statistics (reset-bn leaves them as they are); their points are grouped, so zipit and permute
+/// run their group forms there.
 /// </summary>
 public sealed class PermutationRecoveryTests
 {
