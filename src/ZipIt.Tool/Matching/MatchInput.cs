@@ -33,14 +33,6 @@ internal static class MatchInput
         }
     }
 
-    /// <summary>The built-in similarity matchers keep units independent; grouped spaces need a group-aware matcher.</summary>
-    public static void RejectGroups(string matcher, MatchPoint point)
-    {
-        if (point.Groups is { } groups)
-            throw new ArgumentException(
-                $"point '{point.Name}': the {matcher} matcher does not support grouped spaces yet ({groups.Count} groups); use a group-aware matcher such as MuDSC");
-    }
-
     /// <summary>
     /// The point's covariance after checking that it is there, has the right shape and dtype and is
     /// finite in float32 (the precision the matchers work in).

@@ -9,6 +9,15 @@ namespace ZipIt.Matching;
 /// a joint alignment). Merged feature r averages model 0's unit r with each model's unit assigned
 /// to it, weight 1/(N + 1e-5) each.
 /// </summary>
+/// <remarks>
+/// A grouped point (G &gt; 1 groups of g units) is aligned at two levels (mudsc-method.md §6.3): every
+/// pair (group j of model 0, group k of model i) is scored by the mean correlation of its own
+/// maximising g×g assignment, a G×G assignment on these scores pairs the groups, and each chosen
+/// pair keeps its within-group assignment. Merged group r (slots r·g … r·g + g − 1) is model 0's
+/// group r, in model 0's order, with its partner group of every model (a star around model 0 for
+/// N &gt; 2). Points tied by <see cref="FeatureSpace.GroupTie"/> share one group assignment, solved on
+/// their summed scores.
+/// </remarks>
 public sealed class PermuteMatcher : IMatcher
 {
     public const string MatcherName = "permute";
@@ -33,10 +42,17 @@ public sealed class PermuteMatcher : IMatcher
         var models = context.ModelCount;
 
         var results = new Dictionary<string, MatchResult>(StringComparer.Ordinal);
+        var pairings = new GroupMatching.Pairings(MatcherName, context);
         foreach (var point in context.Points)
         {
             context.CancellationToken.ThrowIfCancellationRequested();
-            MatchInput.RejectGroups(MatcherName, point);
+            if (GroupMatching.GroupCount(point) is { } groups)
+            {
+                var pairing = pairings.For(point, groups);
+                results[point.Name] = MatchMatrices.FromAssignment(GroupMatching.Permute(pairing, models, point.Width), point.Width, epsilon);
+                context.Logger.LogDebug("permute: matched {Point} ({Models}×{Width} units, {Groups} groups)", point.Name, models, point.Width, groups);
+                continue;
+            }
             var covariance = MatchInput.Covariance(MatcherName, point, models);
             var width = point.Width;
             var size = models * width;

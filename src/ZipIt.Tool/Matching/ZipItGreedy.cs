@@ -83,6 +83,8 @@ internal sealed class ZipItGreedy
     private readonly int[] _tail;
 
     private readonly int[] _budget;
+    private readonly int[] _sameModelMerges;
+    private readonly bool[]? _maskedAtStart;
 
     // Depth of every unit in its feature's merge tree: how often α has scaled its similarities.
     private readonly int[] _depth;
@@ -90,7 +92,8 @@ internal sealed class ZipItGreedy
     private bool _unmasked;
     private int _liftedAt = -1;
 
-    private ZipItGreedy(float[] similarity, int models, int width, ZipItOptions options, int candidates, int smallSelection, Func<float[]>? original)
+    private ZipItGreedy(float[] similarity, int models, int width, ZipItOptions options, int candidates, int smallSelection, Func<float[]>? original,
+        ZipItBudget? budget)
     {
         _smallSelection = smallSelection;
         _original = original;
@@ -122,7 +125,15 @@ internal sealed class ZipItGreedy
         }
         _count = _size;
         _budget = new int[models];
-        Array.Fill(_budget, options.Quota(models, width));
+        if (budget is { } b)
+        {
+            if (b.Start.Length != models || b.MaskedAtStart.Length != models)
+                throw new ArgumentException($"the budget covers {b.Start.Length} models, not {models}");
+            Array.Copy(b.Start, _budget, models);
+            _maskedAtStart = (bool[])b.MaskedAtStart.Clone();
+        }
+        else Array.Fill(_budget, options.Quota(models, width));
+        _sameModelMerges = new int[models];
         _depth = new int[_size];
     }
 
@@ -136,10 +147,15 @@ internal sealed class ZipItGreedy
     /// </param>
     /// <param name="candidates">Initial heap size per row (tests use 1 to force the rescan paths).</param>
     /// <param name="smallSelection">Largest K selected with a bounded heap (tests use 1 to force the quickselect path).</param>
+    /// <param name="budget">
+    /// Same-model budgets to start from instead of <see cref="ZipItOptions.Quota"/> for every model
+    /// (then <see cref="ZipItOptions.StrictBeta"/> masks nothing by itself: the caller says which
+    /// models start masked). Group zip uses this to carry budgets from one group to the next.
+    /// </param>
     /// <exception cref="InvalidOperationException">Every remaining pair is masked and no <paramref name="original"/> was given.</exception>
     public static ZipItGreedyResult Match(float[] similarity, int models, int width, ZipItOptions options,
         Func<float[]>? original = null, CancellationToken cancellation = default,
-        int candidates = DefaultCandidates, int smallSelection = DefaultSmallSelection)
+        int candidates = DefaultCandidates, int smallSelection = DefaultSmallSelection, ZipItBudget? budget = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(candidates, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(models, 1);
@@ -147,15 +163,20 @@ internal sealed class ZipItGreedy
         var size = (long)models * width;
         if (similarity.LongLength != size * size)
             throw new ArgumentException($"similarity has {similarity.LongLength} values, not {size}×{size}");
-        var greedy = new ZipItGreedy(similarity, models, width, options, candidates, smallSelection, original);
+        var greedy = new ZipItGreedy(similarity, models, width, options, candidates, smallSelection, original, budget);
         var featureOf = greedy.Run(cancellation);
-        return new ZipItGreedyResult(featureOf, greedy._liftedAt);
+        return new ZipItGreedyResult(featureOf, greedy._liftedAt, greedy._sameModelMerges);
     }
 
     private int[] Run(CancellationToken cancellation)
     {
         for (var k = 0; k < _size; k++) _s[(long)k * _size + k] = float.NegativeInfinity;
-        if (_options.StrictBeta && _budget.Length > 0 && _budget[0] <= 0)
+        if (_maskedAtStart is { } masked)
+        {
+            for (var m = 0; m < _models; m++)
+                if (masked[m]) Kill(m);
+        }
+        else if (_options.StrictBeta && _budget.Length > 0 && _budget[0] <= 0)
             for (var m = 0; m < _models; m++) Kill(m);
         for (var k = 0; k < _size; k++)
         {
@@ -219,10 +240,14 @@ internal sealed class ZipItGreedy
         for (var k = lo; k >= 0; k = _next[k]) _depth[k]++;
 
         var killed = -1;
-        if (!_unmasked && loOwner == hiOwner && --_budget[loOwner] <= 0)
+        if (!_unmasked && loOwner == hiOwner)
         {
-            Kill(loOwner);
-            killed = loOwner;
+            _sameModelMerges[loOwner]++;
+            if (--_budget[loOwner] <= 0)
+            {
+                Kill(loOwner);
+                killed = loOwner;
+            }
         }
 
         Maintain(lo, hi, killed);

@@ -19,6 +19,12 @@ namespace ZipIt.Matching;
 /// for N &gt; 2 with small β: its argmax lands on the diagonal and a feature is lost) this matcher
 /// lifts the masks for the remaining merges, continuing from the similarities the features would
 /// have had without them, and logs a warning.</para>
+/// <para>A grouped point (G &gt; 1 groups of g units) is zipped group by group (mudsc-method.md §6.4):
+/// the groups of every model are paired with model 0's as <c>permute</c> pairs them (§6.3), and the
+/// N·g units of merged group r (model 0's group r and its partners) are zipped to g features by
+/// this greedy on their own correlation sub-matrix, filling slots r·g … r·g + g − 1. Same-model
+/// merges are limited by the model budget above, carried across the groups, and by a per-group
+/// budget ⌊(N−1)·C/(N·G)⌋ (g/2 for N = 2). See <see cref="GroupMatching.Zip"/>.</para>
 /// </remarks>
 public sealed class ZipItMatcher : IMatcher
 {
@@ -61,10 +67,15 @@ public sealed class ZipItMatcher : IMatcher
                 $"matcher setting 'no-repeat' needs 2 models: without repeated merges {context.ModelCount} models cannot be reduced to one model's width");
 
         var results = new Dictionary<string, MatchResult>(StringComparer.Ordinal);
+        var pairings = new GroupMatching.Pairings(MatcherName, context);
         foreach (var point in context.Points)
         {
             context.CancellationToken.ThrowIfCancellationRequested();
-            MatchInput.RejectGroups(MatcherName, point);
+            if (GroupMatching.GroupCount(point) is { } groups)
+            {
+                results[point.Name] = MatchGrouped(context, point, groups, pairings.For(point, groups), options, epsilon);
+                continue;
+            }
             var covariance = MatchInput.Covariance(MatcherName, point, context.ModelCount);
             ZipItGreedyResult match;
             try
@@ -87,6 +98,30 @@ public sealed class ZipItMatcher : IMatcher
             context.Logger.LogDebug("zipit: matched {Point} ({Models}×{Width} units)", point.Name, context.ModelCount, point.Width);
         }
         return results;
+    }
+
+    private static MatchResult MatchGrouped(MatchContext context, MatchPoint point, int groups, GroupPairing pairing,
+        ZipItOptions options, float epsilon)
+    {
+        var covariance = MatchInput.Covariance(MatcherName, point, context.ModelCount);
+        GroupMatching.ZipResult match;
+        try
+        {
+            match = GroupMatching.Zip(Correlation.Compute(covariance), pairing, context.ModelCount, point.Width, options,
+                context.CancellationToken);
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new ArgumentException($"point '{point.Name}': {e.Message}", e);
+        }
+        var size = point.Width / groups;
+        foreach (var (group, liftedAt) in match.Lifted)
+            context.Logger.LogWarning(
+                "zipit: point '{Point}', merged group {Group}: every remaining pair was masked after {Done} of {Merges} merges; the last {Left} ignore the masks " +
+                "(the reference would lose a feature here); a larger beta usually avoids this",
+                point.Name, group, liftedAt, (context.ModelCount - 1) * size, (context.ModelCount - 1) * size - liftedAt);
+        context.Logger.LogDebug("zipit: matched {Point} ({Models}×{Width} units, {Groups} groups)", point.Name, context.ModelCount, point.Width, groups);
+        return MatchMatrices.FromAssignment(match.FeatureOf, point.Width, epsilon);
     }
 
     private static ZipItOptions ReadOptions(MatcherSettings settings)

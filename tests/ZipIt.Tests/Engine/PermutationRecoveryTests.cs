@@ -13,14 +13,16 @@ namespace ZipIt.Tests.Engine;
 /// images not used for matching; plain averaging must not. The models are freshly initialised with
 /// their BatchNorm statistics reset on the calibration images, so every unit carries signal: a unit
 /// that never fires has zero variance, correlates with nothing (its twin included), and the
-/// reference algorithm then pairs it arbitrarily, which no matcher can undo.
+/// reference algorithm then pairs it arbitrarily, which no matcher can undo. GroupNorm models have no
+/// statistics (reset-bn leaves them as they are); their points are grouped, so zipit and permute
+/// run their group forms there.
 /// </summary>
 public sealed class PermutationRecoveryTests
 {
     public static TheoryData<string, string, string, int, bool> Cases()
     {
         var data = new TheoryData<string, string, string, int, bool>();
-        foreach (var (variant, settings, size) in new[] { ("resnet20", "norm=bn", 32), ("resnet-bottleneck", "blocks=1,1,1,1", 64) })
+        foreach (var (variant, settings, size) in new[] { ("resnet20", "norm=bn", 32), ("resnet20", "norm=gn", 32), ("resnet-bottleneck", "blocks=1,1,1,1", 64) })
         {
             data.Add(variant, settings, "zipit", size, true);
             data.Add(variant, settings, "permute", size, true);
@@ -60,6 +62,54 @@ public sealed class PermutationRecoveryTests
         var difference = JsonDocument.Parse(predict.Out).RootElement.GetProperty("maxAbsDifference").GetDouble();
         if (recovers) Assert.True(difference <= 1e-4, $"{matcher}: max abs difference {difference}");
         else Assert.True(difference > 1e-2, $"{matcher} should not recover a permuted model (difference {difference})");
+    }
+
+    /// <summary>
+    /// mudsc-method.md §9.2 and §16.6 b: with two unrelated GroupNorm ResNet-20s, every merged group of
+    /// every point draws from exactly one group of each model, model 0's group r in slot r.
+    /// </summary>
+    [Theory]
+    [InlineData("zipit")]
+    [InlineData("permute")]
+    public void GroupNorm_models_keep_their_groups_whole(string matcher)
+    {
+        using var dir = new TempDirectory();
+        var calibration = Images(dir, "calibration.safetensors", 16, 32, seed: 1);
+        var config = ResNetTestUtil.Architecture.Configure("resnet20", new Dictionary<string, string> { ["norm"] = "gn", ["classes"] = "10" });
+        var graph = ResNetTestUtil.Architecture.Describe(config);
+        foreach (var (file, seed) in new[] { ("a.safetensors", 7L), ("b.safetensors", 8L) })
+        {
+            torch.manual_seed(seed);
+            using var model = ResNetTestUtil.Architecture.Create(config);
+            CheckpointWriter.WriteFile(dir.File(file), model.state_dict());
+        }
+        Run("collect", dir.File("a.safetensors"), dir.File("b.safetensors"), "--data", calibration, "-o", dir.File("metrics.safetensors"));
+        Run("match", dir.File("metrics.safetensors"), "-o", dir.File("matches.safetensors"), "--matcher", matcher);
+
+        using var matches = Checkpoint.Open(dir.File("matches.safetensors"));
+        Assert.NotEmpty(graph.Spaces);
+        foreach (var space in graph.Spaces)
+        {
+            var groups = space.Groups!.Count;
+            var size = space.Width / groups;
+            using var unmerge = matches.Read(space.Name + ".unmerge");
+            Assert.Equal([2L * space.Width, space.Width], unmerge.shape);
+            using var featureOf = unmerge.argmax(1);
+            using var ones = unmerge.sum(1);
+            Assert.True(ones.eq(1).all().item<bool>(), $"{space.Name}: a unit is not in exactly one merged unit");
+            var feature = featureOf.data<long>().ToArray();
+            for (var model = 0; model < 2; model++)
+            {
+                var used = new HashSet<long>();
+                for (var k = 0; k < groups; k++)
+                {
+                    var blocks = Enumerable.Range(0, size).Select(t => feature[model * space.Width + k * size + t] / size).Distinct().ToArray();
+                    Assert.True(blocks.Length == 1, $"{space.Name}: model {model}'s group {k} is split over merged groups {string.Join(",", blocks)}");
+                    Assert.True(used.Add(blocks[0]), $"{space.Name}: merged group {blocks[0]} draws from two groups of model {model}");
+                    if (model == 0) Assert.Equal(k, blocks[0]);
+                }
+            }
+        }
     }
 
     private static string Images(TempDirectory dir, string file, int count, int size, ulong seed, string name = "images")

@@ -48,8 +48,10 @@ public class MatcherValidationTests
         Assert.Equal("point 'p': covariance has 8 NaN or infinite entries (in float32)",
             Message(matcher, 2, new MatchPoint("p", 4) { Covariance = overflow }));
 
-        Assert.Equal($"point 'p': the {name} matcher does not support grouped spaces yet (2 groups); use a group-aware matcher such as MuDSC",
-            Message(matcher, 2, GoldenMatrix.Point("p") with { Groups = new GroupStructure(2) }));
+        Assert.Equal("point 'p': width 4 is not divisible into 3 groups",
+            Message(matcher, 2, GoldenMatrix.Point("p") with { Groups = new GroupStructure(3) }));
+        Assert.Equal($"point 'p': the {name} matcher needs the point's covariance (collect activations first)",
+            Message(matcher, 2, new MatchPoint("p", 4) { Groups = new GroupStructure(2) }));
     }
 
     [Theory]
