@@ -65,6 +65,19 @@ public sealed class CollectTests
     }
 
     [Fact]
+    public void Models_of_different_widths_exit_3()
+    {
+        using var dir = new TempDirectory();
+        var data = WriteImages(dir, 4);
+        Assert.Equal(0, Tool.Run("init", "resnet20", "--set", "width=1", "-o", dir.File("w1.safetensors")).ExitCode);
+        Assert.Equal(0, Tool.Run("init", "resnet20", "--set", "width=2", "-o", dir.File("w2.safetensors")).ExitCode);
+        var result = Tool.Run("collect", dir.File("w1.safetensors"), dir.File("w2.safetensors"), "--data", data, "-o", dir.File("m.safetensors"));
+        Assert.Equal(3, result.ExitCode);
+        ExitCodeTests.AssertOneErrorLine(result, "width=2");
+        Assert.False(File.Exists(dir.File("m.safetensors")));
+    }
+
+    [Fact]
     public void An_empty_calibration_set_exits_3_and_writes_nothing()
     {
         using var dir = new TempDirectory();
