@@ -49,10 +49,16 @@ internal static class ZipCommand
             var states = loaded.Select(m => (IReadOnlyDictionary<string, TorchSharp.torch.Tensor>)m.Model.state_dict()).ToList();
             using var zipped = Zipper.Zip(states, graph, matches, stopStage, new ZipOptions(squared));
             var tasks = loaded.Select(m => m.Metadata.GetValueOrDefault("zipit.task") ?? Path.GetFileNameWithoutExtension(m.Path)).ToList();
-            ZippedCheckpoint.Write(output, zipped, loaded[0].Config, graph, tasks, new Dictionary<string, string>
+            var metadata = new Dictionary<string, string>
             {
                 ["zipit.sources"] = System.Text.Json.JsonSerializer.Serialize(loaded.Select(m => Path.GetFileName(m.Path))),
-            });
+                ["zipit.recipe"] = System.Text.Json.JsonSerializer.Serialize(new { models = loaded.Select(m => Path.GetFileName(m.Path)), matches = Path.GetFileName(matchesPath), stop }),
+            };
+            // Carry the matcher and its settings from the matches file, so the checkpoint says how it was made.
+            using (var matchesFile = Checkpoints.Checkpoint.Open(matchesPath))
+                foreach (var key in new[] { "zipit.matcher", "zipit.matcher_settings" })
+                    if (matchesFile.Metadata.TryGetValue(key, out var value)) metadata[key] = value;
+            ZippedCheckpoint.Write(output, zipped, loaded[0].Config, graph, tasks, metadata);
             foreach (var match in matches.Values) { match.Merge.Dispose(); match.Unmerge.Dispose(); }
             var label = StopPoint.Label(graph, stopStage);
             ctx.Logger.LogInformation("zipped {Count} models (ZipIt!{Label}, {Points} merge points) → {Output} in {Seconds:0.00} s",
