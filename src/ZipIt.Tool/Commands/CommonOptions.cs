@@ -13,6 +13,19 @@ internal static class CommonOptions
         HelpName = "NAME",
     };
 
+    /// <summary>Parses repeated <c>--set NAME=VALUE</c> items (case-insensitive names; exit 2 for a malformed one).</summary>
+    public static Dictionary<string, string> Settings(IEnumerable<string> items)
+    {
+        var values = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var item in items)
+        {
+            var i = item.IndexOf('=');
+            if (i <= 0) throw Cli.ZipItException.Usage($"--set {item}: expected NAME=VALUE");
+            values[item[..i].Trim()] = item[(i + 1)..].Trim();
+        }
+        return values;
+    }
+
     public static Argument<string> Checkpoint(string description = "A .safetensors file, a sharded model.safetensors.index.json, or a folder holding either.") =>
         new("checkpoint") { Description = description };
 }

@@ -23,13 +23,7 @@ internal static class InitCommand
             var architecture = ctx.Plugins.Architectures.Select(a => a.Architecture)
                 .FirstOrDefault(a => a.Variants.Any(v => string.Equals(v.Name, name, StringComparison.OrdinalIgnoreCase)))
                 ?? throw ZipItException.Usage($"no installed architecture has a variant '{name}' (see 'dotnet zipit plugins list')");
-            var settings = new Dictionary<string, string>();
-            foreach (var item in ctx.Value(set) ?? [])
-            {
-                var i = item.IndexOf('=');
-                if (i <= 0) throw ZipItException.Usage($"--set {item}: expected NAME=VALUE");
-                settings[item[..i].Trim()] = item[(i + 1)..].Trim();
-            }
+            var settings = CommonOptions.Settings(ctx.Value(set) ?? []);
             ArchitectureConfig config;
             try { config = architecture.Configure(name, settings); }
             catch (ArgumentException e) { throw ZipItException.Usage($"{name}: {e.Message}"); }

@@ -100,13 +100,7 @@ internal static class MatchCommand
     /// <summary>The matcher settings given as flags: --set name=value, with --alpha/--beta as short-hands.</summary>
     internal static Dictionary<string, string> SettingValues(double? alpha, double? beta, IEnumerable<string> set)
     {
-        var values = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
-        foreach (var item in set)
-        {
-            var i = item.IndexOf('=');
-            if (i <= 0) throw ZipItException.Usage($"--set {item}: expected NAME=VALUE");
-            values[item[..i].Trim()] = item[(i + 1)..].Trim();
-        }
+        var values = CommonOptions.Settings(set);
         if (alpha is { } a) values["alpha"] = a.ToString("R", CultureInfo.InvariantCulture);
         if (beta is { } b) values["beta"] = b.ToString("R", CultureInfo.InvariantCulture);
         return values;
