@@ -14,6 +14,9 @@ internal sealed class CommandContext(ParseResult parseResult, IServiceProvider s
     public TextWriter Error { get; } = streams.Error;
     public CancellationToken CancellationToken { get; } = cancellationToken;
 
+    /// <summary>Whether long loops may draw a progress bar on stderr (not with <c>--verbosity q</c>; only on a terminal).</summary>
+    public bool ShowProgress { get; init; }
+
     public ILogger Logger { get; } = services.GetRequiredService<ILoggerFactory>().CreateLogger("zipit");
 
     /// <summary>The plugins, loaded on first use (commands that need none never pay for loading).</summary>

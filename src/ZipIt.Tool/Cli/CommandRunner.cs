@@ -23,7 +23,7 @@ internal sealed class CommandRunner(ConsoleStreams streams, IReadOnlyDictionary<
         {
             verbosity = VerbosityExtensions.Parse(parseResult.GetValue(GlobalOptions.Verbosity) ?? "m");
             using var host = BuildHost(parseResult, verbosity);
-            var context = new CommandContext(parseResult, host.Services, streams, cancellationToken);
+            var context = new CommandContext(parseResult, host.Services, streams, cancellationToken) { ShowProgress = verbosity > Verbosity.Quiet };
             return body(context);
         }
         catch (Exception e)

@@ -51,6 +51,9 @@ public static class ZipItApp
             ResetBnCommand.Create(runner),
             EvaluateCommand.Create(runner),
             MergeCommand.Create(runner),
+            TrainCommand.Create(runner),
+            ReproduceCommand.Create(runner),
+            ReproduceCommand.CreateDemo(runner),
             PluginsCommand.Create(runner),
         };
         return root;

@@ -20,9 +20,7 @@ internal static class InitCommand
         command.SetAction((parse, ct) => Task.FromResult(runner.Run(parse, ct, ctx =>
         {
             var name = ctx.Value(variant)!;
-            var architecture = ctx.Plugins.Architectures.Select(a => a.Architecture)
-                .FirstOrDefault(a => a.Variants.Any(v => string.Equals(v.Name, name, StringComparison.OrdinalIgnoreCase)))
-                ?? throw ZipItException.Usage($"no installed architecture has a variant '{name}' (see 'dotnet zipit plugins list')");
+            var architecture = ctx.Plugins.ArchitectureOfVariant(name);
             var settings = CommonOptions.Settings(ctx.Value(set) ?? []);
             ArchitectureConfig config;
             try { config = architecture.Configure(name, settings); }

@@ -28,6 +28,9 @@ internal sealed class TensorDataset : IDisposable
     public Tensor? Labels { get; }
     public long Count => Images.shape[0];
 
+    /// <summary>A dataset made in memory (float images [N, ...], int64 labels [N] or none); it owns both tensors.</summary>
+    public static TensorDataset FromTensors(string name, Tensor images, Tensor? labels) => new(name, images, labels);
+
     /// <summary>Reads <paramref name="path"/>; at most <paramref name="limit"/> images (the first ones) when given.</summary>
     public static TensorDataset Load(string path, long? limit = null, bool labelsRequired = false)
     {

@@ -17,6 +17,9 @@ internal static class Json
         Converters = { new JsonStringEnumConverter(JsonNamingPolicy.KebabCaseLower) },
     };
 
+    /// <summary>The same style on one line, for values stored inside other files (checkpoint metadata).</summary>
+    public static readonly JsonSerializerOptions Compact = new(Options) { WriteIndented = false };
+
     public static void Write(TextWriter writer, object value)
     {
         writer.WriteLine(JsonSerializer.Serialize(value, Options));

@@ -23,6 +23,11 @@ public sealed class PluginCatalog(
     public IArchitecture? Architecture(string name) =>
         Architectures.FirstOrDefault(a => string.Equals(a.Architecture.Name, name, StringComparison.OrdinalIgnoreCase)).Architecture;
 
+    /// <summary>The architecture that registers variant <paramref name="variant"/>; exit 2 naming where to look when none does.</summary>
+    public IArchitecture ArchitectureOfVariant(string variant) =>
+        Architectures.Select(a => a.Architecture).FirstOrDefault(a => a.Variants.Any(v => string.Equals(v.Name, variant, StringComparison.OrdinalIgnoreCase)))
+        ?? throw ZipItException.Usage($"no installed architecture has a variant '{variant}' (see 'dotnet zipit plugins list')");
+
     private static string Names(IEnumerable<string> names)
     {
         var list = names.ToList();

@@ -1,0 +1,112 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using ZipIt.Cli;
+using ZipIt.Models;
+using ZipIt.Output;
+using ZipIt.Reproduce;
+
+namespace ZipIt.Commands;
+
+/// <summary>
+/// <c>reproduce SETTING</c> and <c>demo</c>: the paper's experiment end to end (train or reuse,
+/// choose α and β on validation images, merge with every method, evaluate on the test split), a
+/// paper-style table on stdout and <c>report.json</c>, <c>report.md</c> and plots in the output
+/// folder. <c>demo</c> is the same command with defaults small enough for a laptop's CPU.
+/// </summary>
+internal static class ReproduceCommand
+{
+    /// <summary>The defaults of <c>demo</c>: one pair of ResNet-20×1, briefly trained, and a 2 × 2 grid.</summary>
+    public static ReproduceOptions DemoDefaults { get; } = new()
+    {
+        Setting = "fmnist-5+5",
+        Width = 1,
+        Epochs = 2,
+        Pairs = 1,
+        TrainImages = 8000,
+        Calibration = 500,
+        Alphas = [0.3, 1.0],
+        Betas = [0.0, 0.5],
+        ValidationImages = 1000,
+        TestImages = 2000,
+    };
+
+    public static Command Create(CommandRunner runner) => Build(runner, "reproduce",
+        "Reproduce the paper's experiment: train model pairs, choose α/β on validation images, merge with every method, report a table and plots.",
+        new ReproduceOptions { Setting = "fmnist-5+5" }, settingRequired: true);
+
+    public static Command CreateDemo(CommandRunner runner) => Build(runner, "demo",
+        "A small reproduce fmnist-5+5 (one pair of ResNet-20×1, a short training) that runs in minutes on a CPU.",
+        DemoDefaults, settingRequired: false);
+
+    private static Command Build(CommandRunner runner, string name, string description, ReproduceOptions d, bool settingRequired)
+    {
+        var setting = new Argument<string>("setting")
+        {
+            Description = $"The experiment: {string.Join(", ", ReproduceSetting.All.Select(s => s.Name))}.",
+            Arity = settingRequired ? ArgumentArity.ExactlyOne : ArgumentArity.ZeroOrOne,
+            DefaultValueFactory = _ => d.Setting,
+        };
+        var width = new Option<int>("--width") { Description = "Width multiplier of the ResNet-20s.", DefaultValueFactory = _ => d.Width, HelpName = "W" };
+        var norm = new Option<string>("--norm") { Description = "bn (BatchNorm, the paper) or gn (GroupNorm).", DefaultValueFactory = _ => d.Norm };
+        var epochs = new Option<int>("--epochs") { Description = "Training epochs per model.", DefaultValueFactory = _ => d.Epochs };
+        var pairs = new Option<int>("--pairs") { Description = "Model pairs (each model from its own seed); α and β are chosen with pair 0.", DefaultValueFactory = _ => d.Pairs, HelpName = "K" };
+        var calibration = new Option<int>("--calibration") { Description = "Calibration images (half from each task) for statistics and BatchNorm resets.", DefaultValueFactory = _ => d.Calibration, HelpName = "N" };
+        var trainImages = new Option<long?>("--train-images") { Description = "Train each model on a seeded draw of at most N images (default: the whole training split).", DefaultValueFactory = _ => d.TrainImages, HelpName = "N" };
+        var batchSize = new Option<int>("--batch-size") { Description = "Training batch size.", DefaultValueFactory = _ => d.BatchSize, HelpName = "N" };
+        var lr = new Option<double>("--lr") { Description = "Peak training learning rate.", DefaultValueFactory = _ => d.LearningRate };
+        var alphas = new Option<double[]>("--alphas") { Description = "ZipIt! α values searched.", DefaultValueFactory = _ => [.. d.Alphas], AllowMultipleArgumentsPerToken = true, Arity = ArgumentArity.OneOrMore, HelpName = "A" };
+        var betas = new Option<double[]>("--betas") { Description = "ZipIt! β values searched.", DefaultValueFactory = _ => [.. d.Betas], AllowMultipleArgumentsPerToken = true, Arity = ArgumentArity.OneOrMore, HelpName = "B" };
+        var validationImages = new Option<long?>("--validation-images") { Description = "Validation images per grid cell (a fixed draw).", DefaultValueFactory = _ => d.ValidationImages, HelpName = "N" };
+        var testImages = new Option<long?>("--test-images") { Description = "Test images (a fixed draw; default: the whole test split).", DefaultValueFactory = _ => d.TestImages, HelpName = "N" };
+        var seed = new Option<long>("--seed") { Description = "Base seed (model i of pair p uses seed + 1000p + i).", DefaultValueFactory = _ => d.Seed };
+        var cache = new Option<string?>("--cache") { Description = "Folder of trained models, reused when the recipe matches (default: ~/.cache/zipit/models).", HelpName = "DIR" };
+        var output = new Option<string>("--output", "-o") { Description = "Folder for report.json, report.md and the plots.", DefaultValueFactory = _ => $"zipit-{name}", HelpName = "DIR" };
+        var json = CommonOptions.Json();
+        var command = new Command(name, description)
+        {
+            setting, width, norm, epochs, pairs, calibration, trainImages, batchSize, lr, alphas, betas, validationImages, testImages, seed, cache, output, json,
+        };
+        command.SetAction((parse, ct) => Task.FromResult(runner.Run(parse, ct, ctx =>
+        {
+            var options = d with
+            {
+                Setting = ctx.Value(setting)!,
+                Width = ctx.Value(width),
+                Norm = ctx.Value(norm)!.ToLowerInvariant(),
+                Epochs = ctx.Value(epochs),
+                Pairs = ctx.Value(pairs),
+                Calibration = ctx.Value(calibration),
+                TrainImages = ctx.Value(trainImages),
+                BatchSize = ctx.Value(batchSize),
+                LearningRate = ctx.Value(lr),
+                Alphas = ctx.Value(alphas)!,
+                Betas = ctx.Value(betas)!,
+                ValidationImages = ctx.Value(validationImages),
+                TestImages = ctx.Value(testImages),
+                Seed = ctx.Value(seed),
+                Cache = ctx.Value(cache) is { } c ? Path.GetFullPath(c) : null,
+            };
+            var folder = Path.GetFullPath(ctx.Value(output)!);
+            void Status(string line) { if (ctx.ShowProgress) ctx.Error.WriteLine($"{name}: {line}"); }
+            var run = new ReproduceRun(ctx.Plugins, ctx.Get<ModelLoader>(), ctx.Logger, Status, ctx.Error, ctx.ShowProgress, ctx.CancellationToken);
+            var report = run.Run(options, folder);
+            Directory.CreateDirectory(folder);
+            var plots = ReproducePlots.Write(report, folder);
+            report = report with { Plots = plots };
+            AtomicFile.WriteAllText(Path.Combine(folder, "report.json"), JsonSerializer.Serialize(report, Json.Options) + "\n");
+            AtomicFile.WriteAllText(Path.Combine(folder, "report.md"), report.ToDocument());
+            if (ctx.Value(json)) Json.Write(ctx.Out, report);
+            else
+            {
+                ctx.Out.Write(report.ToMarkdown());
+                ctx.Out.WriteLine();
+                ctx.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"α = {report.Hyperparameters.Alpha}, β = {report.Hyperparameters.Beta} (chosen on validation images); {report.Seconds["total"]:0} s"));
+                ctx.Out.WriteLine($"report: {Path.Combine(folder, "report.json")}");
+            }
+            return 0;
+        })));
+        return command;
+    }
+}

@@ -1,0 +1,113 @@
+using System.Globalization;
+using System.Text;
+
+namespace ZipIt.Reproduce;
+
+/// <summary>A mean and a standard deviation over pairs (sample standard deviation; 0 for one pair), accuracies in percent.</summary>
+internal sealed record Stat(double Mean, double Std)
+{
+    public static Stat Of(IReadOnlyList<double> values)
+    {
+        var mean = values.Average();
+        var std = values.Count > 1 ? Math.Sqrt(values.Sum(v => (v - mean) * (v - mean)) / (values.Count - 1)) : 0;
+        return new Stat(mean, std);
+    }
+
+    public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"{Mean:0.0}±{Std:0.0}");
+}
+
+/// <summary>
+/// <c>report.json</c> of <c>reproduce</c> and <c>demo</c>, version 1. Stable: fields are only ever
+/// added, never renamed. Accuracies are percentages; <c>flops</c> counts multiply-accumulates per
+/// image (the paper's "FLOPs", fvcore's convention) and <c>gflops</c> the same in billions.
+/// </summary>
+internal sealed record ReproduceReport
+{
+    public const int CurrentVersion = 1;
+
+    public int Version { get; init; } = CurrentVersion;
+    public required string Setting { get; init; }
+    public required string Description { get; init; }
+    public required string ToolVersion { get; init; }
+    public required ReproduceOptions Options { get; init; }
+    public required IReadOnlyList<TaskEntry> Tasks { get; init; }
+    public required HyperparameterChoice Hyperparameters { get; init; }
+    public required IReadOnlyList<Row> Results { get; init; }
+    public required IReadOnlyList<ModelEntry> Models { get; init; }
+    public required IReadOnlyDictionary<string, double> Seconds { get; init; }
+    public IReadOnlyList<string> Plots { get; init; } = [];
+
+    public sealed record TaskEntry(string Name, IReadOnlyList<long> Classes, IReadOnlyList<string> ClassNames, long TrainImages, long ValidationImages, long TestImages);
+
+    public sealed record GridCell(double Alpha, double Beta, double Joint, double Avg);
+
+    public sealed record HyperparameterChoice(double Alpha, double Beta, string SelectedOn, IReadOnlyList<GridCell> Grid);
+
+    public sealed record PairResult(int Pair, double Joint, IReadOnlyDictionary<string, double> Tasks, double Avg);
+
+    public sealed record Row(string Method, string Label, string? Stop, long Flops, double Gflops, Stat Joint,
+        IReadOnlyDictionary<string, Stat> Tasks, Stat Avg, IReadOnlyDictionary<string, string> Settings, IReadOnlyList<PairResult> Pairs);
+
+    public sealed record ModelEntry(int Pair, string Task, long Seed, string Path, bool Cached, double ValidationAccuracy,
+        double? TrainImagesPerSecond, double? Seconds);
+
+    /// <summary>The paper-style table: FLOPs, Joint, one column per task, Avg; mean ± std over pairs.</summary>
+    public string ToMarkdown()
+    {
+        var sb = new StringBuilder();
+        var letters = Tasks.Select((t, i) => $"Task {(char)('A' + i)}").ToList();
+        sb.AppendLine(CultureInfo.InvariantCulture, $"| Method | FLOPs (G) | Joint | {string.Join(" | ", letters)} | Avg |");
+        sb.AppendLine($"| --- | ---: | ---: | {string.Join(" | ", letters.Select(_ => "---:"))} | ---: |");
+        foreach (var r in Results)
+            sb.AppendLine(CultureInfo.InvariantCulture,
+                $"| {r.Label} | {r.Gflops:0.000} | {r.Joint} | {string.Join(" | ", Tasks.Select(t => r.Tasks[t.Name].ToString()))} | {r.Avg} |");
+        return sb.ToString();
+    }
+
+    /// <summary>report.md: the table with what it was measured on.</summary>
+    public string ToDocument()
+    {
+        var sb = new StringBuilder();
+        var pairs = Options.Pairs;
+        sb.AppendLine($"# zipit reproduce {Setting}");
+        sb.AppendLine();
+        sb.AppendLine(Description + ".");
+        sb.AppendLine();
+        for (var i = 0; i < Tasks.Count; i++)
+            sb.AppendLine(CultureInfo.InvariantCulture, $"- Task {(char)('A' + i)}: `{Tasks[i].Name}` ({string.Join(", ", Tasks[i].ClassNames)}); {Tasks[i].TrainImages} training, {Tasks[i].ValidationImages} validation, {Tasks[i].TestImages} test images");
+        sb.AppendLine(CultureInfo.InvariantCulture,
+            $"- Models: {Options.Variant}×{Options.Width} ({Options.Norm}), {Options.Epochs} epochs, {pairs} pair(s), class-embedding heads ({Options.EmbeddingDimension}-d); {Options.Calibration} calibration images");
+        sb.AppendLine(CultureInfo.InvariantCulture,
+            $"- ZipIt! α = {Hyperparameters.Alpha}, β = {Hyperparameters.Beta}, chosen on {Hyperparameters.SelectedOn}");
+        sb.AppendLine();
+        sb.AppendLine("Accuracy in %, mean ± standard deviation over pairs, on the test split. Joint: argmax over all classes of all tasks; Task X: argmax over that task's classes; Avg: mean of the task accuracies.");
+        sb.AppendLine();
+        sb.Append(ToMarkdown());
+        if (Hyperparameters.Grid.Count > 0)
+        {
+            sb.AppendLine();
+            sb.AppendLine("## α × β grid (ZipIt!, full zip, pair 0, validation joint accuracy %)");
+            sb.AppendLine();
+            var alphas = Hyperparameters.Grid.Select(g => g.Alpha).Distinct().ToList();
+            var betas = Hyperparameters.Grid.Select(g => g.Beta).Distinct().ToList();
+            sb.AppendLine($"| α \\ β | {string.Join(" | ", betas.Select(b => b.ToString(CultureInfo.InvariantCulture)))} |");
+            sb.AppendLine($"| --- | {string.Join(" | ", betas.Select(_ => "---:"))} |");
+            foreach (var a in alphas)
+                sb.AppendLine(CultureInfo.InvariantCulture, $"| {a} | {string.Join(" | ", betas.Select(b => Hyperparameters.Grid.First(g => g.Alpha == a && g.Beta == b).Joint.ToString("0.0", CultureInfo.InvariantCulture)))} |");
+        }
+        sb.AppendLine();
+        sb.AppendLine("## Models");
+        sb.AppendLine();
+        sb.AppendLine("| Pair | Task | Seed | Validation accuracy | Training images/s | Checkpoint |");
+        sb.AppendLine("| ---: | --- | ---: | ---: | ---: | --- |");
+        foreach (var m in Models)
+            sb.AppendLine(CultureInfo.InvariantCulture,
+                $"| {m.Pair} | {m.Task} | {m.Seed} | {m.ValidationAccuracy:0.0} | {(m.TrainImagesPerSecond is { } r ? r.ToString("0", CultureInfo.InvariantCulture) : "cached")} | {System.IO.Path.GetFileName(m.Path)} |");
+        sb.AppendLine();
+        sb.AppendLine("## Time (s)");
+        sb.AppendLine();
+        foreach (var (k, v) in Seconds) sb.AppendLine(CultureInfo.InvariantCulture, $"- {k}: {v:0.0}");
+        foreach (var plot in Plots) sb.AppendLine().AppendLine($"![{plot}]({plot})");
+        return sb.ToString();
+    }
+}

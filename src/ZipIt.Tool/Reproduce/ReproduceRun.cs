@@ -1,0 +1,327 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Reflection;
+using Microsoft.Extensions.Logging;
+using TorchSharp;
+using ZipIt.Cli;
+using ZipIt.Collect;
+using ZipIt.Data;
+using ZipIt.Evaluate;
+using ZipIt.Matching;
+using ZipIt.Models;
+using ZipIt.Plugins;
+using ZipIt.ResetBn;
+using ZipIt.Train;
+using ZipIt.Zip;
+using static TorchSharp.torch;
+
+namespace ZipIt.Reproduce;
+
+/// <summary>
+/// The paper's protocol (ZipIt! §7): train (or reuse) one model per task for each pair, each from its
+/// own seed; choose ZipIt!'s α and β on the validation split with pair 0; then, for every pair,
+/// evaluate the base models, their ensemble and every merge method on the test split. Statistics are
+/// collected once per pair and shared by all methods (they depend only on the base models and the
+/// calibration images); each merged model gets its BatchNorm statistics reset on those images.
+/// </summary>
+internal sealed class ReproduceRun(PluginCatalog plugins, ModelLoader loader, ILogger logger, Action<string> status, TextWriter progress,
+    bool showProgress, CancellationToken cancellation)
+{
+    private const int ImageSize = 32;
+
+    /// <summary>A row of the table: how a merged (or unmerged) model is made.</summary>
+    private sealed record Method(string Name, string Label, IMatcher? Matcher, Dictionary<string, string> Settings, string? Stop);
+
+    public ReproduceReport Run(ReproduceOptions o, string outputFolder)
+    {
+        Validate(o);
+        var setting = ReproduceSetting.Find(o.Setting);
+        var seconds = new Dictionary<string, double>();
+        var clock = Stopwatch.StartNew();
+        void Lap(string stage)
+        {
+            seconds[stage] = seconds.GetValueOrDefault(stage) + clock.Elapsed.TotalSeconds;
+            clock.Restart();
+        }
+
+        status($"{setting.Name}: {setting.Description}");
+        using var data = ProtocolData.Build(setting.Tasks, o.Calibration, o.ValidationImages, o.TestImages, o.EmbeddingDimension, ImageSize, o.Seed);
+        Lap("data");
+
+        var models = TrainModels(o, setting);
+        Lap("train");
+
+        var zipit = plugins.Matcher(ZipItMatcher.MatcherName);
+        var (alpha, beta, grid) = ChooseAlphaBeta(o, data, models[0].Select(m => m.Path).ToList(), zipit);
+        Lap("hyperparameters");
+
+        var methods = Methods(o, alpha, beta, FullLabel(models[0][0].Path));
+        var perMethod = methods.ToDictionary(m => m.Label, _ => new List<EvaluationResult>());
+        var baseLabels = setting.Tasks.Select((_, i) => $"Model {(char)('A' + i)}").ToList();
+        foreach (var label in baseLabels.Append("Ensemble")) perMethod[label] = [];
+        for (var p = 0; p < models.Count; p++)
+        {
+            status($"pair {p + 1}/{models.Count}: evaluating the base models and their ensemble");
+            var loaded = loader.LoadAll(models[p].Select(m => m.Path).ToList());
+            try
+            {
+                for (var i = 0; i < loaded.Count; i++)
+                {
+                    var m = loaded[i];
+                    perMethod[baseLabels[i]].Add(Evaluate(baseLabels[i], [m], data.Test, data, x => m.Forward(x), o));
+                }
+                perMethod["Ensemble"].Add(Evaluate("Ensemble", loaded, data.Test, data, x => loaded.Select(m => m.Forward(x)[0]).ToList(), o));
+                Lap("evaluate");
+                var pair = new PairStatistics(loaded, data, o, logger, cancellation);
+                Lap("collect");
+                foreach (var method in methods)
+                {
+                    status($"pair {p + 1}/{models.Count}: {method.Label}");
+                    perMethod[method.Label].Add(pair.MergeAndEvaluate(method.Label, method.Matcher!, method.Settings, method.Stop, data.Test, p, this, out var timing));
+                    foreach (var (k, v) in timing) seconds[k] = seconds.GetValueOrDefault(k) + v;
+                    clock.Restart();
+                }
+                pair.Dispose();
+            }
+            finally
+            {
+                foreach (var m in loaded) m.Dispose();
+            }
+        }
+        seconds["total"] = seconds.Values.Sum();
+
+        var order = baseLabels.Concat(methods.Where(m => m.Stop is null).Select(m => m.Label)).Append("Ensemble")
+            .Concat(methods.Where(m => m.Stop is not null).Select(m => m.Label)).ToList();
+        var rows = order.Select(label =>
+        {
+            var results = perMethod[label];
+            var method = methods.FirstOrDefault(m => m.Label == label);
+            return new ReproduceReport.Row(
+                method?.Name ?? (label == "Ensemble" ? "ensemble" : "model"), label, method?.Stop, results[0].Flops, results[0].Flops / 1e9,
+                Stat.Of(results.Select(r => 100 * r.Joint).ToList()),
+                data.EvaluationTasks.ToDictionary(t => t.Name, t => Stat.Of(results.Select(r => 100 * r.Tasks[t.Name]).ToList())),
+                Stat.Of(results.Select(r => 100 * r.Avg).ToList()),
+                method?.Settings ?? [],
+                results.Select((r, i) => new ReproduceReport.PairResult(i, 100 * r.Joint, r.Tasks.ToDictionary(kv => kv.Key, kv => 100 * kv.Value), 100 * r.Avg)).ToList());
+        }).ToList();
+
+        return new ReproduceReport
+        {
+            Setting = setting.Name,
+            Description = setting.Description,
+            ToolVersion = typeof(ReproduceRun).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "",
+            Options = o,
+            Tasks = data.Tasks.Select((t, i) => new ReproduceReport.TaskEntry(t.Name, data.EvaluationTasks[i].Classes, t.ClassNames,
+                t.Train.Count, t.Validation.Count, t.Test.Count)).ToList(),
+            Hyperparameters = new ReproduceReport.HyperparameterChoice(alpha, beta,
+                $"the validation split of pair 0 ({data.Validation.Count} images), by full-zip ZipIt! joint accuracy", grid),
+            Results = rows,
+            Models = models.SelectMany((pair, p) => pair.Select(m => m with { Pair = p })).ToList(),
+            Seconds = seconds.ToDictionary(kv => kv.Key, kv => Math.Round(kv.Value, 2)),
+        };
+    }
+
+    private string FullLabel(string path)
+    {
+        using var m = loader.Load(path);
+        return StopPoint.Label(m.Graph, null);
+    }
+
+    private static void Validate(ReproduceOptions o)
+    {
+        if (o.Pairs < 1) throw ZipItException.Usage($"--pairs must be at least 1, got {o.Pairs}");
+        if (o.Width < 1) throw ZipItException.Usage($"--width must be at least 1, got {o.Width}");
+        if (o.Epochs < 1) throw ZipItException.Usage($"--epochs must be at least 1, got {o.Epochs}");
+        if (o.Calibration < 2) throw ZipItException.Usage($"--calibration must be at least 2 images, got {o.Calibration}");
+        if (o.Norm is not ("bn" or "gn")) throw ZipItException.Usage($"--norm must be bn or gn, got '{o.Norm}'");
+        if (o.Alphas.Count == 0 || o.Betas.Count == 0) throw ZipItException.Usage("--alphas and --betas need at least one value each");
+    }
+
+    private List<List<ReproduceReport.ModelEntry>> TrainModels(ReproduceOptions o, ReproduceSetting setting)
+    {
+        var cache = new ModelCache(o.Cache ?? Path.Combine(DatasetCatalog.CacheFolder, "models"));
+        Directory.CreateDirectory(cache.Folder);
+        var pairs = new List<List<ReproduceReport.ModelEntry>>();
+        for (var p = 0; p < o.Pairs; p++)
+        {
+            var pair = new List<ReproduceReport.ModelEntry>();
+            for (var t = 0; t < setting.Tasks.Count; t++)
+            {
+                var options = new TrainOptions
+                {
+                    Variant = o.Variant,
+                    Settings = new Dictionary<string, string> { ["width"] = o.Width.ToString(CultureInfo.InvariantCulture), ["norm"] = o.Norm },
+                    Task = setting.Tasks[t],
+                    // Every model its own seed: different initialisations, as the paper's pairs.
+                    Seed = o.Seed + 1000L * p + t,
+                    Epochs = o.Epochs,
+                    BatchSize = o.BatchSize,
+                    LearningRate = o.LearningRate,
+                    EmbeddingDimension = o.EmbeddingDimension,
+                    TrainImages = o.TrainImages,
+                    ImageSize = ImageSize,
+                };
+                var path = cache.PathFor(options);
+                if (File.Exists(path))
+                {
+                    status($"pair {p + 1}/{o.Pairs}: reusing {options.Task} seed {options.Seed} ({Path.GetFileName(path)})");
+                    var accuracy = CachedValidationAccuracy(path);
+                    pair.Add(new ReproduceReport.ModelEntry(p, options.Task, options.Seed, path, true, accuracy, null, null));
+                    continue;
+                }
+                status($"pair {p + 1}/{o.Pairs}: training {options.Task} from seed {options.Seed} ({o.Epochs} epochs)");
+                var result = TrainingRun.Run(plugins, options, path, logger, progress, showProgress, cancellation);
+                status($"pair {p + 1}/{o.Pairs}: {options.Task} validation accuracy {100 * result.ValidationAccuracy:0.0}% ({result.TrainImagesPerSecond:0} images/s)");
+                pair.Add(new ReproduceReport.ModelEntry(p, options.Task, options.Seed, path, false, 100 * result.ValidationAccuracy, result.TrainImagesPerSecond, result.Seconds));
+            }
+            pairs.Add(pair);
+        }
+        return pairs;
+    }
+
+    private static double CachedValidationAccuracy(string path)
+    {
+        using var file = Checkpoints.Checkpoint.Open(path);
+        if (!file.Metadata.TryGetValue(TrainingRun.TrainingKey, out var json)) return double.NaN;
+        using var doc = System.Text.Json.JsonDocument.Parse(json);
+        return 100 * doc.RootElement.GetProperty("result").GetProperty("validationAccuracy").GetDouble();
+    }
+
+    /// <summary>The grid search of the reference's hyper-parameter script, scored on validation images rather than the test set.</summary>
+    private (double Alpha, double Beta, List<ReproduceReport.GridCell> Grid) ChooseAlphaBeta(ReproduceOptions o, ProtocolData data, IReadOnlyList<string> pair0, IMatcher zipit)
+    {
+        var loaded = loader.LoadAll(pair0);
+        var grid = new List<ReproduceReport.GridCell>();
+        try
+        {
+            using var pair = new PairStatistics(loaded, data, o, logger, cancellation);
+            foreach (var a in o.Alphas)
+                foreach (var b in o.Betas)
+                {
+                    status($"choosing α and β on the validation split: α = {a}, β = {b}");
+                    var settings = new Dictionary<string, string> { ["alpha"] = Invariant(a), ["beta"] = Invariant(b) };
+                    var r = pair.MergeAndEvaluate("grid", zipit, settings, null, data.Validation, 0, this, out _);
+                    grid.Add(new ReproduceReport.GridCell(a, b, 100 * r.Joint, 100 * r.Avg));
+                }
+        }
+        finally
+        {
+            foreach (var m in loaded) m.Dispose();
+        }
+        // Best joint accuracy; ties go to the better average, then to the earlier cell.
+        var best = grid.OrderByDescending(g => Math.Round(g.Joint, 6)).ThenByDescending(g => Math.Round(g.Avg, 6)).First();
+        status($"chose α = {best.Alpha}, β = {best.Beta} (validation joint {best.Joint:0.0}%)");
+        return (best.Alpha, best.Beta, grid);
+    }
+
+    private List<Method> Methods(ReproduceOptions o, double alpha, double beta, string full)
+    {
+        var ab = new Dictionary<string, string> { ["alpha"] = Invariant(alpha), ["beta"] = Invariant(beta) };
+        var methods = new List<Method>
+        {
+            new("average", "W.Avg", plugins.Matcher(AverageMatcher.MatcherName), [], null),
+            new("permute", "Permute", plugins.Matcher(PermuteMatcher.MatcherName), [], null),
+            new("zipit", $"ZipIt!{full}", plugins.Matcher(ZipItMatcher.MatcherName), new(ab), null),
+        };
+        string[] builtIn = [AverageMatcher.MatcherName, PermuteMatcher.MatcherName, ZipItMatcher.MatcherName];
+        foreach (var (matcher, _) in plugins.Matchers)
+        {
+            if (builtIn.Contains(matcher.Name, StringComparer.OrdinalIgnoreCase)) continue;
+            var modes = matcher.Parameters.Any(p => p.Name == "mode") ? new[] { "zip", "align" } : [null];
+            foreach (var mode in modes)
+            {
+                var settings = new Dictionary<string, string>();
+                if (matcher.Parameters.Any(p => p.Name == "alpha")) settings["alpha"] = Invariant(alpha);
+                if (matcher.Parameters.Any(p => p.Name == "beta")) settings["beta"] = Invariant(beta);
+                if (mode is not null) settings["mode"] = mode;
+                methods.Add(new(matcher.Name, mode is null ? matcher.Name : $"{Display(matcher.Name)}-{mode}", matcher, settings, null));
+            }
+        }
+        foreach (var stop in o.Stops)
+            methods.Add(new("zipit", $"ZipIt!{stop}/{full[(full.IndexOf('/') + 1)..]}", plugins.Matcher(ZipItMatcher.MatcherName), new(ab), stop.ToString(CultureInfo.InvariantCulture)));
+        return methods;
+    }
+
+    private static string Display(string matcher) => matcher.Equals("mudsc", StringComparison.OrdinalIgnoreCase) ? "MuDSC" : matcher;
+
+    private static string Invariant(double v) => v.ToString("R", CultureInfo.InvariantCulture);
+
+    internal EvaluationResult Evaluate(string label, IReadOnlyList<LoadedModel> models, TensorDataset set, ProtocolData data,
+        Func<Tensor, IReadOnlyList<Tensor>> forward, ReproduceOptions o) =>
+        EvaluationStage.Run(label, models, set, o.EvalBatchSize, data.EvaluationTasks, HeadKind.Clip, data.Embeddings, forward, cancellation, out _);
+
+    /// <summary>One pair's statistics at every merge point, collected once and shared by every method and stop point.</summary>
+    private sealed class PairStatistics : IDisposable
+    {
+        private readonly IReadOnlyList<LoadedModel> _models;
+        private readonly ProtocolData _data;
+        private readonly ReproduceOptions _options;
+        private readonly ILogger _logger;
+        private readonly CancellationToken _cancellation;
+        private readonly Dictionary<string, (Tensor Covariance, Tensor Mean)> _statistics;
+        private readonly MergeGraph _graph;
+        private readonly string _folder;
+
+        public PairStatistics(IReadOnlyList<LoadedModel> models, ProtocolData data, ReproduceOptions options, ILogger logger, CancellationToken cancellation)
+        {
+            _models = models;
+            _data = data;
+            _options = options;
+            _logger = logger;
+            _cancellation = cancellation;
+            _graph = models[0].Graph;
+            _statistics = CollectStage.Run(models, Zipper.PointsUpTo(_graph, null), data.Calibration, options.EvalBatchSize, resetBn: true, cancellation);
+            _folder = Directory.CreateTempSubdirectory("zipit-reproduce-").FullName;
+        }
+
+        public EvaluationResult MergeAndEvaluate(string label, IMatcher matcher, IReadOnlyDictionary<string, string> values, string? stop,
+            TensorDataset set, int pair, ReproduceRun run, out Dictionary<string, double> seconds)
+        {
+            seconds = [];
+            var clock = Stopwatch.StartNew();
+            var stopStage = StopPoint.Parse(stop, _graph, _models[0].Config);
+            var settings = MatchStage.Settings(matcher, values);
+            var required = MatchStage.RequiredInputs(matcher, settings);
+            var points = Zipper.PointsUpTo(_graph, stopStage).Select(p => new MatchPoint(p.Name, p.Width)
+            {
+                Space = p,
+                Groups = p.Groups,
+                Covariance = _statistics[p.Name].Covariance,
+                Mean = _statistics[p.Name].Mean,
+            }).ToList();
+            var states = _models.Select(m => (IReadOnlyDictionary<string, Tensor>)m.Model.state_dict()).ToList();
+            var matches = MatchStage.Run(matcher, settings, points, _models.Count, _graph, required.HasFlag(MatcherInputs.Weights) ? states : null,
+                _options.Seed + pair, _logger, _cancellation, "calibration images");
+            seconds["match"] = clock.Elapsed.TotalSeconds;
+            clock.Restart();
+            var path = Path.Combine(_folder, $"merged-{Guid.NewGuid():N}.safetensors");
+            try
+            {
+                using (var zipped = Zipper.Zip(states, _graph, matches, stopStage, new ZipOptions()))
+                    ZippedCheckpoint.Write(path, zipped, _models[0].Config, _graph, _data.Tasks.Select(t => t.Name).ToList(), new Dictionary<string, string>());
+                foreach (var m in matches.Values) { m.Merge.Dispose(); m.Unmerge.Dispose(); }
+                using var merged = run.Load(path);
+                seconds["zip"] = clock.Elapsed.TotalSeconds;
+                clock.Restart();
+                BatchNormReset.Run(merged.Modules, _data.Calibration.Batches(_options.EvalBatchSize).Select(b => b.Images), x => merged.Forward(x), _cancellation);
+                seconds["resetBn"] = clock.Elapsed.TotalSeconds;
+                clock.Restart();
+                var result = run.Evaluate(label, [merged], set, _data, x => merged.Forward(x), _options);
+                seconds["evaluate"] = clock.Elapsed.TotalSeconds;
+                return result;
+            }
+            finally
+            {
+                if (File.Exists(path)) File.Delete(path);
+            }
+        }
+
+        public void Dispose()
+        {
+            foreach (var (c, m) in _statistics.Values) { c.Dispose(); m.Dispose(); }
+            try { Directory.Delete(_folder, recursive: true); } catch (IOException) { }
+        }
+    }
+
+    internal LoadedModel Load(string path) => loader.Load(path);
+}

@@ -1,0 +1,146 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Logging;
+using TorchSharp;
+using ZipIt.Data;
+using ZipIt.Models;
+using ZipIt.Output;
+using static TorchSharp.torch;
+
+namespace ZipIt.Train;
+
+/// <summary>What a finished training run measured.</summary>
+internal sealed record TrainResult(long Images, int Epochs, double Loss, double TrainAccuracy, double ValidationAccuracy,
+    double Seconds, double TrainImagesPerSecond, double EvalImagesPerSecond);
+
+/// <summary>
+/// Trains a freshly initialised model on one task: SGD with momentum and weight decay, a warm-up
+/// then cosine or linear decay stepped per batch, seeded shuffling and augmentation, whole batches
+/// as tensors. Clip heads score the unit-normalised output against the task's class embeddings
+/// (scaled by <see cref="TrainOptions.Scale"/>); logit heads use the task's classes of a
+/// dataset-wide output. Both use cross-entropy over the task's classes only.
+/// </summary>
+internal static class Trainer
+{
+    public static TrainResult Run(StagedModel model, TrainOptions options, DataTask task, Tensor? targets, ILogger logger,
+        TextWriter progressWriter, bool showProgress, CancellationToken cancellation)
+    {
+        TorchRuntime.Initialize();
+        var clock = Stopwatch.StartNew();
+        var transform = task.Transform(options.ImageSize);
+        var augmentation = options.Augment ? new Augmentation(new Generator((ulong)options.Seed + 1), 4, task.Flip) : null;
+        var shuffle = new Generator((ulong)options.Seed);
+        using var set = Subset(task.Train, options.TrainImages, options.Seed);
+        var n = set.Count;
+        using var lookup = WithinTaskIndex(task.Classes);
+        using var classIds = torch.tensor(task.Classes.ToArray());
+        var batch = (int)Math.Min(options.BatchSize, n);
+        // The last, smaller batch of an epoch is dropped: BatchNorm statistics of a handful of images are noise.
+        var stepsPerEpoch = n / batch;
+        var totalSteps = (long)stepsPerEpoch * options.Epochs;
+        var warmupSteps = Math.Max(1, (long)Math.Round(options.Warmup * totalSteps));
+        using var optimizer = torch.optim.SGD(model.parameters(), options.LearningRate, options.Momentum, weight_decay: options.WeightDecay);
+        model.train();
+
+        double lossSum = 0, lastLoss = 0, lastAccuracy = 0;
+        long correct = 0, seen = 0, step = 0;
+        var trainClock = Stopwatch.StartNew();
+        ConsoleProgress.Run(progressWriter, showProgress, $"training {task.Name}", totalSteps, progress =>
+        {
+            for (var epoch = 1; epoch <= options.Epochs; epoch++)
+            {
+                lossSum = 0; correct = 0; seen = 0;
+                using var order = torch.randperm(n, generator: shuffle);
+                for (var b = 0; b < stepsPerEpoch; b++)
+                {
+                    cancellation.ThrowIfCancellationRequested();
+                    using var scope = torch.NewDisposeScope();
+                    var idx = order.narrow(0, (long)b * batch, batch);
+                    var x = transform.Apply(set.Images.index_select(0, idx), augmentation);
+                    var y = lookup.index_select(0, set.Labels.index_select(0, idx));
+                    var logits = Logits(model.call(x), options, targets, classIds);
+                    var loss = nn.functional.cross_entropy(logits, y);
+                    optimizer.zero_grad();
+                    loss.backward();
+                    foreach (var group in optimizer.ParamGroups) group.LearningRate = LearningRate(options, step, warmupSteps, totalSteps);
+                    optimizer.step();
+                    step++;
+                    lossSum += loss.item<float>() * batch;
+                    correct += logits.argmax(1).eq(y).sum().item<long>();
+                    seen += batch;
+                    progress.Report(step, $"{task.Name} epoch {epoch}/{options.Epochs} loss {lossSum / seen:0.000} acc {100.0 * correct / seen:0.0}%");
+                }
+                lastLoss = seen > 0 ? lossSum / seen : double.NaN;
+                lastAccuracy = seen > 0 ? (double)correct / seen : double.NaN;
+                var rate = step * batch / trainClock.Elapsed.TotalSeconds;
+                var eta = TimeSpan.FromSeconds((totalSteps - step) * batch / Math.Max(rate, 1e-9));
+                logger.LogInformation("{Task} epoch {Epoch}/{Epochs}: loss {Loss:0.000}, train accuracy {Accuracy:P1}, {Rate:0} images/s, ETA {Eta:mm\\:ss}",
+                    task.Name, epoch, options.Epochs, lastLoss, lastAccuracy, rate, eta);
+            }
+            return 0;
+        });
+        var trainSeconds = trainClock.Elapsed.TotalSeconds;
+
+        var evalClock = Stopwatch.StartNew();
+        var validation = Accuracy(model, task.Validation, transform, options, targets, lookup, classIds, cancellation);
+        var evalRate = task.Validation.Count / Math.Max(evalClock.Elapsed.TotalSeconds, 1e-9);
+        return new TrainResult(n, options.Epochs, lastLoss, lastAccuracy, validation, clock.Elapsed.TotalSeconds,
+            step * batch / Math.Max(trainSeconds, 1e-9), evalRate);
+    }
+
+    /// <summary>Accuracy over the task's classes on <paramref name="set"/>, in eval mode, batches of 500.</summary>
+    public static double Accuracy(StagedModel model, ImageSet set, ImageTransform transform, TrainOptions options, Tensor? targets,
+        Tensor lookup, Tensor classIds, CancellationToken cancellation)
+    {
+        if (set.Count == 0) return double.NaN;
+        model.eval();
+        long correct = 0;
+        using (torch.no_grad())
+        {
+            for (long start = 0; start < set.Count; start += 500)
+            {
+                cancellation.ThrowIfCancellationRequested();
+                using var scope = torch.NewDisposeScope();
+                var length = Math.Min(500, set.Count - start);
+                var x = transform.Apply(set.Images.narrow(0, start, length));
+                var y = lookup.index_select(0, set.Labels.narrow(0, start, length));
+                correct += Logits(model.call(x), options, targets, classIds).argmax(1).eq(y).sum().item<long>();
+            }
+        }
+        model.train();
+        return (double)correct / set.Count;
+    }
+
+    private static Tensor Logits(Tensor output, TrainOptions options, Tensor? targets, Tensor classIds)
+    {
+        if (options.Head == TrainHead.Clip)
+            return nn.functional.normalize(output, dim: 1).mm(targets!.t()).mul(options.Scale);
+        if (output.shape[1] <= classIds.max().item<long>())
+            throw new InvalidOperationException($"the model has {output.shape[1]} outputs; class {classIds.max().item<long>()} needs more");
+        return output.index_select(1, classIds);
+    }
+
+    /// <summary>Dataset class id → index within the task (−1 for classes outside it).</summary>
+    public static Tensor WithinTaskIndex(IReadOnlyList<long> classes)
+    {
+        var lookup = torch.full(classes.Max() + 1, -1L, ScalarType.Int64);
+        for (var i = 0; i < classes.Count; i++) lookup[classes[i]] = torch.tensor((long)i);
+        return lookup;
+    }
+
+    private static double LearningRate(TrainOptions o, long step, long warmup, long total)
+    {
+        if (step < warmup) return o.LearningRate * (step + 1) / warmup;
+        var progress = (double)(step - warmup) / Math.Max(1, total - warmup);
+        return o.Schedule == LearningRateSchedule.Cosine
+            ? o.LearningRate * 0.5 * (1 + Math.Cos(Math.PI * progress))
+            : o.LearningRate * (1 - progress);
+    }
+
+    private static ImageSet Subset(ImageSet set, long? count, long seed)
+    {
+        if (count is not { } k || k >= set.Count) return set.Select(torch.arange(set.Count));
+        using var order = torch.randperm(set.Count, generator: new Generator((ulong)seed + 2));
+        using var chosen = order.narrow(0, 0, k).sort().Values;
+        return set.Select(chosen);
+    }
+}

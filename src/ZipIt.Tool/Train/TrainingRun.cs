@@ -1,0 +1,75 @@
+using System.Globalization;
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using TorchSharp;
+using ZipIt.Checkpoints;
+using ZipIt.Cli;
+using ZipIt.Data;
+using ZipIt.Models;
+using ZipIt.Output;
+using ZipIt.Plugins;
+
+namespace ZipIt.Train;
+
+/// <summary>
+/// One training run from options to checkpoint: configure the variant (a clip head's width is the
+/// embedding dimension, a logit head's the dataset's class count), initialise from the seed, train,
+/// and write a safetensors checkpoint whose metadata records what it is and how it was made.
+/// </summary>
+internal static class TrainingRun
+{
+    public const string TaskKey = "zipit.task";
+    public const string ClassesKey = "zipit.classes";
+    public const string ClassNamesKey = "zipit.class_names";
+    public const string HeadKey = "zipit.head";
+    public const string EmbeddingKey = "zipit.embedding";
+    public const string SeedKey = "zipit.seed";
+    public const string TrainingKey = "zipit.training";
+
+    public static TrainResult Run(PluginCatalog plugins, TrainOptions options, string output, ILogger logger, TextWriter progress, bool showProgress,
+        CancellationToken cancellation)
+    {
+        if (options.Epochs < 1) throw ZipItException.Usage($"--epochs must be at least 1, got {options.Epochs}");
+        if (options.BatchSize < 2) throw ZipItException.Usage($"--batch-size must be at least 2, got {options.BatchSize}");
+        if (options.LearningRate <= 0) throw ZipItException.Usage($"--lr must be positive, got {options.LearningRate}");
+        if (options.TrainImages is < 2) throw ZipItException.Usage($"--train-images must be at least 2, got {options.TrainImages}");
+        var architecture = plugins.ArchitectureOfVariant(options.Variant);
+        using var task = DataTask.Open(TaskSpec.Parse(options.Task));
+        if (task.Train.Count < 2) throw ZipItException.Input($"task {task.Name} has {task.Train.Count} training images; at least 2 are needed");
+        var settings = new Dictionary<string, string>(options.Settings, StringComparer.OrdinalIgnoreCase);
+        var outputs = options.Head == TrainHead.Clip ? options.EmbeddingDimension : task.Train.ClassNames.Count;
+        if (settings.TryGetValue("classes", out var given) && given != outputs.ToString(CultureInfo.InvariantCulture))
+            throw ZipItException.Usage($"--set classes={given} contradicts the head: it needs {outputs} outputs");
+        settings["classes"] = outputs.ToString(CultureInfo.InvariantCulture);
+        ArchitectureConfig config;
+        try { config = architecture.Configure(options.Variant, settings); }
+        catch (ArgumentException e) { throw ZipItException.Usage($"{options.Variant}: {e.Message}"); }
+
+        TorchRuntime.Initialize();
+        torch.manual_seed(options.Seed);
+        using var model = architecture.Create(config);
+        using var targets = options.Head != TrainHead.Clip ? null
+            : options.EmbeddingsFile is { } file ? ClassEmbeddings.FromFile(file, task.Classes)
+            : ClassEmbeddings.FromNames(task.ClassNames, options.EmbeddingDimension);
+        if (targets is not null && targets.shape[1] != options.EmbeddingDimension)
+            throw ZipItException.Input($"{options.EmbeddingsFile}: embeddings have {targets.shape[1]} dimensions, --embedding-dim is {options.EmbeddingDimension}");
+        logger.LogInformation("training {Config} on {Task} ({Images} images, {Classes} classes) for {Epochs} epochs, seed {Seed}",
+            config, task.Name, options.TrainImages is { } k ? Math.Min(k, task.Train.Count) : task.Train.Count, task.Classes.Count, options.Epochs, options.Seed);
+        var result = Trainer.Run(model, options, task, targets, logger, progress, showProgress, cancellation);
+        logger.LogInformation("{Task}: validation accuracy {Accuracy:P2}; {Rate:0} training images/s, {EvalRate:0} evaluation images/s, {Seconds:0.0} s",
+            task.Name, result.ValidationAccuracy, result.TrainImagesPerSecond, result.EvalImagesPerSecond, result.Seconds);
+
+        var metadata = ModelLoader.MetadataFor(config);
+        metadata["format"] = "pt";
+        metadata[TaskKey] = task.Name;
+        metadata[ClassesKey] = JsonSerializer.Serialize(task.Classes);
+        metadata[ClassNamesKey] = JsonSerializer.Serialize(task.ClassNames);
+        metadata[HeadKey] = options.Head.ToString().ToLowerInvariant();
+        metadata[EmbeddingKey] = options.Head != TrainHead.Clip ? "none"
+            : options.EmbeddingsFile is { } f ? $"file:{Path.GetFileName(f)}" : $"class-name-hash:{options.EmbeddingDimension}";
+        metadata[SeedKey] = options.Seed.ToString(CultureInfo.InvariantCulture);
+        metadata[TrainingKey] = JsonSerializer.Serialize(new { options, result }, Json.Compact);
+        CheckpointWriter.WriteFile(output, model.state_dict(), metadata);
+        return result;
+    }
+}
