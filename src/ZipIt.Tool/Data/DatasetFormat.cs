@@ -17,5 +17,5 @@ internal abstract class DatasetFormat
     public abstract DatasetSplits Read(string folder, IReadOnlyList<string>? classNames);
 
     /// <summary>Every format, in the order folders are tried.</summary>
-    public static IReadOnlyList<DatasetFormat> All { get; } = [new IdxFormat(), new MnistNpmFormat()];
+    public static IReadOnlyList<DatasetFormat> All { get; } = [new IdxFormat(), new MnistNpmFormat(), new CifarBinaryFormat()];
 }
