@@ -16,6 +16,6 @@ internal abstract class DatasetFormat
     /// <summary>Reads the dataset in <paramref name="folder"/>; <paramref name="classNames"/> overrides the format's own names when given.</summary>
     public abstract DatasetSplits Read(string folder, IReadOnlyList<string>? classNames);
 
-    /// <summary>Every format, in the order folders are tried.</summary>
-    public static IReadOnlyList<DatasetFormat> All { get; } = [new IdxFormat(), new MnistNpmFormat()];
+    /// <summary>Every format, in the order folders are tried; the image folder, which accepts any folder of class folders, last.</summary>
+    public static IReadOnlyList<DatasetFormat> All { get; } = [new IdxFormat(), new MnistNpmFormat(), new CifarBinaryFormat(), new ImageFolderFormat()];
 }

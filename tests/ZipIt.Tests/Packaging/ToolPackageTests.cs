@@ -28,6 +28,9 @@ public sealed class ToolPackageTests
             var names = zip.Entries.Select(e => e.FullName).ToList();
             Assert.Contains(names, n => n.EndsWith("plugins/ZipIt.Plugins.ResNet/ZipIt.Plugins.ResNet.dll", StringComparison.Ordinal));
             Assert.Contains(names, n => n.EndsWith("/libtorch_cpu.so", StringComparison.Ordinal));
+            // Image decoding and report plots: SkiaSharp's native library, with no system dependencies.
+            Assert.Contains(names, n => n.EndsWith("/libSkiaSharp.so", StringComparison.Ordinal));
+            Assert.Contains(names, n => n.EndsWith("/ScottPlot.dll", StringComparison.Ordinal));
             Assert.DoesNotContain(names, n => n.EndsWith("/libtorch_python.so", StringComparison.Ordinal));
         }
 
