@@ -88,8 +88,8 @@ internal sealed record ReproduceReport
             sb.AppendLine();
             sb.AppendLine("## α × β grid (ZipIt!, full zip, pair 0, validation joint accuracy %)");
             sb.AppendLine();
-            var alphas = Hyperparameters.Grid.Select(g => g.Alpha).Distinct().ToList();
-            var betas = Hyperparameters.Grid.Select(g => g.Beta).Distinct().ToList();
+            var alphas = Hyperparameters.Grid.Select(g => g.Alpha).Distinct().Order().ToList();
+            var betas = Hyperparameters.Grid.Select(g => g.Beta).Distinct().Order().ToList();
             sb.AppendLine($"| α \\ β | {string.Join(" | ", betas.Select(b => b.ToString(CultureInfo.InvariantCulture)))} |");
             sb.AppendLine($"| --- | {string.Join(" | ", betas.Select(_ => "---:"))} |");
             foreach (var a in alphas)

@@ -20,7 +20,7 @@ public sealed class TrainCommandTests : IDisposable
     private CliResult Train(string output, params string[] extra)
     {
         var args = new List<string> { "train", "resnet20", "--task", $"{_data}:0-3", "-o", output };
-        foreach (var (option, value) in new[] { ("--epochs", "4"), ("--batch-size", "32"), ("--lr", "0.05") })
+        foreach (var (option, value) in new[] { ("--epochs", "5"), ("--batch-size", "16"), ("--lr", "0.05") })
             if (!extra.Contains(option)) args.AddRange([option, value]);
         return Tool.Run([.. args, .. extra]);
     }
