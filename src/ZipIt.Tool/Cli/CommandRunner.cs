@@ -23,6 +23,13 @@ internal sealed class CommandRunner(ConsoleStreams streams, IReadOnlyDictionary<
         {
             verbosity = VerbosityExtensions.Parse(parseResult.GetValue(GlobalOptions.Verbosity) ?? "m");
             using var host = BuildHost(parseResult, verbosity);
+            // Before anything can touch TorchSharp: which libtorch, and whether CUDA is wanted.
+            var device = parseResult.CommandResult.Command.Options.OfType<Option<string>>().FirstOrDefault(o => o.Name == Commands.CommonOptions.DeviceOptionName);
+            TorchRuntime.Configure(parseResult.GetValue(GlobalOptions.LibTorch), host.Services.GetRequiredService<IConfiguration>()["LIBTORCH"],
+                device is null ? null : parseResult.GetValue(device));
+            // A command opts into --device by having the option: the device is resolved (exit 5 when
+            // unavailable) before its body loads or writes anything.
+            if (device is not null) TorchRuntime.ResolveDevice(parseResult.GetValue(device));
             var context = new CommandContext(parseResult, host.Services, streams, cancellationToken) { ShowProgress = verbosity > Verbosity.Quiet };
             return body(context);
         }
@@ -39,6 +46,8 @@ internal sealed class CommandRunner(ConsoleStreams streams, IReadOnlyDictionary<
 
     private int Report(Exception e, Verbosity verbosity)
     {
+        // TorchSharp's type initialiser fails when libtorch could not be loaded; say why in one line.
+        if (e is TypeInitializationException && TorchRuntime.LoadFailure is { } failure) e = failure;
         var (code, message) = e switch
         {
             ZipItException z => (z.Code, z.Message),

@@ -15,6 +15,13 @@ internal static class GlobalOptions
         HelpName = "DIR",
     };
 
+    public static readonly Option<string?> LibTorch = new("--libtorch")
+    {
+        Description = "Load libtorch from this folder (one holding libtorch_cpu.so, and libtorch_cuda.so for GPUs, e.g. <python>/site-packages/torch/lib) instead of the bundled CPU build. Default: $ZIPIT_LIBTORCH.",
+        Recursive = true,
+        HelpName = "DIR",
+    };
+
     private static Option<string> CreateVerbosity()
     {
         var option = new Option<string>("--verbosity", "-v")

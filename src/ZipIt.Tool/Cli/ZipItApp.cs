@@ -10,8 +10,8 @@ public static class ZipItApp
     public const string Description = """
         Merge neural networks trained on different tasks into one multi-task model without retraining (ZipIt!, MuDSC).
 
-        Exit codes: 0 ok, 1 unexpected failure, 2 usage error, 3 bad input (file, tensor, shape), 4 plugin error, 5 resource or device unavailable.
-        Environment: ZIPIT_PLUGIN_PATH (extra plugin folders), ZIPIT_HOME (per-user folder, default ~/.zipit).
+        Exit codes: 0 ok, 1 unexpected failure, 2 usage error, 3 bad input (file, tensor, shape), 4 plugin error, 5 resource or device unavailable (e.g. --device cuda without a GPU or a CUDA libtorch).
+        Environment: ZIPIT_PLUGIN_PATH (extra plugin folders), ZIPIT_HOME (per-user folder, default ~/.zipit), ZIPIT_LIBTORCH (libtorch folder, as --libtorch).
         """;
 
     /// <summary>Parses and runs one command line; returns the process exit code.</summary>
@@ -42,6 +42,7 @@ public static class ZipItApp
             new VersionOption(),
             GlobalOptions.Verbosity,
             GlobalOptions.Plugins,
+            GlobalOptions.LibTorch,
             InitCommand.Create(runner),
             InspectCommand.Create(runner),
             PredictCommand.Create(runner),
@@ -55,6 +56,7 @@ public static class ZipItApp
             ReproduceCommand.Create(runner),
             ReproduceCommand.CreateDemo(runner),
             PluginsCommand.Create(runner),
+            DoctorCommand.Create(runner),
         };
         return root;
     }

@@ -16,11 +16,23 @@ internal static class CollectStage
         var accumulators = StatisticsCollector.Collect(models.Select(m => m.Model).ToList(), spaces, dataset.Batches(batchSize).Select(b => b.Images), cancellation);
         try
         {
-            return accumulators.ToDictionary(kv => kv.Key, kv => kv.Value.Finish());
+            // Matching and the metrics file work on the CPU; an O×O matrix is small next to the features.
+            return accumulators.ToDictionary(kv => kv.Key, kv =>
+            {
+                var (c, m) = kv.Value.Finish();
+                return c.device_type == TorchSharp.DeviceType.CPU ? (c, m) : (Cpu(c), Cpu(m));
+            });
         }
         finally
         {
             foreach (var a in accumulators.Values) a.Dispose();
         }
+    }
+
+    private static TorchSharp.torch.Tensor Cpu(TorchSharp.torch.Tensor t)
+    {
+        var cpu = t.cpu();
+        t.Dispose();
+        return cpu;
     }
 }

@@ -11,8 +11,9 @@ namespace ZipIt.Collect;
 /// </summary>
 internal sealed class CovarianceAccumulator(int size) : IDisposable
 {
-    private readonly Tensor _sumMean = torch.zeros(size, ScalarType.Float64);
-    private readonly Tensor _sumOuter = torch.zeros(size, size, ScalarType.Float64);
+    // Allocated on the first batch's device, so that a GPU run accumulates on the GPU (still float64).
+    private Tensor? _sumMean;
+    private Tensor? _sumOuter;
 
     public int Size { get; } = size;
 
@@ -24,6 +25,9 @@ internal sealed class CovarianceAccumulator(int size) : IDisposable
     {
         if (features.dim() != 2 || features.shape[0] != Size)
             throw new ArgumentException($"expected features [{Size}, S], got [{string.Join(",", features.shape)}]");
+        // Detached: callers add batches inside their own per-batch dispose scopes.
+        _sumMean ??= torch.zeros(Size, ScalarType.Float64, features.device).DetachFromDisposeScope();
+        _sumOuter ??= torch.zeros(Size, Size, ScalarType.Float64, features.device).DetachFromDisposeScope();
         using var scope = torch.NewDisposeScope();
         var x = features.to(ScalarType.Float64);
         var samples = x.shape[1];
@@ -36,14 +40,14 @@ internal sealed class CovarianceAccumulator(int size) : IDisposable
     public (Tensor Covariance, Tensor Mean) Finish()
     {
         if (Images == 0) throw new InvalidOperationException("no data was accumulated");
-        var mean = _sumMean / Images;
-        var covariance = _sumOuter / Images - torch.outer(mean, mean);
+        var mean = _sumMean! / Images;
+        var covariance = _sumOuter! / Images - torch.outer(mean, mean);
         return (covariance, mean);
     }
 
     public void Dispose()
     {
-        _sumMean.Dispose();
-        _sumOuter.Dispose();
+        _sumMean?.Dispose();
+        _sumOuter?.Dispose();
     }
 }

@@ -1,4 +1,5 @@
 using TorchSharp;
+using ZipIt.Models;
 using static TorchSharp.torch;
 
 namespace ZipIt.Collect;
@@ -28,7 +29,9 @@ internal static class StatisticsCollector
             {
                 cancellation.ThrowIfCancellationRequested();
                 using var scope = torch.NewDisposeScope();
-                foreach (var model in models) model.call(batch);
+                // The models sit on the command's compute device; the calibration images are on the CPU.
+                var input = batch.to(TorchRuntime.ComputeDevice);
+                foreach (var model in models) model.call(input);
                 foreach (var space in spaces)
                 {
                     var features = taps.Select(t => t.Take(space.Name)).ToArray();

@@ -31,7 +31,7 @@ internal static class CollectCommand
         var json = CommonOptions.Json();
         var command = new Command("collect", "Collect per-merge-point feature covariances of two or more models over calibration data.")
         {
-            models, data, images, batchSize, resetBn, output, arch, json,
+            models, data, images, batchSize, resetBn, output, arch, json, CommonOptions.Device(),
         };
         command.SetAction((parse, ct) => Task.FromResult(runner.Run(parse, ct, ctx => Execute(ctx,
             ctx.Value(models)!, ctx.Value(data)!, ctx.Value(images), ctx.Value(batchSize), ctx.Value(resetBn), ctx.Value(output)!, ctx.Value(arch), ctx.Value(json)))));

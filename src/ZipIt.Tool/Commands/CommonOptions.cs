@@ -7,6 +7,21 @@ internal static class CommonOptions
 {
     public static Option<bool> Json() => new("--json") { Description = "Write machine-readable JSON to stdout instead of text." };
 
+    /// <summary>
+    /// <c>--device auto|cpu|cuda|cuda:N</c>. A command that computes adds this option and calls
+    /// <c>TorchRuntime.ResolveDevice(ctx.Value(device))</c> first thing in its body (before loading
+    /// models or writing anything); the runner sees the option by name and loads a CUDA libtorch
+    /// when it asks for cuda.
+    /// </summary>
+    public static Option<string> Device() => new(DeviceOptionName)
+    {
+        Description = "Where to compute: auto (a GPU when a CUDA libtorch is loaded and one is visible, else the CPU), cpu, cuda or cuda:N.",
+        DefaultValueFactory = _ => "auto",
+        HelpName = "DEVICE",
+    };
+
+    public const string DeviceOptionName = "--device";
+
     public static Option<string?> Arch() => new("--arch")
     {
         Description = "Architecture or variant name (e.g. resnet, resnet20) when the checkpoint does not say, or to check that it is that one.",

@@ -37,7 +37,7 @@ internal static class EvaluateCommand
         var json = CommonOptions.Json();
         var command = new Command("evaluate", "Measure per-task, joint and average accuracy (and FLOPs) of models, partial zips and ensembles.")
         {
-            models, data, tasks, head, embeddings, ensemble, images, batchSize, output, markdown, arch, json,
+            models, data, tasks, head, embeddings, ensemble, images, batchSize, output, markdown, arch, json, CommonOptions.Device(),
         };
         command.SetAction((parse, ct) => Task.FromResult(runner.Run(parse, ct, ctx => Execute(ctx,
             ctx.Value(models)!, ctx.Value(data)!, ctx.Value(tasks)!, ctx.Value(head), ctx.Value(embeddings), ctx.Value(ensemble),

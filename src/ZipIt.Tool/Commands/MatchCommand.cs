@@ -32,7 +32,7 @@ internal static class MatchCommand
         var json = CommonOptions.Json();
         var command = new Command("match", "Compute merge and unmerge matrices for every merge point from collected statistics.")
         {
-            metrics, output, matcher, alpha, beta, set, models, seed, json,
+            metrics, output, matcher, alpha, beta, set, models, seed, json, CommonOptions.Device(),
         };
         command.SetAction((parse, ct) => Task.FromResult(runner.Run(parse, ct, ctx => Execute(ctx,
             ctx.Value(metrics)!, ctx.Value(output)!, ctx.Value(matcher)!, ctx.Value(alpha), ctx.Value(beta), ctx.Value(set) ?? [],
@@ -81,7 +81,7 @@ internal static class MatchCommand
                     throw ZipItException.Usage($"--matcher {matcher.Name} uses the models' weights: pass the {n} checkpoints with --models");
                 loaded = ctx.Get<ModelLoader>().LoadAll(modelPaths);
                 graph ??= loaded[0].Graph;
-                weights = loaded.Select(m => (IReadOnlyDictionary<string, Tensor>)m.Model.state_dict()).ToList();
+                weights = loaded.Select(m => m.CpuState()).ToList();
             }
             var matches = MatchStage.Run(matcher, settings, points, n, graph, weights, seed, ctx.Logger, ctx.CancellationToken, name);
             MatchesFile.Write(output, n, points.Select(p => p.Name).ToList(), matches, matcher.Name, settings.Effective);

@@ -46,7 +46,7 @@ internal static class MergeCommand
         var json = CommonOptions.Json();
         var command = new Command("merge", "Run the whole merge (collect, match, zip, reset BN, evaluate) from flags or a JSON recipe.")
         {
-            recipe, models, data, images, batchSize, resetBn, matcher, alpha, beta, set, stop, seed, output, evalData, tasks, head, embeddings, json,
+            recipe, models, data, images, batchSize, resetBn, matcher, alpha, beta, set, stop, seed, output, evalData, tasks, head, embeddings, json, CommonOptions.Device(),
         };
         command.SetAction((parse, ct) => Task.FromResult(runner.Run(parse, ct, ctx =>
         {
@@ -140,7 +140,8 @@ internal static class MergeCommand
                 Covariance = statistics.TryGetValue(p.Name, out var s) ? s.Covariance : null,
                 Mean = statistics.TryGetValue(p.Name, out var t) ? t.Mean : null,
             }).ToList();
-            var states = loaded.Select(m => (IReadOnlyDictionary<string, Tensor>)m.Model.state_dict()).ToList();
+            // Matching and zipping run on the CPU (sequential greedy; a few small products per layer).
+            var states = loaded.Select(m => m.CpuState()).ToList();
             var matches = MatchStage.Run(matcher, settings, matchPoints, loaded.Count, graph,
                 required.HasFlag(MatcherInputs.Weights) ? states : null, recipe.Seed!.Value, ctx.Logger, ctx.CancellationToken, Path.GetFileName(recipe.Data));
             Lap("match");

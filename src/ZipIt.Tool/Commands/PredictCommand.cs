@@ -35,7 +35,7 @@ internal static class PredictCommand
         var json = CommonOptions.Json();
         var command = new Command("predict", "Run a model on the tensor 'input' of a safetensors file and write tensor 'output' (output.0, output.1, ... for a multi-head model).")
         {
-            checkpoint, input, output, compare, arch, batchSize, json,
+            checkpoint, input, output, compare, arch, batchSize, json, CommonOptions.Device(),
         };
         command.SetAction((parse, ct) => Task.FromResult(runner.Run(parse, ct, ctx =>
             Execute(ctx, ctx.Value(checkpoint)!, ctx.Value(input)!, ctx.Value(output)!, ctx.Value(compare), ctx.Value(arch), ctx.Value(batchSize), ctx.Value(json)))));
@@ -115,7 +115,7 @@ internal static class PredictCommand
             var batch = inputs.narrow(0, start, Math.Min(batchSize, inputs.shape[0] - start));
             try
             {
-                parts.Add(loaded.Forward(batch));
+                parts.Add(loaded.Forward(batch).Select(o => o.device_type == DeviceType.CPU ? o : o.cpu()).ToList());
             }
             // libtorch reports a shape mismatch as ExternalException; TorchSharp's own checks throw ArgumentException.
             catch (Exception e) when (e is ExternalException or ArgumentException)

@@ -65,7 +65,7 @@ internal static class ReproduceCommand
         var json = CommonOptions.Json();
         var command = new Command(name, description)
         {
-            setting, width, norm, epochs, pairs, calibration, trainImages, batchSize, lr, alphas, betas, validationImages, testImages, seed, cache, output, json,
+            setting, width, norm, epochs, pairs, calibration, trainImages, batchSize, lr, alphas, betas, validationImages, testImages, seed, cache, output, json, CommonOptions.Device(),
         };
         command.SetAction((parse, ct) => Task.FromResult(runner.Run(parse, ct, ctx =>
         {

@@ -25,7 +25,7 @@ internal static class ResetBnCommand
         var json = CommonOptions.Json();
         var command = new Command("reset-bn", "Recompute a model's BatchNorm statistics (trunk and heads) from calibration data.")
         {
-            model, data, images, batchSize, output, arch, json,
+            model, data, images, batchSize, output, arch, json, CommonOptions.Device(),
         };
         command.SetAction((parse, ct) => Task.FromResult(runner.Run(parse, ct, ctx => Execute(ctx,
             ctx.Value(model)!, ctx.Value(data)!, ctx.Value(images), ctx.Value(batchSize), ctx.Value(output)!, ctx.Value(arch), ctx.Value(json)))));

@@ -31,7 +31,7 @@ internal static class TrainCommand
         var json = CommonOptions.Json();
         var command = new Command("train", "Train a model of a registered architecture on a task (dataset and classes) from a seed.")
         {
-            variant, task, output, set, seed, epochs, batchSize, lr, momentum, weightDecay, schedule, head, dim, embeddings, trainImages, imageSize, noAugment, json,
+            variant, task, output, set, seed, epochs, batchSize, lr, momentum, weightDecay, schedule, head, dim, embeddings, trainImages, imageSize, noAugment, json, CommonOptions.Device(),
         };
         command.SetAction((parse, ct) => Task.FromResult(runner.Run(parse, ct, ctx =>
         {

@@ -28,7 +28,7 @@ internal static class ZipCommand
         var json = CommonOptions.Json();
         var command = new Command("zip", "Merge models with the matches from 'match': a full zip, or a partial zip with one head per model.")
         {
-            models, matches, output, stop, squared, arch, json,
+            models, matches, output, stop, squared, arch, json, CommonOptions.Device(),
         };
         command.SetAction((parse, ct) => Task.FromResult(runner.Run(parse, ct, ctx => Execute(ctx,
             ctx.Value(models)!, ctx.Value(matches)!, ctx.Value(output)!, ctx.Value(stop), ctx.Value(squared), ctx.Value(arch), ctx.Value(json)))));
@@ -46,7 +46,7 @@ internal static class ZipCommand
             foreach (var m in loaded) WeightCheck.RequireFinite(m);
             var points = Zipper.PointsUpTo(graph, stopStage);
             var matches = MatchesFile.Read(matchesPath, points, loaded.Count);
-            var states = loaded.Select(m => (IReadOnlyDictionary<string, TorchSharp.torch.Tensor>)m.Model.state_dict()).ToList();
+            var states = loaded.Select(m => m.CpuState()).ToList();
             using var zipped = Zipper.Zip(states, graph, matches, stopStage, new ZipOptions(squared));
             var tasks = loaded.Select(m => m.Metadata.GetValueOrDefault("zipit.task") ?? Path.GetFileNameWithoutExtension(m.Path)).ToList();
             var metadata = new Dictionary<string, string>

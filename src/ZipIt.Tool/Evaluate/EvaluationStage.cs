@@ -19,7 +19,8 @@ internal static class EvaluationStage
             {
                 cancellation.ThrowIfCancellationRequested();
                 using var scope = torch.NewDisposeScope();
-                counter.Add(forward(batch), labels!);
+                // Labels and class embeddings are on the CPU; logits are small.
+                counter.Add(forward(batch).Select(o => o.device_type == DeviceType.CPU ? o : o.cpu()).ToList(), labels!);
             }
         }
         var modules = models.SelectMany(m => m.Modules).ToList();

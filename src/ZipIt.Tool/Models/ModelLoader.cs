@@ -119,7 +119,8 @@ internal sealed class ModelLoader(PluginCatalog plugins)
                 }
             }
             model.eval();
-            return new LoadedModel(checkpoint.Path, identity.Architecture, identity.Config, model, checkpoint.Metadata, graph, layout, heads);
+            return new LoadedModel(checkpoint.Path, identity.Architecture, identity.Config, model, checkpoint.Metadata, graph, layout, heads)
+                .To(TorchRuntime.ComputeDevice);
         }
         catch
         {

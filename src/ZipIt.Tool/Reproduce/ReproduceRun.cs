@@ -289,7 +289,7 @@ internal sealed class ReproduceRun(PluginCatalog plugins, ModelLoader loader, IL
                 Covariance = _statistics[p.Name].Covariance,
                 Mean = _statistics[p.Name].Mean,
             }).ToList();
-            var states = _models.Select(m => (IReadOnlyDictionary<string, Tensor>)m.Model.state_dict()).ToList();
+            var states = _models.Select(m => m.CpuState()).ToList();
             var matches = MatchStage.Run(matcher, settings, points, _models.Count, _graph, required.HasFlag(MatcherInputs.Weights) ? states : null,
                 _options.Seed + pair, _logger, _cancellation, "calibration images");
             seconds["match"] = clock.Elapsed.TotalSeconds;

@@ -31,8 +31,11 @@ internal static class Trainer
         var shuffle = new Generator((ulong)options.Seed);
         using var set = Subset(task.Train, options.TrainImages, options.Seed);
         var n = set.Count;
-        using var lookup = WithinTaskIndex(task.Classes);
-        using var classIds = torch.tensor(task.Classes.ToArray());
+        // Batches are cut, augmented and normalised on the CPU (seeded generators live there), then
+        // moved: the same inputs on every device.
+        var device = TorchRuntime.ComputeDevice;
+        using var lookup = WithinTaskIndex(task.Classes).to(device);
+        using var classIds = torch.tensor(task.Classes.ToArray()).to(device);
         var batch = (int)Math.Min(options.BatchSize, n);
         // The last, smaller batch of an epoch is dropped: BatchNorm statistics of a handful of images are noise.
         var stepsPerEpoch = n / batch;
@@ -55,8 +58,8 @@ internal static class Trainer
                     cancellation.ThrowIfCancellationRequested();
                     using var scope = torch.NewDisposeScope();
                     var idx = order.narrow(0, (long)b * batch, batch);
-                    var x = transform.Apply(set.Images.index_select(0, idx), augmentation);
-                    var y = lookup.index_select(0, set.Labels.index_select(0, idx));
+                    var x = transform.Apply(set.Images.index_select(0, idx), augmentation).to(device);
+                    var y = lookup.index_select(0, set.Labels.index_select(0, idx).to(device));
                     var logits = Logits(model.call(x), options, targets, classIds);
                     var loss = nn.functional.cross_entropy(logits, y);
                     optimizer.zero_grad();
@@ -101,8 +104,8 @@ internal static class Trainer
                 cancellation.ThrowIfCancellationRequested();
                 using var scope = torch.NewDisposeScope();
                 var length = Math.Min(500, set.Count - start);
-                var x = transform.Apply(set.Images.narrow(0, start, length));
-                var y = lookup.index_select(0, set.Labels.narrow(0, start, length));
+                var x = transform.Apply(set.Images.narrow(0, start, length)).to(lookup.device);
+                var y = lookup.index_select(0, set.Labels.narrow(0, start, length).to(lookup.device));
                 correct += Logits(model.call(x), options, targets, classIds).argmax(1).eq(y).sum().item<long>();
             }
         }

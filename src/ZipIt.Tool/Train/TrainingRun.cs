@@ -47,10 +47,13 @@ internal static class TrainingRun
 
         TorchRuntime.Initialize();
         torch.manual_seed(options.Seed);
+        // Initialised on the CPU (the same weights for a seed whatever the device), then moved.
         using var model = architecture.Create(config);
-        using var targets = options.Head != TrainHead.Clip ? null
+        model.to(TorchRuntime.ComputeDevice);
+        using var cpuTargets = options.Head != TrainHead.Clip ? null
             : options.EmbeddingsFile is { } file ? ClassEmbeddings.FromFile(file, task.Classes)
             : ClassEmbeddings.FromNames(task.ClassNames, options.EmbeddingDimension);
+        using var targets = cpuTargets?.to(TorchRuntime.ComputeDevice);
         if (targets is not null && targets.shape[1] != options.EmbeddingDimension)
             throw ZipItException.Input($"{options.EmbeddingsFile}: embeddings have {targets.shape[1]} dimensions, --embedding-dim is {options.EmbeddingDimension}");
         logger.LogInformation("training {Config} on {Task} ({Images} images, {Classes} classes) for {Epochs} epochs, seed {Seed}",
@@ -69,6 +72,7 @@ internal static class TrainingRun
             : options.EmbeddingsFile is { } f ? $"file:{Path.GetFileName(f)}" : $"class-name-hash:{options.EmbeddingDimension}";
         metadata[SeedKey] = options.Seed.ToString(CultureInfo.InvariantCulture);
         metadata[TrainingKey] = JsonSerializer.Serialize(new { options, result }, Json.Compact);
+        model.to(torch.CPU);
         CheckpointWriter.WriteFile(output, model.state_dict(), metadata);
         return result;
     }
