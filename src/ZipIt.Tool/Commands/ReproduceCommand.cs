@@ -45,20 +45,20 @@ internal static class ReproduceCommand
         {
             Description = $"The experiment: {string.Join(", ", ReproduceSetting.All.Select(s => s.Name))}.",
             Arity = settingRequired ? ArgumentArity.ExactlyOne : ArgumentArity.ZeroOrOne,
-            DefaultValueFactory = _ => d.Setting,
         };
+        if (!settingRequired) setting.DefaultValueFactory = _ => d.Setting;
         var width = new Option<int>("--width") { Description = "Width multiplier of the ResNet-20s.", DefaultValueFactory = _ => d.Width, HelpName = "W" };
         var norm = new Option<string>("--norm") { Description = "bn (BatchNorm, the paper) or gn (GroupNorm).", DefaultValueFactory = _ => d.Norm };
         var epochs = new Option<int>("--epochs") { Description = "Training epochs per model.", DefaultValueFactory = _ => d.Epochs };
         var pairs = new Option<int>("--pairs") { Description = "Model pairs (each model from its own seed); α and β are chosen with pair 0.", DefaultValueFactory = _ => d.Pairs, HelpName = "K" };
         var calibration = new Option<int>("--calibration") { Description = "Calibration images (half from each task) for statistics and BatchNorm resets.", DefaultValueFactory = _ => d.Calibration, HelpName = "N" };
-        var trainImages = new Option<long?>("--train-images") { Description = "Train each model on a seeded draw of at most N images (default: the whole training split).", DefaultValueFactory = _ => d.TrainImages, HelpName = "N" };
+        var trainImages = new Option<long?>("--train-images") { Description = "Train each model on a seeded draw of at most N images of its training split (none: all of them).", DefaultValueFactory = _ => d.TrainImages, HelpName = "N" };
         var batchSize = new Option<int>("--batch-size") { Description = "Training batch size.", DefaultValueFactory = _ => d.BatchSize, HelpName = "N" };
         var lr = new Option<double>("--lr") { Description = "Peak training learning rate.", DefaultValueFactory = _ => d.LearningRate };
         var alphas = new Option<double[]>("--alphas") { Description = "ZipIt! α values searched.", DefaultValueFactory = _ => [.. d.Alphas], AllowMultipleArgumentsPerToken = true, Arity = ArgumentArity.OneOrMore, HelpName = "A" };
         var betas = new Option<double[]>("--betas") { Description = "ZipIt! β values searched.", DefaultValueFactory = _ => [.. d.Betas], AllowMultipleArgumentsPerToken = true, Arity = ArgumentArity.OneOrMore, HelpName = "B" };
-        var validationImages = new Option<long?>("--validation-images") { Description = "Validation images per grid cell (a fixed draw).", DefaultValueFactory = _ => d.ValidationImages, HelpName = "N" };
-        var testImages = new Option<long?>("--test-images") { Description = "Test images (a fixed draw; default: the whole test split).", DefaultValueFactory = _ => d.TestImages, HelpName = "N" };
+        var validationImages = new Option<long?>("--validation-images") { Description = "Validation images per grid cell, half from each task (a fixed draw).", DefaultValueFactory = _ => d.ValidationImages, HelpName = "N" };
+        var testImages = new Option<long?>("--test-images") { Description = "Test images, half from each task (a fixed draw; none: the whole test split).", DefaultValueFactory = _ => d.TestImages, HelpName = "N" };
         var seed = new Option<long>("--seed") { Description = "Base seed (model i of pair p uses seed + 1000p + i).", DefaultValueFactory = _ => d.Seed };
         var cache = new Option<string?>("--cache") { Description = "Folder of trained models, reused when the recipe matches (default: ~/.cache/zipit/models).", HelpName = "DIR" };
         var output = new Option<string>("--output", "-o") { Description = "Folder for report.json, report.md and the plots.", DefaultValueFactory = _ => $"zipit-{name}", HelpName = "DIR" };

@@ -17,6 +17,9 @@ public sealed class HelpTests
     [InlineData("reset-bn", new[] { "reset-bn", "--help" })]
     [InlineData("evaluate", new[] { "evaluate", "--help" })]
     [InlineData("merge", new[] { "merge", "--help" })]
+    [InlineData("train", new[] { "train", "--help" })]
+    [InlineData("reproduce", new[] { "reproduce", "--help" })]
+    [InlineData("demo", new[] { "demo", "--help" })]
     [InlineData("plugins", new[] { "plugins", "--help" })]
     [InlineData("plugins-list", new[] { "plugins", "list", "--help" })]
     public void Help_has_not_changed(string name, string[] args)

@@ -1,0 +1,100 @@
+using System.Text.Json;
+
+namespace ZipIt.Tests.Reproduce;
+
+/// <summary>
+/// <c>demo</c> end to end on the real Fashion-MNIST (installed by ./setup.sh, which ./test.sh runs),
+/// scaled down to seconds: the whole protocol runs, the report has its stable shape, and a second
+/// run reuses the cached models and reproduces every number.
+/// </summary>
+public sealed class DemoTests : IDisposable
+{
+    private readonly TempDirectory _dir = new("zipit-demo");
+
+    public void Dispose() => _dir.Dispose();
+
+    private CliResult Demo(string output, params string[] extra) => Tool.Run([
+        "demo", "--epochs", "1", "--train-images", "256", "--batch-size", "64", "--calibration", "100", "--validation-images", "100",
+        "--test-images", "200", "--alphas", "0.5", "--betas", "0.5", "1", "--cache", _dir.File("cache"), "-o", output, .. extra]);
+
+    [Fact]
+    public void The_demo_runs_the_protocol_writes_a_stable_report_and_reuses_its_models()
+    {
+        var first = Demo(_dir.File("one"));
+        Assert.True(first.ExitCode == 0, first.ToString());
+        Assert.Contains("| Method | FLOPs (G) | Joint | Task A | Task B | Avg |", first.Out);
+        Assert.Contains($"report: {_dir.File("one")}/report.json", first.Out);
+        foreach (var file in new[] { "report.json", "report.md", "stop-points.png", "alpha-beta-grid.png" })
+            Assert.True(File.Exists(Path.Combine(_dir.File("one"), file)), file);
+
+        using var report = JsonDocument.Parse(File.ReadAllText(Path.Combine(_dir.File("one"), "report.json")));
+        var root = report.RootElement;
+        Assert.Equal(1, root.GetProperty("version").GetInt32());
+        Assert.Equal("fmnist-5+5", root.GetProperty("setting").GetString());
+        var rows = root.GetProperty("results").EnumerateArray().ToDictionary(r => r.GetProperty("label").GetString()!);
+        foreach (var label in new[] { "Model A", "Model B", "W.Avg", "Permute", "ZipIt!20/20", "Ensemble", "ZipIt!13/20", "ZipIt!7/20" })
+            Assert.True(rows.ContainsKey(label), $"no row {label}");
+        foreach (var row in rows.Values)
+        {
+            foreach (var stat in new[] { row.GetProperty("joint"), row.GetProperty("avg") }.Concat(row.GetProperty("tasks").EnumerateObject().Select(t => t.Value)))
+            {
+                Assert.InRange(stat.GetProperty("mean").GetDouble(), 0, 100);
+                Assert.Equal(0, stat.GetProperty("std").GetDouble());
+            }
+            Assert.Equal(["fashion-mnist:0-4", "fashion-mnist:5-9"], row.GetProperty("tasks").EnumerateObject().Select(t => t.Name).ToArray());
+        }
+        long Flops(string label) => rows[label].GetProperty("flops").GetInt64();
+        Assert.Equal(Flops("Model A"), Flops("ZipIt!20/20"));
+        Assert.Equal(2 * Flops("Model A"), Flops("Ensemble"));
+        Assert.InRange(Flops("ZipIt!13/20"), Flops("ZipIt!20/20") + 1, Flops("ZipIt!7/20") - 1);
+        Assert.Equal("zipit", rows["ZipIt!13/20"].GetProperty("method").GetString());
+        Assert.Equal("13", rows["ZipIt!13/20"].GetProperty("stop").GetString());
+        var grid = root.GetProperty("hyperparameters").GetProperty("grid").EnumerateArray().ToList();
+        Assert.Equal(2, grid.Count);
+        Assert.Equal(0.5, root.GetProperty("hyperparameters").GetProperty("alpha").GetDouble());
+        Assert.All(root.GetProperty("models").EnumerateArray(), m => Assert.False(m.GetProperty("cached").GetBoolean()));
+
+        var second = Demo(_dir.File("two"));
+        Assert.True(second.ExitCode == 0, second.ToString());
+        using var again = JsonDocument.Parse(File.ReadAllText(Path.Combine(_dir.File("two"), "report.json")));
+        Assert.All(again.RootElement.GetProperty("models").EnumerateArray(), m => Assert.True(m.GetProperty("cached").GetBoolean()));
+        Assert.Equal(root.GetProperty("results").GetRawText(), again.RootElement.GetProperty("results").GetRawText());
+        Assert.Equal(root.GetProperty("hyperparameters").GetRawText(), again.RootElement.GetProperty("hyperparameters").GetRawText());
+    }
+
+    [Fact]
+    public void An_unknown_setting_is_a_usage_error_that_lists_the_settings()
+    {
+        var r = Tool.Run("reproduce", "cifar-5+5", "-o", _dir.File("out"));
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains("unknown setting 'cifar-5+5' (settings: fmnist-5+5, fmnist+mnist)", r.Error);
+        Assert.False(Directory.Exists(_dir.File("out")));
+    }
+
+    [Fact]
+    public void A_bad_norm_is_a_usage_error()
+    {
+        var r = Demo(_dir.File("out"), "--norm", "ln");
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains("--norm must be bn or gn", r.Error);
+    }
+
+    [Fact]
+    public void A_missing_dataset_says_how_to_install_it_and_writes_nothing()
+    {
+        var previous = Environment.GetEnvironmentVariable("ZIPIT_CACHE");
+        Environment.SetEnvironmentVariable("ZIPIT_CACHE", _dir.File("empty-cache"));
+        try
+        {
+            var r = Tool.Run("reproduce", "fmnist+mnist", "--cache", _dir.File("cache"), "-o", _dir.File("out"));
+            Assert.Equal(3, r.ExitCode);
+            Assert.Contains("dataset 'mnist' is not installed", r.Error);
+            Assert.Contains("./setup.sh", r.Error);
+            Assert.False(Directory.Exists(_dir.File("out")));
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("ZIPIT_CACHE", previous);
+        }
+    }
+}
