@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# The main job on a fresh machine (needs only the .NET 10 SDK): build and pack zipit, install it as
-# a local tool from this repository's manifest, list its plugins, then inspect the embedded ResNet
-# checkpoints and check that zipit computes what PyTorch computed on them.
+# The main job on a fresh machine (needs the .NET 10 SDK, apt-get and npm): install the data
+# (./setup.sh), build and pack zipit, install it as a local tool from this repository's manifest,
+# and run `dotnet zipit demo`: the paper's Fashion-MNIST 5+5 experiment, small enough for a CPU.
+# Extra arguments go to demo (e.g. ./quickstart.sh --epochs 4 -o my-demo).
 set -euo pipefail
 cd "$(dirname "$0")"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
-shared=${ZIPIT_FIXTURES:-../shared/fixtures}
+
+./setup.sh
 
 echo "== pack (dotnet pack -c Release -o artifacts/packages)" >&2
 dotnet pack ZipIt.sln -c Release -o artifacts/packages -nologo -v q
@@ -24,13 +26,5 @@ dotnet tool restore
 echo "== dotnet zipit plugins list" >&2
 dotnet zipit plugins list
 
-for model in resnet20x2_cifar torchvision_bottleneck_1111; do
-  echo "== dotnet zipit inspect $model" >&2
-  dotnet zipit inspect "$shared/parity/$model.safetensors" > "artifacts/$model.inspect.txt"
-  sed -n '1,/^tensors:$/p' "artifacts/$model.inspect.txt"   # the summary; the tensor table is in the file
-  echo "== dotnet zipit predict $model (against PyTorch's output)" >&2
-  dotnet zipit predict "$shared/parity/$model.safetensors" \
-    --input "$shared/parity/$model.io.safetensors" \
-    --output "artifacts/$model.prediction.safetensors" \
-    --compare "$shared/parity/$model.io.safetensors" -v n
-done
+echo "== dotnet zipit demo -o artifacts/demo $*" >&2
+dotnet zipit demo -o artifacts/demo "$@"
