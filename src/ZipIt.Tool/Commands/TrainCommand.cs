@@ -25,13 +25,14 @@ internal static class TrainCommand
         var head = new Option<TrainHead>("--head") { Description = "clip: output scored against class embeddings (a space shared across tasks); logits: one output per class.", DefaultValueFactory = _ => defaults.Head };
         var dim = new Option<int>("--embedding-dim") { Description = "Width of a clip head's output.", DefaultValueFactory = _ => defaults.EmbeddingDimension, HelpName = "D" };
         var embeddings = new Option<string?>("--class-embeddings") { Description = "Class embeddings (tensor 'embeddings' [K, D], row = class id); default: seeded unit vectors from the class names.", HelpName = "FILE" };
+        var scale = new Option<double>("--logit-scale") { Description = "Clip heads: the logits are this times the cosine (the reference's 100).", DefaultValueFactory = _ => defaults.Scale, HelpName = "S" };
         var trainImages = new Option<long?>("--train-images") { Description = "Train on a seeded draw of at most N images of the training split.", HelpName = "N" };
         var imageSize = new Option<int>("--image-size") { Description = "Input size (28×28 images are padded to 32×32 for CIFAR-style ResNets).", DefaultValueFactory = _ => defaults.ImageSize, HelpName = "PIXELS" };
         var noAugment = new Option<bool>("--no-augment") { Description = "Train without random crops and flips." };
         var json = CommonOptions.Json();
         var command = new Command("train", "Train a model of a registered architecture on a task (dataset and classes) from a seed.")
         {
-            variant, task, output, set, seed, epochs, batchSize, lr, momentum, weightDecay, schedule, head, dim, embeddings, trainImages, imageSize, noAugment, json, CommonOptions.Device(),
+            variant, task, output, set, seed, epochs, batchSize, lr, momentum, weightDecay, schedule, head, dim, embeddings, scale, trainImages, imageSize, noAugment, json, CommonOptions.Device(),
         };
         command.SetAction((parse, ct) => Task.FromResult(runner.Run(parse, ct, ctx =>
         {
@@ -50,6 +51,7 @@ internal static class TrainCommand
                 Head = ctx.Value(head),
                 EmbeddingDimension = ctx.Value(dim),
                 EmbeddingsFile = ctx.Value(embeddings),
+                Scale = ctx.Value(scale),
                 TrainImages = ctx.Value(trainImages),
                 ImageSize = ctx.Value(imageSize),
                 Augment = !ctx.Value(noAugment),

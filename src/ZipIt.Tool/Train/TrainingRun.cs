@@ -32,6 +32,7 @@ internal static class TrainingRun
         if (options.Epochs < 1) throw ZipItException.Usage($"--epochs must be at least 1, got {options.Epochs}");
         if (options.BatchSize < 2) throw ZipItException.Usage($"--batch-size must be at least 2, got {options.BatchSize}");
         if (options.LearningRate <= 0) throw ZipItException.Usage($"--lr must be positive, got {options.LearningRate}");
+        if (options.Scale <= 0) throw ZipItException.Usage($"--logit-scale must be positive, got {options.Scale}");
         if (options.TrainImages is < 2) throw ZipItException.Usage($"--train-images must be at least 2, got {options.TrainImages}");
         var architecture = plugins.ArchitectureOfVariant(options.Variant);
         using var task = DataTask.Open(TaskSpec.Parse(options.Task));
