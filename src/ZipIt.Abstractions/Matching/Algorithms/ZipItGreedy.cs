@@ -37,7 +37,7 @@ namespace ZipIt.Matching;
 /// <para><b>Beyond the reference.</b> When every remaining pair is masked the reference corrupts its
 /// output; <see cref="LiftMasks"/> continues without masks instead.</para>
 /// </remarks>
-internal sealed class ZipItGreedy
+public sealed class ZipItGreedy
 {
     /// <summary>Entries kept per row after its first scan; more only cost memory, fewer cost rescans.</summary>
     public const int DefaultCandidates = 16;
@@ -141,6 +141,11 @@ internal sealed class ZipItGreedy
     /// Greedy-matches <paramref name="similarity"/> (row-major [N·C, N·C] float32, overwritten as
     /// scratch) down to C features.
     /// </summary>
+    /// <param name="similarity">The similarity; overwritten.</param>
+    /// <param name="models">N.</param>
+    /// <param name="width">C, units per model and merged features.</param>
+    /// <param name="options">α, β and the variants.</param>
+    /// <param name="cancellation">Checked every 64 merges.</param>
     /// <param name="original">
     /// Gives the similarity again, unchanged, if every remaining pair ends up masked (see
     /// <see cref="LiftMasks"/>); without it that case throws.
