@@ -36,19 +36,8 @@ public static class GroupMatching
     /// <see cref="Score(Tensor, int, int, int, CancellationToken)"/> on a similarity that is already
     /// formed (row-major [N·C, N·C], e.g. MuDSC's blend of weight and activation correlation); read only.
     /// </summary>
-    public static Scores Score(float[] similarity, int models, int width, int groups, CancellationToken cancellation)
-    {
-        var stacked = (long)models * width;
-        if (similarity.LongLength != stacked * stacked)
-            throw new ArgumentException($"similarity has {similarity.LongLength} values, not {stacked}×{stacked}");
-        return Score(model =>
-        {
-            var block = new float[width * width];
-            for (var r = 0; r < width; r++)
-                Array.Copy(similarity, r * stacked + model * width, block, r * width, width);
-            return block;
-        }, models, width, groups, cancellation);
-    }
+    public static Scores Score(float[] similarity, int models, int width, int groups, CancellationToken cancellation) =>
+        Score(StarAlignment.BlocksBesideModelZero(similarity, models, width), models, width, groups, cancellation);
 
     // blockOf(i): the [C, C] similarity between model 0's units (rows) and model i's (columns).
     private static Scores Score(Func<int, float[]> blockOf, int models, int width, int groups, CancellationToken cancellation)
@@ -172,8 +161,11 @@ public static class GroupMatching
         return featureOf;
     }
 
-    /// <summary>A group zip's outcome: the assignment, and the groups whose masks had to be lifted.</summary>
-    public readonly record struct ZipResult(int[] FeatureOf, IReadOnlyList<(int Group, int LiftedAt)> Lifted);
+    /// <summary>
+    /// A group zip's outcome: the assignment, the groups whose masks had to be lifted, and the mean
+    /// similarity of all greedy picks over all groups (<see cref="ZipItGreedyResult.Objective"/>).
+    /// </summary>
+    public readonly record struct ZipResult(int[] FeatureOf, IReadOnlyList<(int Group, int LiftedAt)> Lifted, double Objective);
 
     /// <summary>
     /// Group zip (§6.4). For r = 0..G−1 in turn, the N·g units of model 0's group r and of every
@@ -210,6 +202,7 @@ public static class GroupMatching
         var groupBudget = (models - 1) * width / (models * groups);
 
         var members = new int[units];
+        var objective = 0.0;
         for (var r = 0; r < groups; r++)
         {
             cancellation.ThrowIfCancellationRequested();
@@ -241,7 +234,8 @@ public static class GroupMatching
                 if (spent > 0 && modelBudget[model] <= 0) modelMasked[model] = true;
             }
             if (match.MasksLiftedAt >= 0) lifted.Add((r, match.MasksLiftedAt));
+            objective += match.Objective;
         }
-        return new ZipResult(featureOf, lifted);
+        return new ZipResult(featureOf, lifted, objective / groups);
     }
 }

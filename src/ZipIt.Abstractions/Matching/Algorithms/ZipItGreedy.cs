@@ -91,6 +91,7 @@ public sealed class ZipItGreedy
     private readonly Func<float[]>? _original;
     private bool _unmasked;
     private int _liftedAt = -1;
+    private double _pickSum;
 
     private ZipItGreedy(float[] similarity, int models, int width, ZipItOptions options, int candidates, int smallSelection, Func<float[]>? original,
         ZipItBudget? budget)
@@ -170,7 +171,8 @@ public sealed class ZipItGreedy
             throw new ArgumentException($"similarity has {similarity.LongLength} values, not {size}×{size}");
         var greedy = new ZipItGreedy(similarity, models, width, options, candidates, smallSelection, original, budget);
         var featureOf = greedy.Run(cancellation);
-        return new ZipItGreedyResult(featureOf, greedy._liftedAt, greedy._sameModelMerges);
+        var merges = size - width;
+        return new ZipItGreedyResult(featureOf, greedy._liftedAt, greedy._sameModelMerges, merges > 0 ? greedy._pickSum / merges : 0);
     }
 
     private int[] Run(CancellationToken cancellation)
@@ -220,6 +222,7 @@ public sealed class ZipItGreedy
             return;
         }
 
+        _pickSum += value;
         var column = _bestColumn[row];
         var lo = Math.Min(row, column);
         var hi = Math.Max(row, column);
