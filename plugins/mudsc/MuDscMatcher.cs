@@ -58,7 +58,7 @@ public sealed class MuDscMatcher : IMatcher
                     throw new ArgumentException($"point '{point.Name}': the {MatcherName} matcher with balance > 0 needs the architecture's description of the point (a metrics file from 'collect', or --models)");
         }
         var clock = Stopwatch.StartNew();
-        var sweeps = new MuDscSweeps(context, options);
+        using var sweeps = new MuDscSweeps(context, options);
         var prepared = clock.Elapsed.TotalSeconds;
         var results = sweeps.Run();
         context.Logger.LogInformation(

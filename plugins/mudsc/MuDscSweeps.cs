@@ -11,7 +11,7 @@ namespace ZipIt.Plugins.MuDsc;
 /// in a row fail to raise the mean merge value over the points; a sweep that does not improve
 /// restarts the next one from the best matchings so far, which are the result.
 /// </summary>
-internal sealed class MuDscSweeps
+internal sealed class MuDscSweeps : IDisposable
 {
     private readonly MatchContext _context;
     private readonly MuDscOptions _options;
@@ -109,7 +109,7 @@ internal sealed class MuDscSweeps
             weight = (float[])cached.Similarity.Clone();
         else
         {
-            weight = _weights!.Compute(point.Space!, MatricesOf);
+            weight = _weights!.Compute(point.Space!, MatricesOf, name => _current.TryGetValue(name, out var a) ? a.FeatureOf : null);
             _weightCache[point.Name] = (key, (float[])weight.Clone());
         }
         if (_options.UsesActivations)
@@ -140,6 +140,12 @@ internal sealed class MuDscSweeps
         }
         _current[point.Name] = assignment;
         if (_matrices.Remove(point.Name, out var matrices)) Dispose(matrices);
+    }
+
+    public void Dispose()
+    {
+        ForgetMatrices();
+        _weights?.Dispose();
     }
 
     private MatchResult? MatricesOf(string name)

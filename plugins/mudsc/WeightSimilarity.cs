@@ -20,13 +20,16 @@ namespace ZipIt.Plugins.MuDsc;
 /// Raw values are concatenated without per-tensor normalisation, as the reference does. The
 /// moments are accumulated per tensor in float64, so the concatenated features never exist at once.</para>
 /// </remarks>
-internal sealed class WeightSimilarity
+internal sealed class WeightSimilarity : IDisposable
 {
     private sealed record Entry(FeatureSpace Space, TensorAxis Axis, bool Consumer);
 
     private readonly IReadOnlyList<IReadOnlyDictionary<string, Tensor>> _weights;
     private readonly Dictionary<string, List<Entry>> _byTensor = new(StringComparer.Ordinal);
     private readonly int _models;
+    // Each entry's float64 Gram matrix and row sums, with the neighbour assignments they were made
+    // from: a rematch changes one point, so most entries of the next point are still valid.
+    private readonly Dictionary<Entry, (object?[] Key, Tensor Gram, Tensor Sums, long Length)> _cache = new(ReferenceEqualityComparer.Instance);
 
     public WeightSimilarity(IReadOnlyList<MatchPoint> points, IReadOnlyList<IReadOnlyDictionary<string, Tensor>> weights, int models)
     {
@@ -83,7 +86,10 @@ internal sealed class WeightSimilarity
     /// neighbours' current matchings from <paramref name="matchOf"/> (null: no matching, raw).
     /// Dead units (constant vectors) correlate 0 with everything, themselves included.
     /// </summary>
-    public float[] Compute(FeatureSpace space, Func<string, MatchResult?> matchOf)
+    /// <param name="space">The point.</param>
+    /// <param name="matchOf">A point's current matching, or null.</param>
+    /// <param name="versionOf">An object that changes whenever a point's matching changes (null: none).</param>
+    public float[] Compute(FeatureSpace space, Func<string, MatchResult?> matchOf, Func<string, object?> versionOf)
     {
         var stacked = (long)_models * space.Width;
         using var outer = torch.NewDisposeScope();
@@ -92,14 +98,22 @@ internal sealed class WeightSimilarity
         long length = 0;
         foreach (var entry in Compared(space))
         {
-            using var scope = torch.NewDisposeScope();
-            var rows = new List<Tensor>();
-            for (var i = 0; i < _models; i++) rows.Add(Features(entry, i, matchOf));
-            // float32 products (the reference's precision, half the time of float64) summed in float64.
-            var block = torch.cat(rows, 0);
-            gram.add_(torch.mm(block, block.t()).to(ScalarType.Float64));
-            sums.add_(block.sum(1, type: ScalarType.Float64));
-            length += block.shape[1];
+            var key = _byTensor[entry.Axis.Tensor].Where(o => o.Axis.Axis != entry.Axis.Axis).Select(o => versionOf(o.Space.Name)).ToArray();
+            if (!_cache.TryGetValue(entry, out var part) || !part.Key.SequenceEqual(key, ReferenceEqualityComparer.Instance))
+            {
+                if (_cache.Remove(entry, out var stale)) { stale.Gram.Dispose(); stale.Sums.Dispose(); }
+                using var scope = torch.NewDisposeScope();
+                var rows = new List<Tensor>();
+                for (var i = 0; i < _models; i++) rows.Add(Features(entry, i, matchOf));
+                // float32 products (the reference's precision, half the time of float64) summed in float64.
+                var block = torch.cat(rows, 0);
+                part = (key, torch.mm(block, block.t()).to(ScalarType.Float64).DetachFromDisposeScope(),
+                    block.sum(1, type: ScalarType.Float64).DetachFromDisposeScope(), block.shape[1]);
+                _cache[entry] = part;
+            }
+            gram.add_(part.Gram);
+            sums.add_(part.Sums);
+            length += part.Length;
         }
         if (length == 0)
             return new float[stacked * stacked];
@@ -107,6 +121,12 @@ internal sealed class WeightSimilarity
         var mean = sums / length;
         var covariance = gram / length - torch.outer(mean, mean);
         return Correlation.Compute(covariance);
+    }
+
+    public void Dispose()
+    {
+        foreach (var part in _cache.Values) { part.Gram.Dispose(); part.Sums.Dispose(); }
+        _cache.Clear();
     }
 
     private IEnumerable<Entry> Compared(FeatureSpace space) =>
