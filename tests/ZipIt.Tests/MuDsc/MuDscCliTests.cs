@@ -1,7 +1,7 @@
-using System.Text.Json;
 using TorchSharp;
 using ZipIt.Checkpoints;
 using ZipIt.Tests.Cli;
+using ZipIt.Tests.Engine;
 using ZipIt.Tests.ResNet;
 using static TorchSharp.torch;
 
@@ -16,31 +16,10 @@ namespace ZipIt.Tests.MuDsc;
 /// </summary>
 public sealed class MuDscCliTests
 {
-    private sealed record Pair(TempDirectory Dir, string A, string B, string Calibration, string Test, string Expected);
-
-    private static Pair Models(string norm)
+    private static (TempDirectory Dir, PermutationRecoveryTests.PermutedPair Pair) Models(string norm)
     {
         var dir = new TempDirectory();
-        var calibration = Images(dir, "calibration.safetensors", 24, seed: 1);
-        var test = Images(dir, "test.safetensors", 6, seed: 2, name: "input");
-        var config = ResNetTestUtil.Architecture.Configure("resnet20", new Dictionary<string, string> { ["norm"] = norm, ["classes"] = "10" });
-        torch.manual_seed(7);
-        using (var model = ResNetTestUtil.Architecture.Create(config))
-            CheckpointWriter.WriteFile(dir.File("a0.safetensors"), model.state_dict());
-        var a = dir.File("a.safetensors");
-        Run("reset-bn", dir.File("a0.safetensors"), "--data", calibration, "-o", a);
-        var b = dir.File("b.safetensors");
-        using (var file = Checkpoint.Open(a))
-            CheckpointWriter.WriteFile(b, GraphPermutation.Apply(file.ReadAll(), ResNetTestUtil.Architecture.Describe(config), seed: 31));
-        var expected = dir.File("expected.safetensors");
-        Run("predict", a, "-i", test, "-o", expected);
-        return new Pair(dir, a, b, calibration, test, expected);
-    }
-
-    private static double Difference(Pair pair, string merged)
-    {
-        var predict = Run("predict", merged, "-i", pair.Test, "-o", pair.Dir.File("out.safetensors"), "--compare", pair.Expected, "--json");
-        return JsonDocument.Parse(predict.Out).RootElement.GetProperty("maxAbsDifference").GetDouble();
+        return (dir, PermutationRecoveryTests.PermutedPair.Create(dir, "resnet20", new Dictionary<string, string> { ["norm"] = norm }, 32));
     }
 
     /// <summary>collect → match (--models, --set) → zip, as a user would run the stages.</summary>
@@ -51,17 +30,17 @@ public sealed class MuDscCliTests
     [InlineData("gn", "align")]
     public void A_permuted_copy_is_recovered_through_match(string norm, string mode)
     {
-        var pair = Models(norm);
-        using var _ = pair.Dir;
-        var metrics = pair.Dir.File("metrics.safetensors");
+        var (dir, pair) = Models(norm);
+        using var _ = dir;
+        var metrics = dir.File("metrics.safetensors");
         Run("collect", pair.A, pair.B, "--data", pair.Calibration, "-o", metrics, "--reset-bn", "false");
-        var matches = pair.Dir.File("matches.safetensors");
+        var matches = dir.File("matches.safetensors");
         var match = Run("match", metrics, "-o", matches, "--matcher", "mudsc", "--models", pair.A, pair.B,
             "--set", $"mode={mode}", "--set", "balance=0.7", "--set", "merge-eps=0", "--verbosity", "d");
         Assert.Contains("mudsc: sweep 1: objective", match.Error);
-        var merged = pair.Dir.File("merged.safetensors");
+        var merged = dir.File("merged.safetensors");
         Run("zip", pair.A, pair.B, "--matches", matches, "-o", merged);
-        var difference = Difference(pair, merged);
+        var difference = pair.Difference(dir, merged);
         Assert.True(difference <= 1e-4, $"mudsc {mode} on {norm}: max abs difference {difference}");
     }
 
@@ -71,13 +50,13 @@ public sealed class MuDscCliTests
     [InlineData("gn", "zip")]
     public void Weight_only_merge_needs_no_data(string norm, string mode)
     {
-        var pair = Models(norm);
-        using var _ = pair.Dir;
-        var merged = pair.Dir.File("merged.safetensors");
+        var (dir, pair) = Models(norm);
+        using var _ = dir;
+        var merged = dir.File("merged.safetensors");
         var result = Run("merge", "--models", pair.A, pair.B, "--matcher", "mudsc", "--balance", "1", "--mode", mode,
             "--set", "merge-eps=0", "-o", merged);
         Assert.Contains("no calibration data", result.Error);
-        var difference = Difference(pair, merged);
+        var difference = pair.Difference(dir, merged);
         Assert.True(difference <= 1e-4, $"weight-only mudsc {mode} on {norm}: max abs difference {difference}");
     }
 
@@ -94,7 +73,7 @@ public sealed class MuDscCliTests
         }
         var a = dir.File("a.safetensors");
         var b = dir.File("b.safetensors");
-        var calibration = Images(dir, "calibration.safetensors", 8, seed: 1);
+        var calibration = PermutationRecoveryTests.Images(dir, "calibration.safetensors", 8, 32, seed: 1);
         var metrics = dir.File("metrics.safetensors");
         Run("collect", a, b, "--data", calibration, "-o", metrics);
         var output = dir.File("out.safetensors");
@@ -117,14 +96,6 @@ public sealed class MuDscCliTests
             ExitCodeTests.AssertOneErrorLine(result, message);
         }
         Assert.False(File.Exists(output));
-    }
-
-    private static string Images(TempDirectory dir, string file, int count, ulong seed, string name = "images")
-    {
-        var path = dir.File(file);
-        using var images = torch.randn([count, 3, 32, 32], generator: new Generator(seed));
-        CheckpointWriter.WriteFile(path, [new(name, images)]);
-        return path;
     }
 
     private static CliResult Run(params string[] args)

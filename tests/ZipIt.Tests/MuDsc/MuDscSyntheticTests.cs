@@ -53,19 +53,8 @@ public sealed class MuDscSyntheticTests
         };
     }
 
-    /// <summary>A permutation that moves whole groups and shuffles within them.</summary>
-    private static long[] GroupPermutation(int groups, Random random)
-    {
-        var size = Width / groups;
-        var order = Enumerable.Range(0, groups).OrderBy(_ => random.Next()).ToArray();
-        var result = new long[Width];
-        for (var j = 0; j < groups; j++)
-        {
-            var within = Enumerable.Range(0, size).OrderBy(_ => random.Next()).ToArray();
-            for (var t = 0; t < size; t++) result[j * size + t] = order[j] * size + within[t];
-        }
-        return result;
-    }
+    private static long[] GroupPermutation(int groups, Random random) =>
+        Matching.GroupedMatcherTests.GroupPermutation(Width, groups, random).Select(i => (long)i).ToArray();
 
     /// <summary>B's unit k of h1 is A's unit p1[k] (and so on): the same function.</summary>
     private static Dictionary<string, Tensor> Permuted(Dictionary<string, Tensor> a, long[] p1, long[] p2)
