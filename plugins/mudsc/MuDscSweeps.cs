@@ -49,6 +49,7 @@ internal sealed class MuDscSweeps : IDisposable
     public IReadOnlyDictionary<string, MatchResult> Run()
     {
         var log = _context.Logger;
+        if (_points.Count == 0) return new Dictionary<string, MatchResult>();
         var clock = Stopwatch.StartNew();
         if (_options.UsesActivations)
         {

@@ -83,6 +83,10 @@ internal static class MatchCommand
                     throw ZipItException.Usage($"--matcher {matcher.Name} uses the models' weights: pass the {n} checkpoints with --models");
                 loaded = ctx.Get<ModelLoader>().LoadAll(modelPaths);
                 graph ??= loaded[0].Graph;
+                // A bare covariance file names its points but cannot describe them; the models can.
+                var known = graph;
+                points = points.Select(p => p.Space is not null ? p
+                    : known.Spaces.FirstOrDefault(s => s.Name == p.Name && s.Width == p.Width) is { } s ? p with { Space = s, Groups = s.Groups } : p).ToList();
                 weights = loaded.Select(m => (IReadOnlyDictionary<string, Tensor>)m.Model.state_dict()).ToList();
             }
             var matches = MatchStage.Run(matcher, settings, points, n, graph, weights, seed, ctx.Logger, ctx.CancellationToken, name);
