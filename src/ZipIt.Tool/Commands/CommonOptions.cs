@@ -28,6 +28,20 @@ internal static class CommonOptions
         HelpName = "NAME",
     };
 
+    /// <summary>Short for <c>--set balance=A</c>; the matcher must declare the setting (else exit 2).</summary>
+    public static Option<double?> Balance() => new("--balance")
+    {
+        Description = "MuDSC's α: share of weight-space similarity, 0..1; 1 needs no data (matchers that declare 'balance').",
+        HelpName = "A",
+    };
+
+    /// <summary>Short for <c>--set mode=NAME</c>; the matcher must declare the setting (else exit 2).</summary>
+    public static Option<string?> Mode() => new("--mode")
+    {
+        Description = "Matching mode, e.g. MuDSC's zip or align (matchers that declare 'mode').",
+        HelpName = "NAME",
+    };
+
     /// <summary>Parses repeated <c>--set NAME=VALUE</c> items (case-insensitive names; exit 2 for a malformed one).</summary>
     public static Dictionary<string, string> Settings(IEnumerable<string> items)
     {

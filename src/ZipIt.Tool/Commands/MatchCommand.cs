@@ -26,26 +26,28 @@ internal static class MatchCommand
         var matcher = new Option<string>("--matcher") { Description = "zipit, permute, average, or a plugin's matcher (see 'plugins list').", DefaultValueFactory = _ => "zipit", HelpName = "NAME" };
         var alpha = new Option<double?>("--alpha") { Description = "ZipIt!'s α: weight of a merged feature's further matches (matchers that declare it).", HelpName = "A" };
         var beta = new Option<double?>("--beta") { Description = "ZipIt!'s β: how much same-model merges are allowed (matchers that declare it).", HelpName = "B" };
+        var balance = CommonOptions.Balance();
+        var mode = CommonOptions.Mode();
         var set = new Option<string[]>("--set") { Description = "Any matcher setting as name=value (see 'plugins list --json'). Repeatable.", HelpName = "NAME=VALUE", Arity = ArgumentArity.OneOrMore };
         var models = new Option<string[]>("--models") { Description = "The models' checkpoints, for matchers that use weights.", Arity = ArgumentArity.OneOrMore, AllowMultipleArgumentsPerToken = true, HelpName = "FILE" };
         var seed = new Option<long>("--seed") { Description = "Seed for matchers with randomness.", DefaultValueFactory = _ => 0 };
         var json = CommonOptions.Json();
         var command = new Command("match", "Compute merge and unmerge matrices for every merge point from collected statistics.")
         {
-            metrics, output, matcher, alpha, beta, set, models, seed, json, CommonOptions.Device(),
+            metrics, output, matcher, alpha, beta, balance, mode, set, models, seed, json, CommonOptions.Device(),
         };
         command.SetAction((parse, ct) => Task.FromResult(runner.Run(parse, ct, ctx => Execute(ctx,
-            ctx.Value(metrics)!, ctx.Value(output)!, ctx.Value(matcher)!, ctx.Value(alpha), ctx.Value(beta), ctx.Value(set) ?? [],
+            ctx.Value(metrics)!, ctx.Value(output)!, ctx.Value(matcher)!, ctx.Value(alpha), ctx.Value(beta), ctx.Value(balance), ctx.Value(mode), ctx.Value(set) ?? [],
             ctx.Value(models) ?? [], ctx.Value(seed), ctx.Value(json)))));
         return command;
     }
 
     private static int Execute(CommandContext ctx, string metricsPath, string output, string matcherName, double? alpha, double? beta,
-        string[] set, string[] modelPaths, long seed, bool json)
+        double? balance, string? mode, string[] set, string[] modelPaths, long seed, bool json)
     {
         var clock = Stopwatch.StartNew();
         var matcher = ctx.Plugins.Matcher(matcherName);
-        var settings = MatchStage.Settings(matcher, SettingValues(alpha, beta, set));
+        var settings = MatchStage.Settings(matcher, SettingValues(alpha, beta, set, balance, mode));
         var required = MatchStage.RequiredInputs(matcher, settings);
 
         using var file = Checkpoint.Open(metricsPath);
@@ -81,6 +83,10 @@ internal static class MatchCommand
                     throw ZipItException.Usage($"--matcher {matcher.Name} uses the models' weights: pass the {n} checkpoints with --models");
                 loaded = ctx.Get<ModelLoader>().LoadAll(modelPaths);
                 graph ??= loaded[0].Graph;
+                // A bare covariance file names its points but cannot describe them; the models can.
+                var known = graph;
+                points = points.Select(p => p.Space is not null ? p
+                    : known.Spaces.FirstOrDefault(s => s.Name == p.Name && s.Width == p.Width) is { } s ? p with { Space = s, Groups = s.Groups } : p).ToList();
                 weights = loaded.Select(m => m.CpuState()).ToList();
             }
             var matches = MatchStage.Run(matcher, settings, points, n, graph, weights, seed, ctx.Logger, ctx.CancellationToken, name);
@@ -97,12 +103,14 @@ internal static class MatchCommand
         }
     }
 
-    /// <summary>The matcher settings given as flags: --set name=value, with --alpha/--beta as short-hands.</summary>
-    internal static Dictionary<string, string> SettingValues(double? alpha, double? beta, IEnumerable<string> set)
+    /// <summary>The matcher settings given as flags: --set name=value, with --alpha/--beta/--balance/--mode as short-hands.</summary>
+    internal static Dictionary<string, string> SettingValues(double? alpha, double? beta, IEnumerable<string> set, double? balance = null, string? mode = null)
     {
         var values = CommonOptions.Settings(set);
         if (alpha is { } a) values["alpha"] = a.ToString("R", CultureInfo.InvariantCulture);
         if (beta is { } b) values["beta"] = b.ToString("R", CultureInfo.InvariantCulture);
+        if (balance is { } f) values["balance"] = f.ToString("R", CultureInfo.InvariantCulture);
+        if (mode is not null) values["mode"] = mode;
         return values;
     }
 

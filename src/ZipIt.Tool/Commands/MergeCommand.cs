@@ -28,13 +28,15 @@ internal static class MergeCommand
     {
         var recipe = new Argument<string?>("recipe") { Description = "A JSON recipe (keys: models, data, images, batchSize, resetBn, matcher, alpha, beta, settings, stop, seed, output, evaluate).", Arity = ArgumentArity.ZeroOrOne };
         var models = new Option<string[]>("--models") { Description = "Two or more checkpoints of one architecture and width.", Arity = ArgumentArity.OneOrMore, AllowMultipleArgumentsPerToken = true, HelpName = "FILE" };
-        var data = new Option<string?>("--data") { Description = "Calibration images (.safetensors with tensor 'images') for collecting statistics and resetting BatchNorm.", HelpName = "FILE" };
+        var data = new Option<string?>("--data") { Description = "Calibration images (.safetensors with tensor 'images') for collecting statistics and resetting BatchNorm; data-free matchers (average, mudsc with balance 1) run without it.", HelpName = "FILE" };
         var images = DataOptions.Images();
         var batchSize = new Option<int?>("--batch-size") { Description = "Images per forward pass (default 100).", HelpName = "N" };
         var resetBn = new Option<bool?>("--reset-bn") { Description = "Reset the base models' BatchNorm statistics before collecting (default true, as the paper)." };
         var matcher = new Option<string?>("--matcher") { Description = "zipit (default), permute, average, or a plugin's matcher.", HelpName = "NAME" };
         var alpha = new Option<double?>("--alpha") { Description = "ZipIt!'s α.", HelpName = "A" };
         var beta = new Option<double?>("--beta") { Description = "ZipIt!'s β.", HelpName = "B" };
+        var balance = CommonOptions.Balance();
+        var mode = CommonOptions.Mode();
         var set = new Option<string[]>("--set") { Description = "Any matcher setting as name=value. Repeatable.", Arity = ArgumentArity.OneOrMore, HelpName = "NAME=VALUE" };
         var stop = new Option<string?>("--stop") { Description = "Partial zip: stop after this point (e.g. 13, or a stage name); default: full zip.", HelpName = "POINT" };
         var seed = new Option<long?>("--seed") { Description = "Seed for matchers with randomness (default 0).", HelpName = "N" };
@@ -46,14 +48,14 @@ internal static class MergeCommand
         var json = CommonOptions.Json();
         var command = new Command("merge", "Run the whole merge (collect, match, zip, reset BN, evaluate) from flags or a JSON recipe.")
         {
-            recipe, models, data, images, batchSize, resetBn, matcher, alpha, beta, set, stop, seed, output, evalData, tasks, head, embeddings, json, CommonOptions.Device(),
+            recipe, models, data, images, batchSize, resetBn, matcher, alpha, beta, balance, mode, set, stop, seed, output, evalData, tasks, head, embeddings, json, CommonOptions.Device(),
         };
         command.SetAction((parse, ct) => Task.FromResult(runner.Run(parse, ct, ctx =>
         {
             var file = ctx.Value(recipe) is { } path ? MergeRecipe.Load(path) : new MergeRecipe();
             T? Flag<T>(Option<T> o) => parse.GetResult(o) is null ? default : parse.GetValue(o);
             var settings = new Dictionary<string, string>(file.Settings ?? [], StringComparer.OrdinalIgnoreCase);
-            foreach (var (k, v) in MatchCommand.SettingValues(null, null, Flag(set) ?? [])) settings[k] = v;
+            foreach (var (k, v) in MatchCommand.SettingValues(null, null, Flag(set) ?? [], Flag(balance), Flag(mode))) settings[k] = v;
             var evaluation = file.Evaluate;
             if (Flag(evalData) is not null || Flag(tasks) is not null || Flag(head) is not null || Flag(embeddings) is not null)
                 evaluation = (evaluation ?? new MergeRecipe.EvaluationRecipe()) with
@@ -89,7 +91,6 @@ internal static class MergeCommand
     private static int Execute(CommandContext ctx, MergeRecipe recipe, bool json)
     {
         if (recipe.Models is not { Length: >= 2 }) throw ZipItException.Usage("merge needs two or more models (--models or the recipe's \"models\")");
-        if (recipe.Data is null) throw ZipItException.Usage("merge needs calibration data (--data or the recipe's \"data\")");
         if (recipe.Output is null) throw ZipItException.Usage("merge needs an output (-o or the recipe's \"output\")");
         DataOptions.Validate(recipe.Images, recipe.BatchSize!.Value);
         var batchSize = recipe.BatchSize.Value;
@@ -98,6 +99,9 @@ internal static class MergeCommand
         foreach (var (k, v) in MatchCommand.SettingValues(recipe.Alpha, recipe.Beta, [])) values[k] = v;
         var settings = MatchStage.Settings(matcher, values);
         var required = MatchStage.RequiredInputs(matcher, settings);
+        // A data-free matcher (average, mudsc with balance=1) needs no data; then BatchNorm is not reset.
+        if (recipe.Data is null && required.HasFlag(MatcherInputs.Activations))
+            throw ZipItException.Usage($"merge needs calibration data (--data or the recipe's \"data\"): matcher {matcher.Name} uses activations with these settings");
         IReadOnlyList<EvaluationTask>? tasks = null;
         HeadKind headKind = HeadKind.Logits;
         if (recipe.Evaluate is { } e)
@@ -116,20 +120,22 @@ internal static class MergeCommand
         var temp = Path.Combine(Path.GetDirectoryName(recipe.Output)!, $".{Path.GetFileName(recipe.Output)}.zip-{Guid.NewGuid():N}.safetensors");
         try
         {
-            using var dataset = TensorDataset.Load(recipe.Data, recipe.Images);
+            using var dataset = recipe.Data is null ? null : TensorDataset.Load(recipe.Data, recipe.Images);
+            if (dataset is null)
+                ctx.Logger.LogWarning("no calibration data: BatchNorm statistics are merged as they are, not reset");
             var graph = loaded[0].Graph;
             var stopStage = StopPoint.Parse(recipe.Stop, graph, loaded[0].Config);
             foreach (var m in loaded) WeightCheck.RequireFinite(m);
             Lap("load");
 
-            if (recipe.ResetBn!.Value)
+            if (recipe.ResetBn!.Value && dataset is not null)
                 foreach (var m in loaded)
                     BatchNormReset.Run(m.Modules, dataset.Batches(batchSize).Select(b => b.Images), x => m.Forward(x), ctx.CancellationToken);
             Lap("resetBnBase");
 
             var points = Zipper.PointsUpTo(graph, stopStage);
             var statistics = required.HasFlag(MatcherInputs.Activations)
-                ? CollectStage.Run(loaded, points, dataset, batchSize, resetBn: false, ctx.CancellationToken)
+                ? CollectStage.Run(loaded, points, dataset!, batchSize, resetBn: false, ctx.CancellationToken)
                 : [];
             Lap("collect");
 
@@ -143,7 +149,7 @@ internal static class MergeCommand
             // Matching and zipping run on the CPU (sequential greedy; a few small products per layer).
             var states = loaded.Select(m => m.CpuState()).ToList();
             var matches = MatchStage.Run(matcher, settings, matchPoints, loaded.Count, graph,
-                required.HasFlag(MatcherInputs.Weights) ? states : null, recipe.Seed!.Value, ctx.Logger, ctx.CancellationToken, Path.GetFileName(recipe.Data));
+                required.HasFlag(MatcherInputs.Weights) ? states : null, recipe.Seed!.Value, ctx.Logger, ctx.CancellationToken, Path.GetFileName(recipe.Data ?? recipe.Models[0]));
             Lap("match");
 
             var taskNames = loaded.Select(m => m.Metadata.GetValueOrDefault("zipit.task") ?? Path.GetFileNameWithoutExtension(m.Path)).ToList();
@@ -159,7 +165,8 @@ internal static class MergeCommand
             Lap("zip");
 
             using var merged = ctx.Get<ModelLoader>().Load(temp);
-            BatchNormReset.Run(merged.Modules, dataset.Batches(batchSize).Select(b => b.Images), x => merged.Forward(x), ctx.CancellationToken);
+            if (dataset is not null)
+                BatchNormReset.Run(merged.Modules, dataset.Batches(batchSize).Select(b => b.Images), x => merged.Forward(x), ctx.CancellationToken);
             ModelWriter.Save(merged, recipe.Output);
             AtomicFile.WriteAllText(recipe.Output + ".recipe.json", recipe.ToJson());
             Lap("resetBnMerged");

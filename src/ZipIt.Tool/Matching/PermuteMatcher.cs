@@ -55,19 +55,7 @@ public sealed class PermuteMatcher : IMatcher
             }
             var covariance = MatchInput.Covariance(MatcherName, point, models);
             var width = point.Width;
-            var size = models * width;
-
-            var featureOf = new int[size];
-            for (var r = 0; r < width; r++) featureOf[r] = r;
-            var block = new double[width * width];
-            for (var model = 1; model < models; model++)
-            {
-                // Rows: model 0's units; columns: model `model`'s units. Only this block is needed.
-                var correlation = Correlation.Block(covariance, 0, width, model * width, width);
-                for (var k = 0; k < block.Length; k++) block[k] = correlation[k];
-                var columnOf = LinearAssignment.Maximize(block, width);
-                for (var r = 0; r < width; r++) featureOf[model * width + columnOf[r]] = r;
-            }
+            var featureOf = StarAlignment.Match(covariance, models, width).FeatureOf;
             results[point.Name] = MatchMatrices.FromAssignment(featureOf, width, epsilon);
             context.Logger.LogDebug("permute: matched {Point} ({Models}×{Width} units)", point.Name, models, width);
         }

@@ -49,9 +49,9 @@ public sealed class MatchCommandTests
         var unknown = Tool.Run("match", bare, "-o", dir.File("m.safetensors"), "--matcher", "average", "--alpha", "0.3");
         Assert.Equal(2, unknown.ExitCode);
         ExitCodeTests.AssertOneErrorLine(unknown, "unknown matcher setting 'alpha'");
-        var missing = Tool.Run("match", bare, "-o", dir.File("m.safetensors"), "--matcher", "mudsc");
+        var missing = Tool.Run("match", bare, "-o", dir.File("m.safetensors"), "--matcher", "no-such-matcher");
         Assert.Equal(4, missing.ExitCode);
-        ExitCodeTests.AssertOneErrorLine(missing, "no matcher 'mudsc'");
+        ExitCodeTests.AssertOneErrorLine(missing, "no matcher 'no-such-matcher'");
         Assert.Equal(["bare.safetensors"], dir.Names());
     }
 }

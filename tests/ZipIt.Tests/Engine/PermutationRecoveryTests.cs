@@ -36,22 +36,8 @@ public sealed class PermutationRecoveryTests
     public void Merging_a_model_with_its_permuted_copy(string variant, string settings, string matcher, int size, bool recovers)
     {
         using var dir = new TempDirectory();
-        var calibration = Images(dir, "calibration.safetensors", 24, size, seed: 1);
-        var test = Images(dir, "test.safetensors", 6, size, seed: 2, name: "input");
-
         var kv = settings.Split('=');
-        var config = ResNetTestUtil.Architecture.Configure(variant, new Dictionary<string, string> { [kv[0]] = kv[1], ["classes"] = "10" });
-        torch.manual_seed(7);
-        using (var model = ResNetTestUtil.Architecture.Create(config))
-            CheckpointWriter.WriteFile(dir.File("a0.safetensors"), model.state_dict());
-        var a = dir.File("a.safetensors");
-        Run("reset-bn", dir.File("a0.safetensors"), "--data", calibration, "-o", a);
-        var b = dir.File("b.safetensors");
-        using (var file = Checkpoint.Open(a))
-            CheckpointWriter.WriteFile(b, GraphPermutation.Apply(file.ReadAll(), ResNetTestUtil.Architecture.Describe(config), seed: 31));
-
-        var expected = dir.File("expected.safetensors");
-        Run("predict", a, "-i", test, "-o", expected);
+        var (a, b, calibration, test, expected) = PermutedPair.Create(dir, variant, new Dictionary<string, string> { [kv[0]] = kv[1] }, size);
         Run("collect", a, b, "--data", calibration, "-o", dir.File("metrics.safetensors"), "--reset-bn", "false");
         // merge-eps 0: exact averages. The reference's 1/(k + 1e-5) shrinks every merged layer by
         // about 5e-6, which compounds to a few 1e-4 over twenty layers (zipit-method.md P12).
@@ -112,7 +98,39 @@ public sealed class PermutationRecoveryTests
         }
     }
 
-    private static string Images(TempDirectory dir, string file, int count, int size, ulong seed, string name = "images")
+    /// <summary>
+    /// A fresh model A (BatchNorm reset on the calibration images, so every unit carries signal), B =
+    /// A under a random function-preserving permutation of every space, and A's outputs on test images.
+    /// </summary>
+    internal sealed record PermutedPair(string A, string B, string Calibration, string Test, string Expected)
+    {
+        public static PermutedPair Create(TempDirectory dir, string variant, IReadOnlyDictionary<string, string> settings, int size)
+        {
+            var calibration = Images(dir, "calibration.safetensors", 24, size, seed: 1);
+            var test = Images(dir, "test.safetensors", 6, size, seed: 2, name: "input");
+            var config = ResNetTestUtil.Architecture.Configure(variant, new Dictionary<string, string>(settings) { ["classes"] = "10" });
+            torch.manual_seed(7);
+            using (var model = ResNetTestUtil.Architecture.Create(config))
+                CheckpointWriter.WriteFile(dir.File("a0.safetensors"), model.state_dict());
+            var a = dir.File("a.safetensors");
+            Run("reset-bn", dir.File("a0.safetensors"), "--data", calibration, "-o", a);
+            var b = dir.File("b.safetensors");
+            using (var file = Checkpoint.Open(a))
+                CheckpointWriter.WriteFile(b, GraphPermutation.Apply(file.ReadAll(), ResNetTestUtil.Architecture.Describe(config), seed: 31));
+            var expected = dir.File("expected.safetensors");
+            Run("predict", a, "-i", test, "-o", expected);
+            return new PermutedPair(a, b, calibration, test, expected);
+        }
+
+        /// <summary>The largest absolute difference between <paramref name="merged"/>'s outputs and A's.</summary>
+        public double Difference(TempDirectory dir, string merged)
+        {
+            var predict = Run("predict", merged, "-i", Test, "-o", dir.File("out.safetensors"), "--compare", Expected, "--json");
+            return JsonDocument.Parse(predict.Out).RootElement.GetProperty("maxAbsDifference").GetDouble();
+        }
+    }
+
+    internal static string Images(TempDirectory dir, string file, int count, int size, ulong seed, string name = "images")
     {
         var path = dir.File(file);
         using var images = torch.randn([count, 3, size, size], generator: new Generator(seed));

@@ -15,7 +15,7 @@ public class GroupedMatcherTests
     private static IMatcher Create(string name) => name == "zipit" ? new ZipItMatcher() : new PermuteMatcher();
 
     /// <summary>A random group-structured permutation: whole groups move, and units move within groups.</summary>
-    private static int[] GroupPermutation(int width, int groups, Random random)
+    internal static int[] GroupPermutation(int width, int groups, Random random)
     {
         var size = width / groups;
         var order = Enumerable.Range(0, groups).OrderBy(_ => random.Next()).ToArray();

@@ -27,6 +27,10 @@ public sealed class ToolPackageTests
         {
             var names = zip.Entries.Select(e => e.FullName).ToList();
             Assert.Contains(names, n => n.EndsWith("plugins/ZipIt.Plugins.ResNet/ZipIt.Plugins.ResNet.dll", StringComparison.Ordinal));
+            Assert.Contains(names, n => n.EndsWith("plugins/ZipIt.Plugins.MuDsc/ZipIt.Plugins.MuDsc.dll", StringComparison.Ordinal));
+            // Built-in plugins share the host's TorchSharp and contracts (a second libtorch aborts the process).
+            Assert.DoesNotContain(names, n => n.Contains("/plugins/", StringComparison.Ordinal)
+                && (n.EndsWith("/TorchSharp.dll", StringComparison.Ordinal) || n.EndsWith("/ZipIt.Abstractions.dll", StringComparison.Ordinal)));
             Assert.Contains(names, n => n.EndsWith("/libtorch_cpu.so", StringComparison.Ordinal));
             // Image decoding and report plots: SkiaSharp's native library, with no system dependencies.
             Assert.Contains(names, n => n.EndsWith("/libSkiaSharp.so", StringComparison.Ordinal));
@@ -43,6 +47,7 @@ public sealed class ToolPackageTests
 
         var plugins = JsonDocument.Parse(DotNet.RunOrFail(app, env, "zipit", "plugins", "list", "--json", "-v", "q")).RootElement;
         Assert.Contains(plugins.GetProperty("architectures").EnumerateArray(), a => a.GetProperty("name").GetString() == "resnet");
+        Assert.Contains(plugins.GetProperty("matchers").EnumerateArray(), m => m.GetProperty("name").GetString() == "mudsc");
 
         // A model computation from the installed copy: libtorch and the patched LibTorchSharp load from the package.
         var output = Path.Combine(work.Path, "out.safetensors");

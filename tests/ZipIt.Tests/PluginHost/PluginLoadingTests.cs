@@ -21,7 +21,7 @@ public sealed class PluginLoadingTests
         var plugin = json.GetProperty("plugins").EnumerateArray().Single(p => p.GetProperty("name").GetString() == "ZipIt.Plugins.ResNet");
         Assert.Equal("built-in", plugin.GetProperty("source").GetString());
         Assert.Equal(0, json.GetProperty("problems").GetArrayLength());
-        Assert.Equal(["zipit", "permute", "average"], json.GetProperty("matchers").EnumerateArray().Select(m => m.GetProperty("name").GetString()));
+        Assert.Equal(["zipit", "permute", "average", "mudsc"], json.GetProperty("matchers").EnumerateArray().Select(m => m.GetProperty("name").GetString()));
     }
 
     [Fact]
@@ -65,7 +65,7 @@ public sealed class PluginLoadingTests
         var result = Tool.Run(new Dictionary<string, string?> { ["PLUGIN_PATH"] = BuiltInFolder }, "plugins", "list", "--plugins", BuiltInFolder, "--json");
         Assert.True(result.ExitCode == 0, result.ToString());
         var json = JsonDocument.Parse(result.Out).RootElement;
-        Assert.Equal(["dotnet-zipit", "ZipIt.Plugins.ResNet"], json.GetProperty("plugins").EnumerateArray().Select(p => p.GetProperty("name").GetString()));
+        Assert.Equal(["dotnet-zipit", "ZipIt.Plugins.MuDsc", "ZipIt.Plugins.ResNet"], json.GetProperty("plugins").EnumerateArray().Select(p => p.GetProperty("name").GetString()));
         Assert.Equal("", result.Error);
     }
 

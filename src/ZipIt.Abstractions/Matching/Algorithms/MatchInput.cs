@@ -6,7 +6,7 @@ namespace ZipIt.Matching;
 /// Input checks shared by the built-in matchers. Every message is one line that names the matcher
 /// and, for a point, the point, because the host shows it to the user as is.
 /// </summary>
-internal static class MatchInput
+public static class MatchInput
 {
     /// <summary>Largest N·C: the float64 covariance is read in place as one span (under 2 GiB).</summary>
     public const int MaxUnits = 16_000;

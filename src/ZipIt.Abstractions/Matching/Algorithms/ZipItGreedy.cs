@@ -37,7 +37,7 @@ namespace ZipIt.Matching;
 /// <para><b>Beyond the reference.</b> When every remaining pair is masked the reference corrupts its
 /// output; <see cref="LiftMasks"/> continues without masks instead.</para>
 /// </remarks>
-internal sealed class ZipItGreedy
+public sealed class ZipItGreedy
 {
     /// <summary>Entries kept per row after its first scan; more only cost memory, fewer cost rescans.</summary>
     public const int DefaultCandidates = 16;
@@ -91,6 +91,7 @@ internal sealed class ZipItGreedy
     private readonly Func<float[]>? _original;
     private bool _unmasked;
     private int _liftedAt = -1;
+    private double _pickSum;
 
     private ZipItGreedy(float[] similarity, int models, int width, ZipItOptions options, int candidates, int smallSelection, Func<float[]>? original,
         ZipItBudget? budget)
@@ -141,6 +142,11 @@ internal sealed class ZipItGreedy
     /// Greedy-matches <paramref name="similarity"/> (row-major [N·C, N·C] float32, overwritten as
     /// scratch) down to C features.
     /// </summary>
+    /// <param name="similarity">The similarity; overwritten.</param>
+    /// <param name="models">N.</param>
+    /// <param name="width">C, units per model and merged features.</param>
+    /// <param name="options">α, β and the variants.</param>
+    /// <param name="cancellation">Checked every 64 merges.</param>
     /// <param name="original">
     /// Gives the similarity again, unchanged, if every remaining pair ends up masked (see
     /// <see cref="LiftMasks"/>); without it that case throws.
@@ -165,7 +171,8 @@ internal sealed class ZipItGreedy
             throw new ArgumentException($"similarity has {similarity.LongLength} values, not {size}×{size}");
         var greedy = new ZipItGreedy(similarity, models, width, options, candidates, smallSelection, original, budget);
         var featureOf = greedy.Run(cancellation);
-        return new ZipItGreedyResult(featureOf, greedy._liftedAt, greedy._sameModelMerges);
+        var merges = size - width;
+        return new ZipItGreedyResult(featureOf, greedy._liftedAt, greedy._sameModelMerges, merges > 0 ? greedy._pickSum / merges : 0);
     }
 
     private int[] Run(CancellationToken cancellation)
@@ -215,6 +222,7 @@ internal sealed class ZipItGreedy
             return;
         }
 
+        _pickSum += value;
         var column = _bestColumn[row];
         var lo = Math.Min(row, column);
         var hi = Math.Max(row, column);

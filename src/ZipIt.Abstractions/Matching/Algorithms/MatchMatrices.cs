@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 namespace ZipIt.Matching;
 
 /// <summary>Builds the merge and unmerge matrices of a matching given as "unit k joins merged feature g".</summary>
-internal static class MatchMatrices
+public static class MatchMatrices
 {
     /// <summary>
     /// U[k, g] = 1 for every member k of g; M[g, k] = 1/(|g| + <paramref name="epsilon"/>). The reference
@@ -12,6 +12,7 @@ internal static class MatchMatrices
     /// </summary>
     /// <param name="featureOf">For every stacked unit (N·C of them), its merged feature in [0, C).</param>
     /// <param name="features">C, the number of merged features.</param>
+    /// <param name="epsilon">The merge-eps setting (<see cref="Epsilon"/>).</param>
     public static MatchResult FromAssignment(int[] featureOf, int features, float epsilon)
     {
         var units = featureOf.Length;

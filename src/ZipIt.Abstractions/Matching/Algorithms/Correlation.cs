@@ -51,7 +51,7 @@ public static class Correlation
     }
 
     /// <summary>The whole correlation matrix, row-major, read straight from the tensor's memory.</summary>
-    internal static float[] Compute(Tensor covariance)
+    public static float[] Compute(Tensor covariance)
     {
         var size = SquareSize(covariance);
         var result = new float[(long)size * size];
@@ -64,7 +64,7 @@ public static class Correlation
     }
 
     /// <summary>The block rows [row0, row0 + rows) × columns [column0, column0 + columns) of the correlation, row-major.</summary>
-    internal static float[] Block(Tensor covariance, int row0, int rows, int column0, int columns)
+    public static float[] Block(Tensor covariance, int row0, int rows, int column0, int columns)
     {
         var size = SquareSize(covariance);
         var result = new float[(long)rows * columns];
@@ -77,7 +77,7 @@ public static class Correlation
     }
 
     /// <summary>How many entries are NaN or infinite once rounded to float32 (the precision the matchers work in).</summary>
-    internal static long CountNonFinite(Tensor covariance)
+    public static long CountNonFinite(Tensor covariance)
     {
         long count = 0;
         Read(covariance, (single, wide) =>

@@ -4,24 +4,11 @@ using static TorchSharp.torch;
 namespace ZipIt.Matching;
 
 /// <summary>
-/// Which group of model i goes with each group of model 0, for a point whose units form G
-/// contiguous groups of g units (mudsc-method.md §6.3, step "align groups").
-/// </summary>
-/// <param name="Groups">G.</param>
-/// <param name="Size">g, units per group.</param>
-/// <param name="GroupOf">GroupOf[i][r]: model i's group that joins model 0's group r (model 0: r itself).</param>
-/// <param name="Inner">
-/// Inner[i][r][t]: the unit of group GroupOf[i][r] (0..g−1 within the group) that the within-group
-/// assignment gave model 0's unit t of group r. Inner[0][r] is the identity.
-/// </param>
-internal sealed record GroupPairing(int Groups, int Size, int[][] GroupOf, int[][][] Inner);
-
-/// <summary>
 /// The group-aware forms of <c>permute</c> and <c>zipit</c> (mudsc-method.md §6.3–§6.5, §9.2): a merged
 /// group is built from exactly one group of every model, so attention heads and GroupNorm groups stay
 /// whole, and units are matched only within the groups that form it.
 /// </summary>
-internal static class GroupMatching
+public static class GroupMatching
 {
     /// <summary>
     /// The point's group count when it is grouped with more than one group; null for an ungrouped
@@ -42,7 +29,18 @@ internal static class GroupMatching
     /// </summary>
     public sealed record Scores(int Groups, int Size, double[][] Score, int[][][] Inner);
 
-    public static Scores Score(Tensor covariance, int models, int width, int groups, CancellationToken cancellation)
+    public static Scores Score(Tensor covariance, int models, int width, int groups, CancellationToken cancellation) =>
+        Score(model => Correlation.Block(covariance, 0, width, model * width, width), models, width, groups, cancellation);
+
+    /// <summary>
+    /// <see cref="Score(Tensor, int, int, int, CancellationToken)"/> on a similarity that is already
+    /// formed (row-major [N·C, N·C], e.g. MuDSC's blend of weight and activation correlation); read only.
+    /// </summary>
+    public static Scores Score(float[] similarity, int models, int width, int groups, CancellationToken cancellation) =>
+        Score(StarAlignment.BlocksBesideModelZero(similarity, models, width), models, width, groups, cancellation);
+
+    // blockOf(i): the [C, C] similarity between model 0's units (rows) and model i's (columns).
+    private static Scores Score(Func<int, float[]> blockOf, int models, int width, int groups, CancellationToken cancellation)
     {
         var size = width / groups;
         var score = new double[models][];
@@ -50,8 +48,7 @@ internal static class GroupMatching
         var block = new double[size * size];
         for (var model = 1; model < models; model++)
         {
-            // Rows: model 0's units; columns: model `model`'s units.
-            var correlation = Correlation.Block(covariance, 0, width, model * width, width);
+            var correlation = blockOf(model);
             score[model] = new double[groups * groups];
             inner[model] = new int[groups * groups][];
             for (var j = 0; j < groups; j++)
@@ -103,7 +100,11 @@ internal static class GroupMatching
     /// solved on the sum of their group-pair scores (mudsc-method.md §9.1's recommendation); each
     /// keeps its own within-group assignments.
     /// </summary>
-    public sealed class Pairings(string matcher, MatchContext context)
+    /// <remarks>
+    /// Scores come from each point's covariance unless a <c>score</c> function is given (MuDSC scores
+    /// a point on its blended similarity of the moment).
+    /// </remarks>
+    public sealed class Pairings(string matcher, MatchContext context, Func<MatchPoint, int, Scores>? score = null)
     {
         private readonly Dictionary<string, GroupPairing> _done = new(StringComparer.Ordinal);
 
@@ -122,8 +123,9 @@ internal static class GroupMatching
                 if (count != groups)
                     throw new ArgumentException(
                         $"points '{point.Name}' and '{member.Name}' share the group tie '{tie}' but have {groups} and {count} groups");
-                var covariance = MatchInput.Covariance(matcher, member, models);
-                scores.Add(Score(covariance, models, member.Width, groups, context.CancellationToken));
+                scores.Add(score is not null
+                    ? score(member, groups)
+                    : Score(MatchInput.Covariance(matcher, member, models), models, member.Width, groups, context.CancellationToken));
             }
             var total = new double[models][];
             for (var model = 1; model < models; model++)
@@ -159,8 +161,11 @@ internal static class GroupMatching
         return featureOf;
     }
 
-    /// <summary>A group zip's outcome: the assignment, and the groups whose masks had to be lifted.</summary>
-    public readonly record struct ZipResult(int[] FeatureOf, IReadOnlyList<(int Group, int LiftedAt)> Lifted);
+    /// <summary>
+    /// A group zip's outcome: the assignment, the groups whose masks had to be lifted, and the mean
+    /// similarity of all greedy picks over all groups (<see cref="ZipItGreedyResult.Objective"/>).
+    /// </summary>
+    public readonly record struct ZipResult(int[] FeatureOf, IReadOnlyList<(int Group, int LiftedAt)> Lifted, double Objective);
 
     /// <summary>
     /// Group zip (§6.4). For r = 0..G−1 in turn, the N·g units of model 0's group r and of every
@@ -175,6 +180,11 @@ internal static class GroupMatching
     /// they stay masked in later groups.
     /// </summary>
     /// <param name="correlation">The point's whole correlation, row-major [N·C, N·C]; read only.</param>
+    /// <param name="pairing">The group pairing (<see cref="Pairings"/> or <see cref="Pair"/>).</param>
+    /// <param name="models">N.</param>
+    /// <param name="width">C.</param>
+    /// <param name="options">The greedy's α, β and variants.</param>
+    /// <param name="cancellation">Checked once per group.</param>
     public static ZipResult Zip(float[] correlation, GroupPairing pairing, int models, int width, ZipItOptions options,
         CancellationToken cancellation)
     {
@@ -192,6 +202,7 @@ internal static class GroupMatching
         var groupBudget = (models - 1) * width / (models * groups);
 
         var members = new int[units];
+        var objective = 0.0;
         for (var r = 0; r < groups; r++)
         {
             cancellation.ThrowIfCancellationRequested();
@@ -223,7 +234,8 @@ internal static class GroupMatching
                 if (spent > 0 && modelBudget[model] <= 0) modelMasked[model] = true;
             }
             if (match.MasksLiftedAt >= 0) lifted.Add((r, match.MasksLiftedAt));
+            objective += match.Objective;
         }
-        return new ZipResult(featureOf, lifted);
+        return new ZipResult(featureOf, lifted, objective / groups);
     }
 }

@@ -1,11 +1,11 @@
 namespace ZipIt.Matching;
 
-/// <summary>The settings of one greedy ZipIt! run (see <see cref="ZipItMatcher"/> for their meaning).</summary>
+/// <summary>The settings of one greedy ZipIt! run (the <c>zipit</c> matcher's settings; its documentation gives their meaning).</summary>
 /// <param name="Alpha">Repeated-match decay α; α ≤ 0 selects the reference's index-shifted masking unless <paramref name="NoRepeat"/>.</param>
 /// <param name="Beta">Same-model budget β ≥ 0.</param>
 /// <param name="StrictBeta">A zero quota allows no same-model merge (the paper) instead of one (the reference).</param>
 /// <param name="NoRepeat">A merged feature is never merged again (the paper's "greedy match" ablation).</param>
-internal sealed record ZipItOptions(double Alpha, double Beta, bool StrictBeta = false, bool NoRepeat = false)
+public sealed record ZipItOptions(double Alpha, double Beta, bool StrictBeta = false, bool NoRepeat = false)
 {
     /// <summary>Same-model merges each model may make before its within-model pairs are masked: ⌊⌊(O − C)/N⌋·β + 1e-4⌋.</summary>
     public int Quota(int models, int width)

@@ -9,7 +9,7 @@ namespace ZipIt.Zip;
 /// (W ← W·U_i along that axis). Every other axis is carried along unchanged, so conv kernels,
 /// biases, norm vectors and embeddings are all handled by the same two operations.
 /// </summary>
-internal static class AxisTransform
+public static class AxisTransform
 {
     /// <summary>T ← M ×_axis T for the slice [offset, offset+M.cols) of <paramref name="axis"/>: the slice gets M.rows entries.</summary>
     public static void Merge(Tensor tensor, TensorAxis axis, Tensor m) => Apply(tensor, axis, m, consumer: false);
