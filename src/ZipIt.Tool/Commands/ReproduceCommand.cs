@@ -21,9 +21,9 @@ internal static class ReproduceCommand
     {
         Setting = "fmnist-5+5",
         Width = 1,
-        Epochs = 2,
+        Epochs = 3,
         Pairs = 1,
-        TrainImages = 8000,
+        TrainImages = 15000,
         Calibration = 500,
         Alphas = [0.3, 1.0],
         Betas = [0.0, 0.5],
