@@ -227,7 +227,7 @@ internal sealed class ReproduceRun(PluginCatalog plugins, ModelLoader loader, IL
         foreach (var (matcher, _) in plugins.Matchers)
         {
             if (builtIn.Contains(matcher.Name, StringComparer.OrdinalIgnoreCase)) continue;
-            var modes = matcher.Parameters.Any(p => p.Name == "mode") ? new[] { "zip", "align" } : [null];
+            string?[] modes = matcher.Parameters.Any(p => p.Name == "mode") ? ["zip", "align"] : [null];
             foreach (var mode in modes)
             {
                 var settings = new Dictionary<string, string>();
