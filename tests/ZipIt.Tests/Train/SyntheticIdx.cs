@@ -1,6 +1,3 @@
-using System.Buffers.Binary;
-using System.IO.Compression;
-
 namespace ZipIt.Tests;
 
 /// <summary>
@@ -39,21 +36,7 @@ internal static class SyntheticIdx
                 for (var x = left; x < left + 10; x++)
                     if (!striped || y % 4 < 2) image[y * Side + x] = (byte)random.Next(200, 256);
         }
-        WriteIdx(Path.Combine(folder, $"{prefix}-images-idx3-ubyte.gz"), [n, Side, Side], pixels);
-        WriteIdx(Path.Combine(folder, $"{prefix}-labels-idx1-ubyte.gz"), [n], labels);
-    }
-
-    public static void WriteIdx(string path, int[] dims, byte[] data)
-    {
-        using var file = File.Create(path);
-        using var gz = new GZipStream(file, CompressionLevel.Fastest);
-        gz.Write([0, 0, 0x08, (byte)dims.Length]);
-        Span<byte> word = stackalloc byte[4];
-        foreach (var d in dims)
-        {
-            BinaryPrimitives.WriteUInt32BigEndian(word, (uint)d);
-            gz.Write(word);
-        }
-        gz.Write(data);
+        Data.DataFiles.WriteIdx(Path.Combine(folder, $"{prefix}-images-idx3-ubyte.gz"), [n, Side, Side], pixels, gzip: true);
+        Data.DataFiles.WriteIdx(Path.Combine(folder, $"{prefix}-labels-idx1-ubyte.gz"), [n], labels, gzip: true);
     }
 }
