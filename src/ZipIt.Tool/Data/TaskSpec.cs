@@ -39,11 +39,7 @@ internal sealed record TaskSpec(string Dataset, IReadOnlyList<long>? Classes)
         var list = new List<long>();
         foreach (var part in text.Split(','))
         {
-            if (part.Length == 0) return false;
-            var dash = part.IndexOf('-', 1);
-            if (!long.TryParse(dash < 0 ? part : part[..dash], NumberStyles.None, CultureInfo.InvariantCulture, out var from) ||
-                !long.TryParse(dash < 0 ? part : part[(dash + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out var to) || to < from)
-                return false;
+            if (!ClassRange.TryParse(part, out var from, out var to)) return false;
             for (var c = from; c <= to; c++)
                 if (!list.Contains(c)) list.Add(c);
         }

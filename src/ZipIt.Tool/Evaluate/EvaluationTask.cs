@@ -1,5 +1,6 @@
 using System.Globalization;
 using ZipIt.Cli;
+using ZipIt.Data;
 
 namespace ZipIt.Evaluate;
 
@@ -20,10 +21,7 @@ public sealed record EvaluationTask(string Name, IReadOnlyList<long> Classes)
             var classes = new List<long>();
             foreach (var part in spec[(eq + 1)..].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
             {
-                var dash = part.IndexOf('-', 1);
-                if (!long.TryParse(dash < 0 ? part : part[..dash], NumberStyles.Integer, CultureInfo.InvariantCulture, out var from) ||
-                    !long.TryParse(dash < 0 ? part : part[(dash + 1)..], NumberStyles.Integer, CultureInfo.InvariantCulture, out var to) ||
-                    from < 0 || to < from)
+                if (!ClassRange.TryParse(part, out var from, out var to))
                     throw ZipItException.Usage($"--task {spec}: '{part}' is not a class id or range such as 0-4");
                 for (var c = from; c <= to; c++)
                 {
