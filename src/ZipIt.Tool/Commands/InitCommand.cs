@@ -20,11 +20,7 @@ internal static class InitCommand
         command.SetAction((parse, ct) => Task.FromResult(runner.Run(parse, ct, ctx =>
         {
             var name = ctx.Value(variant)!;
-            var architecture = ctx.Plugins.ArchitectureOfVariant(name);
-            var settings = CommonOptions.Settings(ctx.Value(set) ?? []);
-            ArchitectureConfig config;
-            try { config = architecture.Configure(name, settings); }
-            catch (ArgumentException e) { throw ZipItException.Usage($"{name}: {e.Message}"); }
+            var (architecture, config) = ctx.Plugins.Configure(name, CommonOptions.Settings(ctx.Value(set) ?? []));
             TorchRuntime.Initialize();
             torch.manual_seed(ctx.Value(seed));
             using var model = architecture.Create(config);

@@ -28,6 +28,14 @@ public sealed class PluginCatalog(
         Architectures.Select(a => a.Architecture).FirstOrDefault(a => a.Variants.Any(v => string.Equals(v.Name, variant, StringComparison.OrdinalIgnoreCase)))
         ?? throw ZipItException.Usage($"no installed architecture has a variant '{variant}' (see 'dotnet zipit plugins list')");
 
+    /// <summary>The architecture of <paramref name="variant"/> and its configuration from <paramref name="settings"/>; a bad setting is a usage error.</summary>
+    public (IArchitecture Architecture, ArchitectureConfig Config) Configure(string variant, IReadOnlyDictionary<string, string> settings)
+    {
+        var architecture = ArchitectureOfVariant(variant);
+        try { return (architecture, architecture.Configure(variant, settings)); }
+        catch (ArgumentException e) { throw ZipItException.Usage($"{variant}: {e.Message}"); }
+    }
+
     private static string Names(IEnumerable<string> names)
     {
         var list = names.ToList();

@@ -34,7 +34,7 @@ internal static class TrainingRun
         if (options.LearningRate <= 0) throw ZipItException.Usage($"--lr must be positive, got {options.LearningRate}");
         if (options.Scale <= 0) throw ZipItException.Usage($"--logit-scale must be positive, got {options.Scale}");
         if (options.TrainImages is < 2) throw ZipItException.Usage($"--train-images must be at least 2, got {options.TrainImages}");
-        var architecture = plugins.ArchitectureOfVariant(options.Variant);
+        plugins.ArchitectureOfVariant(options.Variant); // an unknown variant fails before the dataset is read
         using var task = DataTask.Open(TaskSpec.Parse(options.Task));
         if (task.Train.Count < 2) throw ZipItException.Input($"task {task.Name} has {task.Train.Count} training images; at least 2 are needed");
         var settings = new Dictionary<string, string>(options.Settings, StringComparer.OrdinalIgnoreCase);
@@ -42,9 +42,7 @@ internal static class TrainingRun
         if (settings.TryGetValue("classes", out var given) && given != outputs.ToString(CultureInfo.InvariantCulture))
             throw ZipItException.Usage($"--set classes={given} contradicts the head: it needs {outputs} outputs");
         settings["classes"] = outputs.ToString(CultureInfo.InvariantCulture);
-        ArchitectureConfig config;
-        try { config = architecture.Configure(options.Variant, settings); }
-        catch (ArgumentException e) { throw ZipItException.Usage($"{options.Variant}: {e.Message}"); }
+        var (architecture, config) = plugins.Configure(options.Variant, settings);
 
         TorchRuntime.Initialize();
         torch.manual_seed(options.Seed);
