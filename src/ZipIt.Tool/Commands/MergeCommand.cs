@@ -139,13 +139,7 @@ internal static class MergeCommand
                 : [];
             Lap("collect");
 
-            var matchPoints = points.Select(p => new MatchPoint(p.Name, p.Width)
-            {
-                Space = p,
-                Groups = p.Groups,
-                Covariance = statistics.TryGetValue(p.Name, out var s) ? s.Covariance : null,
-                Mean = statistics.TryGetValue(p.Name, out var t) ? t.Mean : null,
-            }).ToList();
+            var matchPoints = MatchStage.Points(points, statistics);
             // Matching and zipping run on the CPU (sequential greedy; a few small products per layer).
             var states = loaded.Select(m => m.CpuState()).ToList();
             var matches = MatchStage.Run(matcher, settings, matchPoints, loaded.Count, graph,

@@ -10,6 +10,16 @@ namespace ZipIt.Matching;
 /// </summary>
 internal static class MatchStage
 {
+    /// <summary>The match points of <paramref name="spaces"/>, with their statistics where collected (matchers that read weights only need none).</summary>
+    public static List<MatchPoint> Points(IEnumerable<FeatureSpace> spaces, IReadOnlyDictionary<string, (Tensor Covariance, Tensor Mean)> statistics) =>
+        spaces.Select(p => new MatchPoint(p.Name, p.Width)
+        {
+            Space = p,
+            Groups = p.Groups,
+            Covariance = statistics.TryGetValue(p.Name, out var s) ? s.Covariance : null,
+            Mean = statistics.TryGetValue(p.Name, out var t) ? t.Mean : null,
+        }).ToList();
+
     public static MatcherSettings Settings(IMatcher matcher, IReadOnlyDictionary<string, string> values)
     {
         try { return new MatcherSettings(matcher.Parameters, values); }

@@ -44,6 +44,12 @@ internal sealed class ReproduceRun(PluginCatalog plugins, ModelLoader loader, IL
             clock.Restart();
         }
 
+        // An α or β that some method refuses is a usage error now, not after an hour of training.
+        var zipitMatcher = plugins.Matcher(ZipItMatcher.MatcherName);
+        foreach (var a in o.Alphas)
+            foreach (var b in o.Betas)
+                foreach (var method in Methods(o, a, b, "20/20"))
+                    MatchStage.RequiredInputs(method.Matcher!, MatchStage.Settings(method.Matcher!, method.Settings));
         status($"{setting.Name}: {setting.Description}");
         using var data = ProtocolData.Build(setting.Tasks, o.Calibration, o.ValidationImages, o.TestImages, o.EmbeddingDimension, ImageSize, o.Seed);
         Lap("data");
@@ -51,20 +57,18 @@ internal sealed class ReproduceRun(PluginCatalog plugins, ModelLoader loader, IL
         var models = TrainModels(o, setting);
         Lap("train");
 
-        var zipit = plugins.Matcher(ZipItMatcher.MatcherName);
-        var (alpha, beta, grid) = ChooseAlphaBeta(o, data, models[0].Select(m => m.Path).ToList(), zipit);
-        Lap("hyperparameters");
-
-        var methods = Methods(o, alpha, beta, FullLabel(models[0][0].Path));
-        var perMethod = methods.ToDictionary(m => m.Label, _ => new List<EvaluationResult>());
         var baseLabels = setting.Tasks.Select((_, i) => $"Model {(char)('A' + i)}").ToList();
-        foreach (var label in baseLabels.Append("Ensemble")) perMethod[label] = [];
+        var perMethod = baseLabels.Append("Ensemble").ToDictionary(l => l, _ => new List<EvaluationResult>());
+        double alpha = 0, beta = 0;
+        var grid = new List<ReproduceReport.GridCell>();
+        var methods = new List<Method>();
         for (var p = 0; p < models.Count; p++)
         {
             status($"pair {p + 1}/{models.Count}: evaluating the base models and their ensemble");
             var loaded = loader.LoadAll(models[p].Select(m => m.Path).ToList());
             try
             {
+                // The base models are evaluated as trained, before collection resets their BatchNorm statistics.
                 for (var i = 0; i < loaded.Count; i++)
                 {
                     var m = loaded[i];
@@ -72,8 +76,16 @@ internal sealed class ReproduceRun(PluginCatalog plugins, ModelLoader loader, IL
                 }
                 perMethod["Ensemble"].Add(Evaluate("Ensemble", loaded, data.Test, data, x => loaded.Select(m => m.Forward(x)[0]).ToList(), o));
                 Lap("evaluate");
-                var pair = new PairStatistics(loaded, data, o, logger, cancellation);
+                using var pair = new PairStatistics(loaded, data, o, logger, cancellation);
                 Lap("collect");
+                if (p == 0)
+                {
+                    // Pair 0's statistics serve the grid search too: one collection per pair.
+                    (alpha, beta, grid) = ChooseAlphaBeta(o, data, pair, zipitMatcher);
+                    methods = Methods(o, alpha, beta, StopPoint.Label(loaded[0].Graph, null));
+                    foreach (var method in methods) perMethod[method.Label] = [];
+                    Lap("hyperparameters");
+                }
                 foreach (var method in methods)
                 {
                     status($"pair {p + 1}/{models.Count}: {method.Label}");
@@ -81,7 +93,6 @@ internal sealed class ReproduceRun(PluginCatalog plugins, ModelLoader loader, IL
                     foreach (var (k, v) in timing) seconds[k] = seconds.GetValueOrDefault(k) + v;
                     clock.Restart();
                 }
-                pair.Dispose();
             }
             finally
             {
@@ -119,12 +130,6 @@ internal sealed class ReproduceRun(PluginCatalog plugins, ModelLoader loader, IL
             Models = models.SelectMany((pair, p) => pair.Select(m => m with { Pair = p })).ToList(),
             Seconds = seconds.ToDictionary(kv => kv.Key, kv => Math.Round(kv.Value, 2)),
         };
-    }
-
-    private string FullLabel(string path)
-    {
-        using var m = loader.Load(path);
-        return StopPoint.Label(m.Graph, null);
     }
 
     private static void Validate(ReproduceOptions o)
@@ -188,35 +193,27 @@ internal sealed class ReproduceRun(PluginCatalog plugins, ModelLoader loader, IL
     }
 
     /// <summary>The grid search of the reference's hyper-parameter script, scored on validation images rather than the test set.</summary>
-    private (double Alpha, double Beta, List<ReproduceReport.GridCell> Grid) ChooseAlphaBeta(ReproduceOptions o, ProtocolData data, IReadOnlyList<string> pair0, IMatcher zipit)
+    private (double Alpha, double Beta, List<ReproduceReport.GridCell> Grid) ChooseAlphaBeta(ReproduceOptions o, ProtocolData data, PairStatistics pair, IMatcher zipit)
     {
-        var loaded = loader.LoadAll(pair0);
         var grid = new List<ReproduceReport.GridCell>();
-        try
-        {
-            using var pair = new PairStatistics(loaded, data, o, logger, cancellation);
-            foreach (var a in o.Alphas)
-                foreach (var b in o.Betas)
-                {
-                    status($"choosing α and β on the validation split: α = {a}, β = {b}");
-                    var settings = new Dictionary<string, string> { ["alpha"] = Invariant(a), ["beta"] = Invariant(b) };
-                    var r = pair.MergeAndEvaluate("grid", zipit, settings, null, data.Validation, 0, this, out _);
-                    grid.Add(new ReproduceReport.GridCell(a, b, 100 * r.Joint, 100 * r.Avg));
-                }
-        }
-        finally
-        {
-            foreach (var m in loaded) m.Dispose();
-        }
+        foreach (var a in o.Alphas)
+            foreach (var b in o.Betas)
+            {
+                status($"choosing α and β on the validation split: α = {a}, β = {b}");
+                var r = pair.MergeAndEvaluate("grid", zipit, AlphaBeta(a, b), null, data.Validation, 0, this, out _);
+                grid.Add(new ReproduceReport.GridCell(a, b, 100 * r.Joint, 100 * r.Avg));
+            }
         // Best joint accuracy; ties go to the better average, then to the earlier cell.
         var best = grid.OrderByDescending(g => Math.Round(g.Joint, 6)).ThenByDescending(g => Math.Round(g.Avg, 6)).First();
         status($"chose α = {best.Alpha}, β = {best.Beta} (validation joint {best.Joint:0.0}%)");
         return (best.Alpha, best.Beta, grid);
     }
 
+    private static Dictionary<string, string> AlphaBeta(double alpha, double beta) => new() { ["alpha"] = Invariant(alpha), ["beta"] = Invariant(beta) };
+
     private List<Method> Methods(ReproduceOptions o, double alpha, double beta, string full)
     {
-        var ab = new Dictionary<string, string> { ["alpha"] = Invariant(alpha), ["beta"] = Invariant(beta) };
+        var ab = AlphaBeta(alpha, beta);
         var methods = new List<Method>
         {
             new("average", "W.Avg", plugins.Matcher(AverageMatcher.MatcherName), [], null),
@@ -251,7 +248,7 @@ internal sealed class ReproduceRun(PluginCatalog plugins, ModelLoader loader, IL
         EvaluationStage.Run(label, models, set, o.EvalBatchSize, data.EvaluationTasks, HeadKind.Clip, data.Embeddings, forward, cancellation, out _);
 
     /// <summary>One pair's statistics at every merge point, collected once and shared by every method and stop point.</summary>
-    private sealed class PairStatistics : IDisposable
+    internal sealed class PairStatistics : IDisposable
     {
         private readonly IReadOnlyList<LoadedModel> _models;
         private readonly ProtocolData _data;
@@ -282,13 +279,7 @@ internal sealed class ReproduceRun(PluginCatalog plugins, ModelLoader loader, IL
             var stopStage = StopPoint.Parse(stop, _graph, _models[0].Config);
             var settings = MatchStage.Settings(matcher, values);
             var required = MatchStage.RequiredInputs(matcher, settings);
-            var points = Zipper.PointsUpTo(_graph, stopStage).Select(p => new MatchPoint(p.Name, p.Width)
-            {
-                Space = p,
-                Groups = p.Groups,
-                Covariance = _statistics[p.Name].Covariance,
-                Mean = _statistics[p.Name].Mean,
-            }).ToList();
+            var points = MatchStage.Points(Zipper.PointsUpTo(_graph, stopStage), _statistics);
             var states = _models.Select(m => m.CpuState()).ToList();
             var matches = MatchStage.Run(matcher, settings, points, _models.Count, _graph, required.HasFlag(MatcherInputs.Weights) ? states : null,
                 _options.Seed + pair, _logger, _cancellation, "calibration images");

@@ -72,6 +72,16 @@ public sealed class DemoTests : IDisposable
     }
 
     [Fact]
+    public void An_alpha_a_method_refuses_fails_before_any_training()
+    {
+        var r = Tool.Run("demo", "--alphas", "1.5", "--cache", _dir.File("cache"), "-o", _dir.File("out"));
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains("'alpha' must be in (0, 1], got 1.5", r.Error);
+        Assert.False(Directory.Exists(_dir.File("cache")));
+        Assert.False(Directory.Exists(_dir.File("out")));
+    }
+
+    [Fact]
     public void A_bad_norm_is_a_usage_error()
     {
         var r = Demo(_dir.File("out"), "--norm", "ln");
