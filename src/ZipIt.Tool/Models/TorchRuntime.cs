@@ -129,8 +129,44 @@ internal static class TorchRuntime
                 throw ZipItException.Resource($"--device {spec}: only {cuda.Count} GPU{(cuda.Count == 1 ? " is" : "s are")} visible (cuda:0{(cuda.Count > 1 ? $"…cuda:{cuda.Count - 1}" : "")})");
             device = new Device(DeviceType.CUDA, index ?? 0);
         }
+        if (device.type == DeviceType.CUDA) UseFullFloat32();
         CurrentDevice.Value = device;
         return device;
+    }
+
+    /// <summary>
+    /// Convolutions and matrix products in full float32 on GPUs. libtorch lets cuDNN round
+    /// convolution inputs to TF32 (10-bit mantissa) by default, which moves collected features by
+    /// ~1e-3 relative: enough to flip near-tied matches, so a merge on a GPU would not be the merge
+    /// on the CPU. Training may opt back in (<see cref="AllowTf32"/>).
+    /// </summary>
+    private static void UseFullFloat32()
+    {
+        torch.backends.cudnn.allow_tf32 = false;
+        torch.backends.cuda.matmul.allow_tf32 = false;
+    }
+
+    /// <summary>
+    /// PyTorch's default for training on GPUs, TF32 convolutions, for as long as the returned scope
+    /// lives; then full float32 again. Training on a GPU is not bit-reproducible in any case (cuDNN
+    /// picks algorithms per run), so the speed is taken where no merge depends on bit equality.
+    /// </summary>
+    public static IDisposable AllowTf32()
+    {
+        if (!OnGpu) return NoScope.Instance;
+        torch.backends.cudnn.allow_tf32 = true;
+        return new Tf32Scope();
+    }
+
+    private sealed class Tf32Scope : IDisposable
+    {
+        public void Dispose() => UseFullFloat32();
+    }
+
+    private sealed class NoScope : IDisposable
+    {
+        public static readonly NoScope Instance = new();
+        public void Dispose() { }
     }
 
     /// <summary>Whether CUDA can be used, how many GPUs are visible, and if not, why (one line).</summary>

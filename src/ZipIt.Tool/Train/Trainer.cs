@@ -32,8 +32,12 @@ internal static class Trainer
         using var set = Subset(task.Train, options.TrainImages, options.Seed);
         var n = set.Count;
         // Batches are cut, augmented and normalised on the CPU (seeded generators live there), then
-        // moved: the same inputs on every device.
+        // moved: the same inputs on every device. On a GPU the copy is asynchronous from pinned
+        // memory and the running loss and accuracy stay on the device, read only when shown, so the
+        // CPU prepares the next batch while the GPU computes this one.
         var device = TorchRuntime.ComputeDevice;
+        var onGpu = device.type == DeviceType.CUDA;
+        using var tf32 = TorchRuntime.AllowTf32();
         using var lookup = WithinTaskIndex(task.Classes).to(device);
         using var classIds = torch.tensor(task.Classes.ToArray()).to(device);
         var batch = (int)Math.Min(options.BatchSize, n);
@@ -44,22 +48,28 @@ internal static class Trainer
         using var optimizer = torch.optim.SGD(model.parameters(), options.LearningRate, options.Momentum, weight_decay: options.WeightDecay);
         model.train();
 
-        double lossSum = 0, lastLoss = 0, lastAccuracy = 0;
-        long correct = 0, seen = 0, step = 0;
+        double lastLoss = 0, lastAccuracy = 0;
+        long seen = 0, step = 0;
+        // Running sums of the epoch (float64 loss, int64 hits) on the compute device.
+        using var lossSum = torch.zeros(1, ScalarType.Float64, device);
+        using var correct = torch.zeros(1, ScalarType.Int64, device);
         var trainClock = Stopwatch.StartNew();
         ConsoleProgress.Run(progressWriter, showProgress, $"training {task.Name}", totalSteps, progress =>
         {
             for (var epoch = 1; epoch <= options.Epochs; epoch++)
             {
-                lossSum = 0; correct = 0; seen = 0;
+                lossSum.zero_(); correct.zero_(); seen = 0;
+                var shown = "";
                 using var order = torch.randperm(n, generator: shuffle);
                 for (var b = 0; b < stepsPerEpoch; b++)
                 {
                     cancellation.ThrowIfCancellationRequested();
                     using var scope = torch.NewDisposeScope();
                     var idx = order.narrow(0, (long)b * batch, batch);
-                    var x = transform.Apply(set.Images.index_select(0, idx), augmentation).to(device);
-                    var y = lookup.index_select(0, set.Labels.index_select(0, idx).to(device));
+                    var cpuX = transform.Apply(set.Images.index_select(0, idx), augmentation);
+                    var cpuY = set.Labels.index_select(0, idx);
+                    var x = onGpu ? cpuX.pin_memory().to(device, non_blocking: true) : cpuX;
+                    var y = lookup.index_select(0, onGpu ? cpuY.pin_memory().to(device, non_blocking: true) : cpuY);
                     var logits = Logits(model.call(x), options, targets, classIds);
                     var loss = nn.functional.cross_entropy(logits, y);
                     optimizer.zero_grad();
@@ -67,13 +77,19 @@ internal static class Trainer
                     foreach (var group in optimizer.ParamGroups) group.LearningRate = LearningRate(options, step, warmupSteps, totalSteps);
                     optimizer.step();
                     step++;
-                    lossSum += loss.item<float>() * batch;
-                    correct += logits.argmax(1).eq(y).sum().item<long>();
+                    using (torch.no_grad())
+                    {
+                        lossSum.add_(loss.detach().to(ScalarType.Float64), alpha: batch);
+                        correct.add_(logits.argmax(1).eq(y).sum());
+                    }
                     seen += batch;
-                    progress.Report(step, $"{task.Name} epoch {epoch}/{options.Epochs} loss {lossSum / seen:0.000} acc {100.0 * correct / seen:0.0}%");
+                    // Reading the sums waits for the GPU: every 25 steps and at the epoch's end only.
+                    if (!onGpu || step % 25 == 0 || b == stepsPerEpoch - 1)
+                        shown = $" loss {lossSum.item<double>() / seen:0.000} acc {100.0 * correct.item<long>() / seen:0.0}%";
+                    progress.Report(step, $"{task.Name} epoch {epoch}/{options.Epochs}{shown}");
                 }
-                lastLoss = seen > 0 ? lossSum / seen : double.NaN;
-                lastAccuracy = seen > 0 ? (double)correct / seen : double.NaN;
+                lastLoss = seen > 0 ? lossSum.item<double>() / seen : double.NaN;
+                lastAccuracy = seen > 0 ? (double)correct.item<long>() / seen : double.NaN;
                 var rate = step * batch / trainClock.Elapsed.TotalSeconds;
                 var eta = TimeSpan.FromSeconds((totalSteps - step) * batch / Math.Max(rate, 1e-9));
                 logger.LogInformation("{Task} epoch {Epoch}/{Epochs}: loss {Loss:0.000}, train accuracy {Accuracy:P1}, {Rate:0} images/s, ETA {Eta:mm\\:ss}",
