@@ -55,6 +55,7 @@ internal static class ReproduceCommand
         var trainImages = new Option<long?>("--train-images") { Description = "Train each model on a seeded draw of at most N images of its training split (none: all of them).", DefaultValueFactory = _ => d.TrainImages, HelpName = "N" };
         var batchSize = new Option<int>("--batch-size") { Description = "Training batch size.", DefaultValueFactory = _ => d.BatchSize, HelpName = "N" };
         var lr = new Option<double>("--lr") { Description = "Peak training learning rate.", DefaultValueFactory = _ => d.LearningRate };
+        var logitScale = new Option<double?>("--logit-scale") { Description = $"Class-embedding heads: logits are this times the cosine (default: 100, the reference's, for bn; {ReproduceOptions.GroupNormLogitScale} for gn, which does not learn at 100).", DefaultValueFactory = _ => d.LogitScale, HelpName = "S" };
         var alphas = new Option<double[]>("--alphas") { Description = "ZipIt! α values searched.", DefaultValueFactory = _ => [.. d.Alphas], AllowMultipleArgumentsPerToken = true, Arity = ArgumentArity.OneOrMore, HelpName = "A" };
         var betas = new Option<double[]>("--betas") { Description = "ZipIt! β values searched.", DefaultValueFactory = _ => [.. d.Betas], AllowMultipleArgumentsPerToken = true, Arity = ArgumentArity.OneOrMore, HelpName = "B" };
         var validationImages = new Option<long?>("--validation-images") { Description = "Validation images per grid cell, half from each task (a fixed draw).", DefaultValueFactory = _ => d.ValidationImages, HelpName = "N" };
@@ -65,7 +66,7 @@ internal static class ReproduceCommand
         var json = CommonOptions.Json();
         var command = new Command(name, description)
         {
-            setting, width, norm, epochs, pairs, calibration, trainImages, batchSize, lr, alphas, betas, validationImages, testImages, seed, cache, output, json, CommonOptions.Device(),
+            setting, width, norm, epochs, pairs, calibration, trainImages, batchSize, lr, logitScale, alphas, betas, validationImages, testImages, seed, cache, output, json, CommonOptions.Device(),
         };
         command.SetAction((parse, ct) => Task.FromResult(runner.Run(parse, ct, ctx =>
         {
@@ -80,6 +81,7 @@ internal static class ReproduceCommand
                 TrainImages = ctx.Value(trainImages),
                 BatchSize = ctx.Value(batchSize),
                 LearningRate = ctx.Value(lr),
+                LogitScale = ctx.Value(logitScale),
                 Alphas = ctx.Value(alphas)!,
                 Betas = ctx.Value(betas)!,
                 ValidationImages = ctx.Value(validationImages),

@@ -139,6 +139,7 @@ internal sealed class ReproduceRun(PluginCatalog plugins, ModelLoader loader, IL
         if (o.Epochs < 1) throw ZipItException.Usage($"--epochs must be at least 1, got {o.Epochs}");
         if (o.Calibration < 2) throw ZipItException.Usage($"--calibration must be at least 2 images, got {o.Calibration}");
         if (o.Norm is not ("bn" or "gn")) throw ZipItException.Usage($"--norm must be bn or gn, got '{o.Norm}'");
+        if (o.LogitScale is { } scale && !(scale > 0 && double.IsFinite(scale))) throw ZipItException.Usage($"--logit-scale must be a positive number, got {scale}");
         if (o.Alphas.Count == 0 || o.Betas.Count == 0) throw ZipItException.Usage("--alphas and --betas need at least one value each");
     }
 
@@ -163,6 +164,7 @@ internal sealed class ReproduceRun(PluginCatalog plugins, ModelLoader loader, IL
                     BatchSize = o.BatchSize,
                     LearningRate = o.LearningRate,
                     EmbeddingDimension = o.EmbeddingDimension,
+                    Scale = o.EffectiveLogitScale,
                     TrainImages = o.TrainImages,
                     ImageSize = ImageSize,
                 };

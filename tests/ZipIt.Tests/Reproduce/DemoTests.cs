@@ -81,6 +81,18 @@ public sealed class DemoTests : IDisposable
         Assert.False(Directory.Exists(_dir.File("out")));
     }
 
+    [Theory]
+    [InlineData("0")]
+    [InlineData("-5")]
+    public void A_non_positive_logit_scale_is_a_usage_error_before_any_training(string scale)
+    {
+        var r = Tool.Run("demo", "--logit-scale", scale, "--cache", _dir.File("cache"), "-o", _dir.File("out"));
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains("--logit-scale must be a positive number", r.Error);
+        Assert.False(Directory.Exists(_dir.File("cache")));
+        Assert.False(Directory.Exists(_dir.File("out")));
+    }
+
     [Fact]
     public void A_bad_norm_is_a_usage_error()
     {
