@@ -153,20 +153,13 @@ internal static class TorchRuntime
     /// </summary>
     public static IDisposable AllowTf32()
     {
-        if (!OnGpu) return NoScope.Instance;
-        torch.backends.cudnn.allow_tf32 = true;
-        return new Tf32Scope();
+        if (OnGpu) torch.backends.cudnn.allow_tf32 = true;
+        return new Tf32Scope(OnGpu);
     }
 
-    private sealed class Tf32Scope : IDisposable
+    private sealed class Tf32Scope(bool active) : IDisposable
     {
-        public void Dispose() => UseFullFloat32();
-    }
-
-    private sealed class NoScope : IDisposable
-    {
-        public static readonly NoScope Instance = new();
-        public void Dispose() { }
+        public void Dispose() { if (active) UseFullFloat32(); }
     }
 
     /// <summary>Whether CUDA can be used, how many GPUs are visible, and if not, why (one line).</summary>

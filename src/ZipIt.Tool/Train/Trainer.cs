@@ -38,6 +38,7 @@ internal static class Trainer
         var device = TorchRuntime.ComputeDevice;
         var onGpu = device.type == DeviceType.CUDA;
         using var tf32 = TorchRuntime.AllowTf32();
+        Tensor ToDevice(Tensor cpu) => onGpu ? cpu.pin_memory().to(device, non_blocking: true) : cpu;
         using var lookup = WithinTaskIndex(task.Classes).to(device);
         using var classIds = torch.tensor(task.Classes.ToArray()).to(device);
         var batch = (int)Math.Min(options.BatchSize, n);
@@ -66,10 +67,8 @@ internal static class Trainer
                     cancellation.ThrowIfCancellationRequested();
                     using var scope = torch.NewDisposeScope();
                     var idx = order.narrow(0, (long)b * batch, batch);
-                    var cpuX = transform.Apply(set.Images.index_select(0, idx), augmentation);
-                    var cpuY = set.Labels.index_select(0, idx);
-                    var x = onGpu ? cpuX.pin_memory().to(device, non_blocking: true) : cpuX;
-                    var y = lookup.index_select(0, onGpu ? cpuY.pin_memory().to(device, non_blocking: true) : cpuY);
+                    var x = ToDevice(transform.Apply(set.Images.index_select(0, idx), augmentation));
+                    var y = lookup.index_select(0, ToDevice(set.Labels.index_select(0, idx)));
                     var logits = Logits(model.call(x), options, targets, classIds);
                     var loss = nn.functional.cross_entropy(logits, y);
                     optimizer.zero_grad();
