@@ -2,6 +2,7 @@ using System.Diagnostics.CodeAnalysis;
 using System.Text.Json;
 using System.Text.Unicode;
 using static TorchSharp.torch;
+using ZipIt.Core;
 
 namespace ZipIt.Checkpoints;
 
@@ -71,7 +72,7 @@ public sealed class Checkpoint : IDisposable
     public IReadOnlyList<TensorEntry> Entries { get; }
 
     /// <summary>Opens a checkpoint (see the class remarks for what <paramref name="path"/> may be).</summary>
-    /// <exception cref="Cli.ZipItException">Exit code 3: not found, malformed, or an inconsistent index.</exception>
+    /// <exception cref="ZipItException">Exit code 3: not found, malformed, or an inconsistent index.</exception>
     public static Checkpoint Open(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
@@ -100,12 +101,12 @@ public sealed class Checkpoint : IDisposable
     }
 
     /// <summary>The entry of <paramref name="name"/>.</summary>
-    /// <exception cref="Cli.ZipItException">Exit code 3: no such tensor.</exception>
+    /// <exception cref="ZipItException">Exit code 3: no such tensor.</exception>
     public TensorEntry GetEntry(string name) =>
         _byName.TryGetValue(name, out var e) ? e.Entry : throw NoSuchTensor(name);
 
     /// <summary>Reads one tensor (CPU, contiguous; the caller disposes it), opening its shard if needed.</summary>
-    /// <exception cref="Cli.ZipItException">Exit code 3: no such tensor, or its file changed or cannot be read.</exception>
+    /// <exception cref="ZipItException">Exit code 3: no such tensor, or its file changed or cannot be read.</exception>
     public Tensor Read(string name)
     {
         if (!_byName.TryGetValue(name, out var e)) throw NoSuchTensor(name);
@@ -159,7 +160,7 @@ public sealed class Checkpoint : IDisposable
         }
     }
 
-    private Cli.ZipItException NoSuchTensor(string name) =>
+    private ZipItException NoSuchTensor(string name) =>
         CheckpointErrors.Input(_display, $"no tensor named {CheckpointErrors.Quote(name)}");
 
     // ---- opening --------------------------------------------------------------------------------

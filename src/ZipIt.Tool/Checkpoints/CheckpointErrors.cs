@@ -1,5 +1,5 @@
 using System.Text;
-using ZipIt.Cli;
+using ZipIt.Core;
 
 namespace ZipIt.Checkpoints;
 

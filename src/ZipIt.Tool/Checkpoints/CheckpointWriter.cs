@@ -4,6 +4,7 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using TorchSharp;
 using static TorchSharp.torch;
+using ZipIt.Core;
 
 namespace ZipIt.Checkpoints;
 
@@ -40,7 +41,7 @@ public static class CheckpointWriter
     /// <param name="tensors">Name → tensor; names must be unique and not <c>__metadata__</c>.</param>
     /// <param name="metadata">The header's <c>__metadata__</c>; omitted when null or empty.</param>
     /// <exception cref="ArgumentException">A null or repeated tensor name or tensor.</exception>
-    /// <exception cref="Cli.ZipItException">Exit code 3: a tensor of a dtype safetensors output does not
+    /// <exception cref="ZipItException">Exit code 3: a tensor of a dtype safetensors output does not
     /// support (complex, quantized); exit code 5: the file cannot be written.</exception>
     public static void WriteFile(string path, IEnumerable<KeyValuePair<string, Tensor>> tensors, IReadOnlyDictionary<string, string>? metadata = null)
     {
@@ -132,7 +133,7 @@ public static class CheckpointWriter
             if (!names.Add(name)) throw new ArgumentException($"writing {target}: tensor '{name}' is given twice", nameof(tensors));
             if (!SafetensorsDType.TryFromScalarType(tensor.dtype, out var code))
             {
-                throw Cli.ZipItException.Input(CheckpointErrors.OneLine(
+                throw ZipItException.Input(CheckpointErrors.OneLine(
                     $"cannot write {target}: tensor {CheckpointErrors.Quote(name)} has type {tensor.dtype}, which zipit cannot save (supported: {string.Join(", ", SafetensorsDType.SupportedCodes)})"));
             }
             var shape = tensor.shape;

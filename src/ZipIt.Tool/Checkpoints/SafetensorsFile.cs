@@ -5,6 +5,7 @@ using System.Text.Unicode;
 using Microsoft.Win32.SafeHandles;
 using TorchSharp;
 using static TorchSharp.torch;
+using ZipIt.Core;
 
 namespace ZipIt.Checkpoints;
 
@@ -17,7 +18,7 @@ namespace ZipIt.Checkpoints;
 /// the data buffer. Validation follows the reference reader: at most 100,000,000 header bytes, no
 /// duplicate keys, every tensor's span sized exactly shape × element size, and spans that tile the
 /// whole data buffer with no overlap, gap or trailing bytes. Every failure is a one-line
-/// <see cref="Cli.ZipItException"/> with exit code 3 that names the file (and the tensor).
+/// <see cref="ZipItException"/> with exit code 3 that names the file (and the tensor).
 /// The file stays open (shared for reading) until <see cref="Dispose"/>. Tensor bytes are
 /// little-endian; big-endian hosts are not supported.
 /// </remarks>
@@ -65,7 +66,7 @@ public sealed class SafetensorsFile : IDisposable
     public IReadOnlyList<TensorEntry> Entries { get; }
 
     /// <summary>Opens <paramref name="path"/> and validates its header; reads no tensor data.</summary>
-    /// <exception cref="Cli.ZipItException">Exit code 3: missing, unreadable or malformed file.</exception>
+    /// <exception cref="ZipItException">Exit code 3: missing, unreadable or malformed file.</exception>
     public static SafetensorsFile Open(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
@@ -106,7 +107,7 @@ public sealed class SafetensorsFile : IDisposable
     public bool TryGetEntry(string name, [MaybeNullWhen(false)] out TensorEntry entry) => _byName.TryGetValue(name, out entry);
 
     /// <summary>The entry of <paramref name="name"/>.</summary>
-    /// <exception cref="Cli.ZipItException">Exit code 3: no such tensor.</exception>
+    /// <exception cref="ZipItException">Exit code 3: no such tensor.</exception>
     public TensorEntry GetEntry(string name) =>
         _byName.TryGetValue(name, out var e) ? e : throw CheckpointErrors.Input(_display, $"no tensor named {CheckpointErrors.Quote(name)}");
 
@@ -114,7 +115,7 @@ public sealed class SafetensorsFile : IDisposable
     /// Reads one tensor: a new contiguous CPU tensor of the entry's dtype and shape, filled by
     /// positioned reads of just its bytes. The caller owns (disposes) it.
     /// </summary>
-    /// <exception cref="Cli.ZipItException">Exit code 3: no such tensor, or the file changed or cannot be read.</exception>
+    /// <exception cref="ZipItException">Exit code 3: no such tensor, or the file changed or cannot be read.</exception>
     public Tensor Read(string name) => Read(GetEntry(name), DefaultChunkBytes);
 
     internal Tensor Read(TensorEntry entry, int chunkBytes)

@@ -6,6 +6,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using ZipIt.Models;
 using ZipIt.Plugins;
+using ZipIt.Core;
 
 namespace ZipIt.Cli;
 
@@ -56,17 +57,10 @@ internal sealed class CommandRunner(ConsoleStreams streams, IReadOnlyDictionary<
             ExternalException x => (ExitCode.Unexpected, $"unexpected failure in libtorch: {x.Message}"),
             _ => (ExitCode.Unexpected, $"unexpected failure: {e.GetType().Name}: {e.Message}"),
         };
-        streams.Error.WriteLine("error: " + OneLine(message));
+        streams.Error.WriteLine("error: " + Messages.OneLine(message));
         if (verbosity >= Verbosity.Diagnostic) streams.Error.WriteLine(e);
         else if (code == ExitCode.Unexpected) streams.Error.WriteLine("(run with --verbosity diag for details, and please report this)");
         return (int)code;
-    }
-
-    /// <summary>libtorch messages carry C++ backtraces over many lines; the first line says what went wrong.</summary>
-    internal static string OneLine(string message)
-    {
-        var line = message.ReplaceLineEndings("\n").Split('\n', StringSplitOptions.RemoveEmptyEntries).FirstOrDefault() ?? "";
-        return line.Trim();
     }
 
     private IHost BuildHost(ParseResult parseResult, Verbosity verbosity)

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using ZipIt.Core;
 
 namespace ZipIt.Cli;
 

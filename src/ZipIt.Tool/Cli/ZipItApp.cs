@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.CommandLine.Help;
 using ZipIt.Commands;
+using ZipIt.Core;
 
 namespace ZipIt.Cli;
 

@@ -1,8 +1,8 @@
 using System.Globalization;
 using System.Text.Json;
 using ZipIt.Checkpoints;
-using ZipIt.Cli;
 using static TorchSharp.torch;
+using ZipIt.Core;
 
 namespace ZipIt.Collect;
 

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using ZipIt.Core;
 
 namespace ZipIt.Commands;
 
@@ -49,7 +50,7 @@ internal static class CommonOptions
         foreach (var item in items)
         {
             var i = item.IndexOf('=');
-            if (i <= 0) throw Cli.ZipItException.Usage($"--set {item}: expected NAME=VALUE");
+            if (i <= 0) throw ZipItException.Usage($"--set {item}: expected NAME=VALUE");
             values[item[..i].Trim()] = item[(i + 1)..].Trim();
         }
         return values;

@@ -1,5 +1,5 @@
 using System.CommandLine;
-using ZipIt.Cli;
+using ZipIt.Core;
 
 namespace ZipIt.Commands;
 

@@ -6,6 +6,7 @@ using TorchSharp;
 using ZipIt.Cli;
 using ZipIt.Models;
 using ZipIt.Output;
+using ZipIt.Core;
 
 namespace ZipIt.Commands;
 

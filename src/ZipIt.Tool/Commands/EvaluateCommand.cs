@@ -9,6 +9,7 @@ using ZipIt.Evaluate;
 using ZipIt.Models;
 using ZipIt.Output;
 using static TorchSharp.torch;
+using ZipIt.Core;
 
 namespace ZipIt.Commands;
 

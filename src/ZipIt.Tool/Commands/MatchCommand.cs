@@ -10,6 +10,7 @@ using ZipIt.Matching;
 using ZipIt.Models;
 using ZipIt.Zip;
 using static TorchSharp.torch;
+using ZipIt.Core;
 
 namespace ZipIt.Commands;
 

@@ -14,6 +14,7 @@ using ZipIt.Output;
 using ZipIt.ResetBn;
 using ZipIt.Zip;
 using static TorchSharp.torch;
+using ZipIt.Core;
 
 namespace ZipIt.Commands;
 

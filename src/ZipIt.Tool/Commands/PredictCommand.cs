@@ -8,6 +8,7 @@ using ZipIt.Cli;
 using ZipIt.Models;
 using ZipIt.Output;
 using static TorchSharp.torch;
+using ZipIt.Core;
 
 namespace ZipIt.Commands;
 
@@ -121,7 +122,7 @@ internal static class PredictCommand
             catch (Exception e) when (e is ExternalException or ArgumentException)
             {
                 throw ZipItException.Input(
-                    $"{Path.GetFileName(inputPath)}: tensor '{InputTensor}' {Format.Shape(inputs.shape)} does not fit {loaded.Config}: {CommandRunner.OneLine(e.Message)}");
+                    $"{Path.GetFileName(inputPath)}: tensor '{InputTensor}' {Format.Shape(inputs.shape)} does not fit {loaded.Config}: {Messages.OneLine(e.Message)}");
             }
         }
         return Enumerable.Range(0, parts[0].Count)

@@ -1,7 +1,7 @@
 using System.Globalization;
 using TorchSharp;
-using ZipIt.Cli;
 using static TorchSharp.torch;
+using ZipIt.Core;
 
 namespace ZipIt.Data;
 

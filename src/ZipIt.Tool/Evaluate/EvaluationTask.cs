@@ -1,6 +1,6 @@
 using System.Globalization;
-using ZipIt.Cli;
 using ZipIt.Data;
+using ZipIt.Core;
 
 namespace ZipIt.Evaluate;
 

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Logging;
-using ZipIt.Cli;
 using static TorchSharp.torch;
+using ZipIt.Core;
 
 namespace ZipIt.Matching;
 
@@ -48,7 +48,7 @@ internal static class MatchStage
         };
         IReadOnlyDictionary<string, MatchResult> matches;
         try { matches = matcher.Match(context); }
-        catch (ArgumentException e) { throw ZipItException.Input($"{source}: {CommandRunner.OneLine(e.Message)}"); }
+        catch (ArgumentException e) { throw ZipItException.Input($"{source}: {Messages.OneLine(e.Message)}"); }
         foreach (var p in points)
         {
             if (!matches.TryGetValue(p.Name, out var m))

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using ZipIt.Cli;
 using ZipIt.Output;
+using ZipIt.Core;
 
 namespace ZipIt.Merge;
 
@@ -50,7 +50,7 @@ internal sealed record MergeRecipe
         }
         catch (JsonException e)
         {
-            throw ZipItException.Usage($"{Path.GetFileName(path)}: not a valid recipe: {CommandRunner.OneLine(e.Message)}");
+            throw ZipItException.Usage($"{Path.GetFileName(path)}: not a valid recipe: {Messages.OneLine(e.Message)}");
         }
         if (recipe is null) throw ZipItException.Usage($"{Path.GetFileName(path)}: the recipe is empty");
         var dir = Path.GetDirectoryName(Path.GetFullPath(path))!;

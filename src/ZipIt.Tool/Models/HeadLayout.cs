@@ -1,5 +1,5 @@
 using System.Globalization;
-using ZipIt.Cli;
+using ZipIt.Core;
 
 namespace ZipIt.Models;
 

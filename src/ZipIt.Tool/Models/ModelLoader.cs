@@ -1,9 +1,9 @@
 using System.Text.Json;
 using TorchSharp;
 using ZipIt.Checkpoints;
-using ZipIt.Cli;
 using ZipIt.Plugins;
 using static TorchSharp.torch;
+using ZipIt.Core;
 
 namespace ZipIt.Models;
 

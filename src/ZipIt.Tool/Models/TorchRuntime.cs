@@ -3,8 +3,8 @@ using System.Reflection;
 using System.Runtime.InteropServices;
 using System.Text.RegularExpressions;
 using TorchSharp;
-using ZipIt.Cli;
 using static TorchSharp.torch;
+using ZipIt.Core;
 
 namespace ZipIt.Models;
 
@@ -182,7 +182,7 @@ internal static class TorchRuntime
         }
         catch (Exception e) when (e is ExternalException or InvalidOperationException or DllNotFoundException or EntryPointNotFoundException)
         {
-            return new CudaStatus(false, 0, $"CUDA libtorch {loaded.Version ?? "(unknown version)"} in {loaded.Dir} failed to initialise: {CommandRunner.OneLine(e.Message)}");
+            return new CudaStatus(false, 0, $"CUDA libtorch {loaded.Version ?? "(unknown version)"} in {loaded.Dir} failed to initialise: {Messages.OneLine(e.Message)}");
         }
         if (!available || count == 0)
             return new CudaStatus(false, 0, $"no GPU visible: CUDA libtorch {loaded.Version ?? "(unknown version)"} from {loaded.Dir} is loaded, but CUDA reports no device (check nvidia-smi, the driver's CUDA version{(loaded.CudaVersion is null ? "" : $" ≥ {loaded.CudaVersion}")} and CUDA_VISIBLE_DEVICES)");
@@ -260,7 +260,7 @@ internal static class TorchRuntime
             try { handles[file] = NativeLibrary.Load(path); }
             catch (DllNotFoundException e)
             {
-                throw ZipItException.Resource($"cannot load {path}: {CommandRunner.OneLine(e.Message)}", e);
+                throw ZipItException.Resource($"cannot load {path}: {Messages.OneLine(e.Message)}", e);
             }
         }
         var glue = Path.Combine(LibTorchSharpFolder() ?? dir, "libLibTorchSharp.so");
@@ -268,7 +268,7 @@ internal static class TorchRuntime
         catch (DllNotFoundException e)
         {
             // An undefined symbol here means LibTorchSharp's libtorch ABI differs from the loaded one.
-            throw ZipItException.Resource($"libtorch version mismatch? cannot load {glue} against libtorch {version ?? "(unknown version)"} from {dir}: {CommandRunner.OneLine(e.Message)}", e);
+            throw ZipItException.Resource($"libtorch version mismatch? cannot load {glue} against libtorch {version ?? "(unknown version)"} from {dir}: {Messages.OneLine(e.Message)}", e);
         }
         return new LoadedLibTorch(dir, source, version, cudaVersion, hasCuda, handles, searched);
     }

@@ -1,5 +1,5 @@
 using TorchSharp;
-using ZipIt.Cli;
+using ZipIt.Core;
 
 namespace ZipIt.Models;
 

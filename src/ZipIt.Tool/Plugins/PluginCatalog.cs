@@ -1,4 +1,4 @@
-using ZipIt.Cli;
+using ZipIt.Core;
 
 namespace ZipIt.Plugins;
 

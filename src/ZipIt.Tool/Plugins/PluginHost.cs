@@ -2,7 +2,7 @@ using System.Reflection;
 using McMaster.NETCore.Plugins;
 using Microsoft.Extensions.Logging;
 using TorchSharp;
-using ZipIt.Cli;
+using ZipIt.Core;
 
 namespace ZipIt.Plugins;
 
@@ -154,7 +154,7 @@ internal static class PluginHost
         }
         catch (Exception e)
         {
-            return $"failed to load: {CommandRunner.OneLine(e.Message)}";
+            return $"failed to load: {Messages.OneLine(e.Message)}";
         }
 
         var hostContract = typeof(IZipItPlugin).Assembly.GetName();
@@ -179,7 +179,7 @@ internal static class PluginHost
         {
             var inner = e is TargetInvocationException { InnerException: { } i } ? i : e;
             registry = null;
-            return $"failed while registering: {inner.GetType().Name}: {CommandRunner.OneLine(inner.Message)}";
+            return $"failed while registering: {inner.GetType().Name}: {Messages.OneLine(inner.Message)}";
         }
 
         var version = assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion

@@ -3,7 +3,6 @@ using System.Globalization;
 using System.Reflection;
 using Microsoft.Extensions.Logging;
 using TorchSharp;
-using ZipIt.Cli;
 using ZipIt.Collect;
 using ZipIt.Data;
 using ZipIt.Evaluate;
@@ -14,6 +13,7 @@ using ZipIt.ResetBn;
 using ZipIt.Train;
 using ZipIt.Zip;
 using static TorchSharp.torch;
+using ZipIt.Core;
 
 namespace ZipIt.Reproduce;
 

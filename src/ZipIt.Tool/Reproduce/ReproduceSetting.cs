@@ -1,3 +1,4 @@
+using ZipIt.Core;
 namespace ZipIt.Reproduce;
 
 /// <summary>
@@ -16,5 +17,5 @@ internal sealed record ReproduceSetting(string Name, string Description, IReadOn
 
     public static ReproduceSetting Find(string name) =>
         All.FirstOrDefault(s => string.Equals(s.Name, name, StringComparison.OrdinalIgnoreCase))
-        ?? throw Cli.ZipItException.Usage($"unknown setting '{name}' (settings: {string.Join(", ", All.Select(s => s.Name))})");
+        ?? throw ZipItException.Usage($"unknown setting '{name}' (settings: {string.Join(", ", All.Select(s => s.Name))})");
 }

@@ -2,8 +2,8 @@ using System.Security.Cryptography;
 using System.Text;
 using TorchSharp;
 using ZipIt.Checkpoints;
-using ZipIt.Cli;
 using static TorchSharp.torch;
+using ZipIt.Core;
 
 namespace ZipIt.Train;
 

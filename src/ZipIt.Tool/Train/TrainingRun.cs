@@ -3,11 +3,11 @@ using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using TorchSharp;
 using ZipIt.Checkpoints;
-using ZipIt.Cli;
 using ZipIt.Data;
 using ZipIt.Models;
 using ZipIt.Output;
 using ZipIt.Plugins;
+using ZipIt.Core;
 
 namespace ZipIt.Train;
 

@@ -1,9 +1,9 @@
 using System.Globalization;
 using System.Text.Json;
 using ZipIt.Checkpoints;
-using ZipIt.Cli;
 using ZipIt.Models;
 using static TorchSharp.torch;
+using ZipIt.Core;
 
 namespace ZipIt.Zip;
 

@@ -1,8 +1,8 @@
 using System.Buffers.Binary;
 using System.Text;
 using TorchSharp;
-using ZipIt.Cli;
 using static TorchSharp.torch;
+using ZipIt.Core;
 
 namespace ZipIt.Tests.Checkpoints;
 

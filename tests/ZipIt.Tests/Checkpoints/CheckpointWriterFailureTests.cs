@@ -1,7 +1,7 @@
 using TorchSharp;
 using ZipIt.Checkpoints;
-using ZipIt.Cli;
 using static TorchSharp.torch;
+using ZipIt.Core;
 
 namespace ZipIt.Tests.Checkpoints;
 

@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 using System.Text;
 using ZipIt.Checkpoints;
 using Xunit.Abstractions;
-using ZipIt.Cli;
+using ZipIt.Core;
 
 namespace ZipIt.Tests.Checkpoints;
 

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using ZipIt.Tests.Checkpoints;
+using ZipIt.Core;
 
 namespace ZipIt.Tests.Cli;
 

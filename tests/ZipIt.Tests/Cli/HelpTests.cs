@@ -1,5 +1,6 @@
 using Snapshooter;
 using Snapshooter.Xunit;
+using ZipIt.Core;
 
 namespace ZipIt.Tests.Cli;
 

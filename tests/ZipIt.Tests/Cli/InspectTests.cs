@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Snapshooter;
 using Snapshooter.Xunit;
+using ZipIt.Core;
 
 namespace ZipIt.Tests.Cli;
 

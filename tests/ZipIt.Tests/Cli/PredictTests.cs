@@ -1,6 +1,7 @@
 using TorchSharp;
 using ZipIt.Checkpoints;
 using static TorchSharp.torch;
+using ZipIt.Core;
 
 namespace ZipIt.Tests.Cli;
 

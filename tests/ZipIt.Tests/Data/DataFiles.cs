@@ -4,7 +4,7 @@ using System.IO.Compression;
 using System.Text;
 using SkiaSharp;
 using TorchSharp;
-using ZipIt.Cli;
+using ZipIt.Core;
 
 namespace ZipIt.Tests.Data;
 

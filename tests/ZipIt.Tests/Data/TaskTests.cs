@@ -1,6 +1,6 @@
-using ZipIt.Cli;
 using ZipIt.Data;
 using static ZipIt.Tests.Data.DataFiles;
+using ZipIt.Core;
 
 namespace ZipIt.Tests.Data;
 

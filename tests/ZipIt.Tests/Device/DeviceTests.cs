@@ -8,6 +8,7 @@ using ZipIt.Models;
 using ZipIt.Tests.Engine;
 using ZipIt.Tests.ResNet;
 using static TorchSharp.torch;
+using ZipIt.Core;
 
 namespace ZipIt.Tests.Device;
 

@@ -3,6 +3,7 @@ using TorchSharp;
 using ZipIt.Checkpoints;
 using ZipIt.Tests.Engine;
 using ZipIt.Tests.ResNet;
+using ZipIt.Core;
 
 namespace ZipIt.Tests.Device;
 

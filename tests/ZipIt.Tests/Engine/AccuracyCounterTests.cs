@@ -1,6 +1,7 @@
 using TorchSharp;
 using ZipIt.Evaluate;
 using static TorchSharp.torch;
+using ZipIt.Core;
 
 namespace ZipIt.Tests.Engine;
 
@@ -63,8 +64,8 @@ public sealed class AccuracyCounterTests
     [InlineData("a=4-2", "not a class id or range")]
     public void Bad_task_specs_are_usage_errors(string spec, string message)
     {
-        var e = Assert.Throws<ZipIt.Cli.ZipItException>(() => EvaluationTask.Parse([spec]));
-        Assert.Equal(ZipIt.Cli.ExitCode.Usage, e.Code);
+        var e = Assert.Throws<ZipIt.Core.ZipItException>(() => EvaluationTask.Parse([spec]));
+        Assert.Equal(ZipIt.Core.ExitCode.Usage, e.Code);
         Assert.Contains(message, e.Message);
     }
 }

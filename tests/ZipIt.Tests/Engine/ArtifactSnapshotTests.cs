@@ -2,6 +2,7 @@ using Snapshooter;
 using Snapshooter.Xunit;
 using ZipIt.Checkpoints;
 using ZipIt.Tests.Cli;
+using ZipIt.Core;
 
 namespace ZipIt.Tests.Engine;
 

@@ -4,6 +4,7 @@ using ZipIt.Collect;
 using ZipIt.Data;
 using ZipIt.Tests.Cli;
 using static TorchSharp.torch;
+using ZipIt.Core;
 
 namespace ZipIt.Tests.Engine;
 

@@ -1,5 +1,6 @@
 using ZipIt.Checkpoints;
 using ZipIt.Tests.Cli;
+using ZipIt.Core;
 
 namespace ZipIt.Tests.Engine;
 

@@ -4,6 +4,7 @@ using ZipIt.Checkpoints;
 using ZipIt.Tests.Cli;
 using ZipIt.Tests.ResNet;
 using static TorchSharp.torch;
+using ZipIt.Core;
 
 namespace ZipIt.Tests.Engine;
 

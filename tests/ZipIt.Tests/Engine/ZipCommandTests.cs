@@ -4,6 +4,7 @@ using ZipIt.Tests.Cli;
 using ZipIt.Tests.ResNet;
 using ZipIt.Zip;
 using static TorchSharp.torch;
+using ZipIt.Core;
 
 namespace ZipIt.Tests.Engine;
 

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using ZipIt.Core;
 
 namespace ZipIt.Tests;
 

@@ -1,4 +1,5 @@
 using ZipIt.Cli;
+using ZipIt.Core;
 
 namespace ZipIt.Tests;
 

@@ -1,5 +1,6 @@
 using System.IO.Compression;
 using System.Text.Json;
+using ZipIt.Core;
 
 namespace ZipIt.Tests.Packaging;
 

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Snapshooter.Xunit;
+using ZipIt.Core;
 
 namespace ZipIt.Tests.PluginHost;
 

@@ -5,6 +5,7 @@ using TorchSharp;
 using ZipIt.Checkpoints;
 using ZipIt.Plugins;
 using static TorchSharp.torch;
+using ZipIt.Core;
 
 namespace ZipIt.Tests.PluginHost;
 

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using ZipIt.Core;
 
 namespace ZipIt.Tests.Reproduce;
 

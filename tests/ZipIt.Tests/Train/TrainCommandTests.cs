@@ -1,5 +1,6 @@
 using ZipIt.Checkpoints;
 using static TorchSharp.torch;
+using ZipIt.Core;
 
 namespace ZipIt.Tests.Train;
 

@@ -1,4 +1,4 @@
-namespace ZipIt.Cli;
+namespace ZipIt.Core;
 
 /// <summary>
 /// A failure the user can act on. The CLI prints <see cref="Exception.Message"/> as one line on

@@ -1,4 +1,4 @@
-namespace ZipIt.Cli;
+namespace ZipIt.Core;
 
 /// <summary>The process exit codes of <c>dotnet zipit</c>; documented in <c>--help</c> and the README.</summary>
 public enum ExitCode
