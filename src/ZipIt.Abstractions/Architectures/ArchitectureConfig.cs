@@ -26,6 +26,13 @@ public sealed class ArchitectureConfig : IEquatable<ArchitectureConfig>
     /// <summary>Settings in ordinal key order.</summary>
     public IReadOnlyDictionary<string, string> Settings { get; }
 
+    /// <summary>
+    /// How a recognised setting was decided when the checkpoint does not record it (e.g.
+    /// "heads: 6, from timm's head-dim-64 convention"), for <c>inspect</c>. Not part of the
+    /// configuration: ignored by equality and not written to metadata.
+    /// </summary>
+    public IReadOnlyList<string> Notes { get; init; } = [];
+
     /// <summary>A setting, or <paramref name="fallback"/> when absent.</summary>
     public string Get(string key, string fallback) => Settings.TryGetValue(key, out var v) ? v : fallback;
 

@@ -7,6 +7,12 @@ public sealed record CheckpointSignature(
     IReadOnlyDictionary<string, TensorSignature> Tensors,
     IReadOnlyDictionary<string, string> Metadata)
 {
+    /// <summary>
+    /// Architecture settings the user gave for this checkpoint (<c>--set heads=6</c>) because the
+    /// checkpoint does not record them; empty when none. A plugin prefers them to its own guesses.
+    /// </summary>
+    public IReadOnlyDictionary<string, string> Hints { get; init; } = new Dictionary<string, string>();
+
     /// <summary>The shape of <paramref name="name"/>, or null when absent.</summary>
     public long[]? ShapeOf(string name) => Tensors.TryGetValue(name, out var t) ? t.Shape : null;
 }

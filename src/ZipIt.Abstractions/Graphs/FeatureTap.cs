@@ -17,5 +17,12 @@ public sealed record FeatureTap(string Module, TapSite Site, int ChannelAxis = 1
     /// <summary>Number of channels of the slice; null means all of them.</summary>
     public long? Length { get; init; }
 
+    /// <summary>
+    /// Null: one of the space's default taps. A name: an alternative tap, used instead of the
+    /// defaults only when a run selects that tap set (e.g. a ViT's residual stream observed at every
+    /// block's output tokens, set <c>blocks</c>, rather than at the pooled token only).
+    /// </summary>
+    public string? Set { get; init; }
+
     public override string ToString() => $"{Site.ToString().ToLowerInvariant()} of {Module}";
 }

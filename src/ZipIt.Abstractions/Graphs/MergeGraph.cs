@@ -9,6 +9,18 @@ namespace ZipIt;
 /// <param name="LayerCount">The paper's m in "ZipIt!n/m": weight layers of the whole model, shortcut convs not counted.</param>
 public sealed record MergeGraph(IReadOnlyList<FeatureSpace> Spaces, IReadOnlyList<ModelStage> Stages, int LayerCount)
 {
+    /// <summary>
+    /// Axes that index the model's input channels (the first conv's or patch embedding's input
+    /// columns): they belong to no feature space and are never transformed.
+    /// </summary>
+    public IReadOnlyList<TensorAxis> Inputs { get; init; } = [];
+
+    /// <summary>
+    /// Axes that index the model's outputs (the classifier's rows and bias): shared by every model,
+    /// never transformed, averaged by a full zip.
+    /// </summary>
+    public IReadOnlyList<TensorAxis> Outputs { get; init; } = [];
+
     /// <summary>The space called <paramref name="name"/>; throws <see cref="KeyNotFoundException"/> naming it.</summary>
     public FeatureSpace Space(string name) =>
         Spaces.FirstOrDefault(s => s.Name == name) ?? throw new KeyNotFoundException($"no feature space '{name}'");

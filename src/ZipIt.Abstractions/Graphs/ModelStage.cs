@@ -14,6 +14,14 @@ namespace ZipIt;
 /// </param>
 public sealed record ModelStage(string Name, IReadOnlyList<string> Modules, string? OutputSpace, int? StopLabel)
 {
+    /// <summary>
+    /// The axis of this stage's output tensor that holds <see cref="OutputSpace"/>'s units: 1 for
+    /// NCHW maps and [B, C] vectors, -1 for token-major [B, T, C] tensors. A partial zip that stops
+    /// here and must unmerge the stream explicitly (the stream runs on into the heads) multiplies
+    /// this axis by each head's entry transform.
+    /// </summary>
+    public int OutputChannelAxis { get; init; } = 1;
+
     /// <summary>True if <paramref name="tensor"/> (a state-dict key) belongs to this stage.</summary>
     public bool Owns(string tensor) => Modules.Any(m => tensor == m || tensor.StartsWith(m + ".", StringComparison.Ordinal));
 }
