@@ -1,6 +1,7 @@
 using BenchmarkDotNet.Attributes;
 using ZipIt.Zip;
 using static TorchSharp.torch;
+using ZipIt.Matching;
 
 namespace ZipIt.Benchmarks;
 

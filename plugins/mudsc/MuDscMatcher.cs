@@ -33,10 +33,16 @@ public sealed class MuDscMatcher : IMatcher
 
     public string Name => MatcherName;
 
+    public IReadOnlyList<MatcherPreset> Presets { get; } =
+    [
+        new("zip", "MuDSC-zip", new Dictionary<string, string> { ["mode"] = "zip" }, "MuDSC (Zip): ZipIt!'s greedy on the blended similarity"),
+        new("align", "MuDSC-align", new Dictionary<string, string> { ["mode"] = "align" }, "MuDSC (Align): linear assignment on the blended similarity"),
+    ];
+
     public string Description => "MuDSC: iterative matching on a blend of weight-space and activation-space similarity (balance, mode zip|align)";
 
     public IReadOnlyList<MatcherParameter> Parameters { get; } =
-        [BalanceParameter, ModeParameter, AlphaParameter, BetaParameter, MaxSweepsParameter, PatienceParameter, MatchMatrices.EpsilonParameter];
+        [BalanceParameter, ModeParameter, AlphaParameter, BetaParameter, MaxSweepsParameter, PatienceParameter, MatchMatrices.UntieHeadsParameter, MatchMatrices.EpsilonParameter];
 
     public MatcherInputs RequiredInputs(MatcherSettings settings)
     {
@@ -93,6 +99,6 @@ public sealed class MuDscMatcher : IMatcher
         var patience = settings.GetInt(PatienceParameter.Name);
         if (patience < 1)
             throw new ArgumentException($"matcher setting 'patience' must be at least 1, got {patience}");
-        return new MuDscOptions(balance, mode, new ZipItOptions(alpha, beta), maxSweeps, patience, MatchMatrices.Epsilon(settings));
+        return new MuDscOptions(balance, mode, new ZipItOptions(alpha, beta), maxSweeps, patience, MatchMatrices.Epsilon(settings), settings.GetBool(MatchMatrices.UntieHeadsParameter.Name));
     }
 }

@@ -9,7 +9,8 @@ namespace ZipIt.Plugins.MuDsc;
 /// <param name="MaxSweeps">Upper bound on sweeps over the points.</param>
 /// <param name="Patience">Sweeps without improvement after which the sweeps stop.</param>
 /// <param name="Epsilon">merge-eps of the merge matrices.</param>
-internal sealed record MuDscOptions(double Balance, MuDscMode Mode, ZipItOptions Zip, int MaxSweeps, int Patience, float Epsilon)
+/// <param name="UntieHeads">Pair tied points' groups independently (the reference's behaviour).</param>
+internal sealed record MuDscOptions(double Balance, MuDscMode Mode, ZipItOptions Zip, int MaxSweeps, int Patience, float Epsilon, bool UntieHeads = false)
 {
     /// <summary>Balance 1: weights only, no activation statistics needed.</summary>
     public bool UsesActivations => Balance < 1;

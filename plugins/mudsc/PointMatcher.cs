@@ -38,15 +38,15 @@ internal sealed class PointMatcher(MatchContext context, MuDscOptions options, F
 
     private Assignment MatchGrouped(MatchPoint point, int groups, float[] similarity)
     {
-        GroupMatching.Scores? own = null;
-        GroupMatching.Scores Score(MatchPoint member, int count)
+        GroupScores? own = null;
+        GroupScores Score(MatchPoint member, int count)
         {
             var s = member.Name == point.Name ? similarity : similarityOf(member);
             var scores = GroupMatching.Score(s, _models, member.Width, count, context.CancellationToken);
             if (member.Name == point.Name) own = scores;
             return scores;
         }
-        var pairing = new GroupMatching.Pairings(MuDscMatcher.MatcherName, context, Score).For(point, groups);
+        var pairing = new GroupPairings(MuDscMatcher.MatcherName, context, Score, options.UntieHeads).For(point, groups);
         if (options.Mode == MuDscMode.Zip)
         {
             var zipped = GroupMatching.Zip(similarity, pairing, _models, point.Width, options.Zip, context.CancellationToken);
@@ -59,7 +59,7 @@ internal sealed class PointMatcher(MatchContext context, MuDscOptions options, F
         var objective = 0.0;
         for (var model = 1; model < _models; model++)
             for (var r = 0; r < groups; r++)
-                objective += own!.Score[model][r * groups + pairing.GroupOf[model][r]];
+                objective += own!.Score(model, r, pairing.GroupOf(model, r));
         return new Assignment(GroupMatching.Permute(pairing, _models, point.Width), objective / ((_models - 1) * groups));
     }
 }

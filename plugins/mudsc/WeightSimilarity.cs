@@ -1,6 +1,5 @@
 using TorchSharp;
 using ZipIt.Matching;
-using ZipIt.Zip;
 using static TorchSharp.torch;
 
 namespace ZipIt.Plugins.MuDsc;

@@ -18,6 +18,12 @@ public interface IMatcher
     IReadOnlyList<MatcherParameter> Parameters { get; }
 
     /// <summary>
+    /// Named settings the matcher recommends (<c>--preset NAME</c>; one <c>reproduce</c> row each).
+    /// Empty by default: the matcher is one method with its default settings.
+    /// </summary>
+    IReadOnlyList<MatcherPreset> Presets => [];
+
+    /// <summary>
     /// What the matcher needs for these settings, so the host can collect only that and refuse early
     /// (exit 2) when it is missing: e.g. MuDSC with balance 1 needs weights but no activations.
     /// Throws <see cref="ArgumentException"/> for invalid settings.

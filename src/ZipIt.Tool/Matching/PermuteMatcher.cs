@@ -26,7 +26,7 @@ public sealed class PermuteMatcher : IMatcher
 
     public string Description => "permutation baseline: aligns every model to model 0 by linear assignment on activation correlation, then averages";
 
-    public IReadOnlyList<MatcherParameter> Parameters { get; } = [MatchMatrices.EpsilonParameter];
+    public IReadOnlyList<MatcherParameter> Parameters { get; } = [MatchMatrices.UntieHeadsParameter, MatchMatrices.EpsilonParameter];
 
     public MatcherInputs RequiredInputs(MatcherSettings settings)
     {
@@ -42,7 +42,7 @@ public sealed class PermuteMatcher : IMatcher
         var models = context.ModelCount;
 
         var results = new Dictionary<string, MatchResult>(StringComparer.Ordinal);
-        var pairings = new GroupMatching.Pairings(MatcherName, context);
+        var pairings = new GroupPairings(MatcherName, context, untie: context.Settings.GetBool(MatchMatrices.UntieHeadsParameter.Name));
         foreach (var point in context.Points)
         {
             context.CancellationToken.ThrowIfCancellationRequested();

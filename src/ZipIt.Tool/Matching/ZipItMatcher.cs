@@ -48,7 +48,7 @@ public sealed class ZipItMatcher : IMatcher
     public string Description => "ZipIt! greedy matching of features within and across models (alpha, beta)";
 
     public IReadOnlyList<MatcherParameter> Parameters { get; } =
-        [AlphaParameter, BetaParameter, StrictBetaParameter, NoRepeatParameter, MatchMatrices.EpsilonParameter];
+        [AlphaParameter, BetaParameter, StrictBetaParameter, NoRepeatParameter, MatchMatrices.UntieHeadsParameter, MatchMatrices.EpsilonParameter];
 
     public MatcherInputs RequiredInputs(MatcherSettings settings)
     {
@@ -67,7 +67,7 @@ public sealed class ZipItMatcher : IMatcher
                 $"matcher setting 'no-repeat' needs 2 models: without repeated merges {context.ModelCount} models cannot be reduced to one model's width");
 
         var results = new Dictionary<string, MatchResult>(StringComparer.Ordinal);
-        var pairings = new GroupMatching.Pairings(MatcherName, context);
+        var pairings = new GroupPairings(MatcherName, context, untie: context.Settings.GetBool(MatchMatrices.UntieHeadsParameter.Name));
         foreach (var point in context.Points)
         {
             context.CancellationToken.ThrowIfCancellationRequested();
@@ -104,7 +104,7 @@ public sealed class ZipItMatcher : IMatcher
         ZipItOptions options, float epsilon)
     {
         var covariance = MatchInput.Covariance(MatcherName, point, context.ModelCount);
-        GroupMatching.ZipResult match;
+        GroupZipResult match;
         try
         {
             match = GroupMatching.Zip(Correlation.Compute(covariance), pairing, context.ModelCount, point.Width, options,

@@ -8,14 +8,14 @@ namespace ZipIt.Plugins;
 
 /// <summary>
 /// Finds plugin assemblies on the <see cref="PluginSearchPath"/> and loads each into its own load
-/// context with McMaster.NETCore.Plugins. TorchSharp, ZipIt.Abstractions and the logging
+/// context with McMaster.NETCore.Plugins. TorchSharp, ZipIt.Abstractions, ZipIt.Matching and the logging
 /// abstractions are shared with the host: a plugin with its own TorchSharp would bring a second
 /// libtorch into the process, which aborts it. A plugin that fails is reported in one line and
 /// skipped; the others keep working.
 /// </summary>
 internal static class PluginHost
 {
-    private static readonly Type[] SharedTypes = [typeof(IZipItPlugin), typeof(torch), typeof(ILogger)];
+    private static readonly Type[] SharedTypes = [typeof(IZipItPlugin), typeof(Matching.ZipItGreedy), typeof(torch), typeof(ILogger)];
 
     public static PluginCatalog Load(PluginSearchPath path, ILogger logger)
     {
@@ -30,8 +30,9 @@ internal static class PluginHost
         var self = new LoadedPlugin(tool.GetName().Name!, StripCommitHash(
             tool.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "?"), tool.Location, PluginSource.BuiltIn);
         plugins.Add(self);
-        foreach (var m in new IMatcher[] { new Matching.ZipItMatcher(), new Matching.PermuteMatcher(), new Matching.AverageMatcher() })
-            matchers.Add((m, self));
+        var builtIn = new RecordingRegistry();
+        new Matching.BuiltInMatchers().Register(builtIn);
+        foreach (var m in builtIn.Matchers) matchers.Add((m, self));
 
         foreach (var (dll, source) in Candidates(path, logger))
         {

@@ -129,7 +129,7 @@ public class ZipItGreedyEquivalenceTests
             foreach (var beta in new[] { 0.0, 1.0 })
             {
                 var expected = NaiveZipIt.Match(similarity, models, width, 0.5, beta);
-                var actual = ZipItGreedy.Match((float[])similarity.Clone(), models, width, new ZipItOptions(0.5, beta), candidates: 1).FeatureOf;
+                var actual = ZipItGreedy.Match((float[])similarity.Clone(), models, width, new ZipItOptions(0.5, beta), original: null, cancellation: default, candidates: 1).FeatureOf;
                 Assert.Equal(expected, actual);
             }
         }
@@ -189,7 +189,7 @@ public class ZipItGreedyEquivalenceTests
         try
         {
             var result = ZipItGreedy.Match((float[])similarity.Clone(), models, width, options,
-                original: () => (float[])similarity.Clone(), candidates: candidates, smallSelection: smallSelection);
+                original: () => (float[])similarity.Clone(), cancellation: default, candidates: candidates, smallSelection: smallSelection);
             return string.Join(",", result.FeatureOf) + (result.MasksLiftedAt >= 0 ? $" (masks lifted at {result.MasksLiftedAt})" : "");
         }
         catch (InvalidOperationException) { return "stuck"; }

@@ -23,24 +23,21 @@ public static class GroupMatching
     }
 
     /// <summary>
-    /// Group-pair scores of one point (§6.3): for model i ≥ 1 and every pair (group j of model 0,
-    /// group k of model i), the maximising assignment of the g×g correlation block between them and
-    /// its value, the mean correlation of the assigned pairs.
+    /// Group-pair scores of one point on the correlation of <paramref name="covariance"/> ([N·C, N·C];
+    /// only the blocks beside model 0 are formed): see <see cref="GroupScores"/>.
     /// </summary>
-    public sealed record Scores(int Groups, int Size, double[][] Score, int[][][] Inner);
-
-    public static Scores Score(Tensor covariance, int models, int width, int groups, CancellationToken cancellation) =>
+    public static GroupScores Score(Tensor covariance, int models, int width, int groups, CancellationToken cancellation) =>
         Score(model => Correlation.Block(covariance, 0, width, model * width, width), models, width, groups, cancellation);
 
     /// <summary>
     /// <see cref="Score(Tensor, int, int, int, CancellationToken)"/> on a similarity that is already
     /// formed (row-major [N·C, N·C], e.g. MuDSC's blend of weight and activation correlation); read only.
     /// </summary>
-    public static Scores Score(float[] similarity, int models, int width, int groups, CancellationToken cancellation) =>
+    public static GroupScores Score(float[] similarity, int models, int width, int groups, CancellationToken cancellation) =>
         Score(StarAlignment.BlocksBesideModelZero(similarity, models, width), models, width, groups, cancellation);
 
     // blockOf(i): the [C, C] similarity between model 0's units (rows) and model i's (columns).
-    private static Scores Score(Func<int, float[]> blockOf, int models, int width, int groups, CancellationToken cancellation)
+    private static GroupScores Score(Func<int, float[]> blockOf, int models, int width, int groups, CancellationToken cancellation)
     {
         var size = width / groups;
         var score = new double[models][];
@@ -67,7 +64,7 @@ public static class GroupMatching
                 }
             }
         }
-        return new Scores(groups, size, score, inner);
+        return new GroupScores(groups, size, score, inner);
     }
 
     /// <summary>
@@ -76,7 +73,7 @@ public static class GroupMatching
     /// assignments are tied) and keeps, for each chosen pair, its within-group assignment from
     /// <paramref name="own"/>.
     /// </summary>
-    public static GroupPairing Pair(Scores own, double[][] score, int models)
+    internal static GroupPairing Pair(GroupScores own, double[][] score, int models)
     {
         var groups = own.Groups;
         var size = own.Size;
@@ -89,62 +86,14 @@ public static class GroupMatching
         {
             groupOf[model] = LinearAssignment.Maximize(score[model], groups);
             inner[model] = new int[groups][];
-            for (var r = 0; r < groups; r++) inner[model][r] = own.Inner[model][r * groups + groupOf[model][r]];
+            for (var r = 0; r < groups; r++) inner[model][r] = own.InnerArray[model][r * groups + groupOf[model][r]];
         }
         return new GroupPairing(groups, size, groupOf, inner);
     }
 
     /// <summary>
-    /// Group pairings for the grouped points of a run, computed on first use. Points whose
-    /// <see cref="FeatureSpace.GroupTie"/> is the same (non-null) key share one group assignment,
-    /// solved on the sum of their group-pair scores (mudsc-method.md §9.1's recommendation); each
-    /// keeps its own within-group assignments.
-    /// </summary>
-    /// <remarks>
-    /// Scores come from each point's covariance unless a <c>score</c> function is given (MuDSC scores
-    /// a point on its blended similarity of the moment).
-    /// </remarks>
-    public sealed class Pairings(string matcher, MatchContext context, Func<MatchPoint, int, Scores>? score = null)
-    {
-        private readonly Dictionary<string, GroupPairing> _done = new(StringComparer.Ordinal);
-
-        public GroupPairing For(MatchPoint point, int groups)
-        {
-            if (_done.TryGetValue(point.Name, out var pairing)) return pairing;
-            var models = context.ModelCount;
-            var tie = point.Space?.GroupTie;
-            List<MatchPoint> members = tie is null
-                ? [point]
-                : context.Points.Where(p => p.Space?.GroupTie == tie && GroupCount(p) is not null).ToList();
-            var scores = new List<Scores>();
-            foreach (var member in members)
-            {
-                var count = GroupCount(member)!.Value;
-                if (count != groups)
-                    throw new ArgumentException(
-                        $"points '{point.Name}' and '{member.Name}' share the group tie '{tie}' but have {groups} and {count} groups");
-                scores.Add(score is not null
-                    ? score(member, groups)
-                    : Score(MatchInput.Covariance(matcher, member, models), models, member.Width, groups, context.CancellationToken));
-            }
-            var total = new double[models][];
-            for (var model = 1; model < models; model++)
-            {
-                total[model] = new double[groups * groups];
-                foreach (var s in scores)
-                    for (var k = 0; k < total[model].Length; k++) total[model][k] += s.Score[model][k];
-            }
-            for (var i = 0; i < members.Count; i++) _done[members[i].Name] = Pair(scores[i], total, models);
-            if (members.Count > 1)
-                context.Logger.LogDebug("{Matcher}: one group assignment for the points tied as '{Tie}': {Points}",
-                    matcher, tie, string.Join(", ", members.Select(p => p.Name)));
-            return _done[point.Name];
-        }
-    }
-
-    /// <summary>
     /// Group alignment (§6.3): merged unit r·g + t is model 0's unit t of group r and, for every
-    /// model i, unit Inner[i][r][t] of its group GroupOf[i][r].
+    /// model i, unit InnerOf(i, r)[t] of its group GroupOf(i, r).
     /// </summary>
     public static int[] Permute(GroupPairing pairing, int models, int width)
     {
@@ -153,8 +102,8 @@ public static class GroupMatching
         for (var model = 0; model < models; model++)
             for (var r = 0; r < pairing.Groups; r++)
             {
-                var group = pairing.GroupOf[model][r];
-                var inner = pairing.Inner[model][r];
+                var group = pairing.GroupOf(model, r);
+                var inner = pairing.InnerOf(model, r);
                 for (var t = 0; t < size; t++)
                     featureOf[model * width + group * size + inner[t]] = r * size + t;
             }
@@ -162,14 +111,8 @@ public static class GroupMatching
     }
 
     /// <summary>
-    /// A group zip's outcome: the assignment, the groups whose masks had to be lifted, and the mean
-    /// similarity of all greedy picks over all groups (<see cref="ZipItGreedyResult.Objective"/>).
-    /// </summary>
-    public readonly record struct ZipResult(int[] FeatureOf, IReadOnlyList<(int Group, int LiftedAt)> Lifted, double Objective);
-
-    /// <summary>
     /// Group zip (§6.4). For r = 0..G−1 in turn, the N·g units of model 0's group r and of every
-    /// model i's group GroupOf[i][r] are zipped down to g features by the ZipIt! greedy on their
+    /// model i's group GroupOf(i, r) are zipped down to g features by the ZipIt! greedy on their
     /// correlation sub-matrix alone (units in stacked order, so ties, owners and representatives
     /// are those of the greedy on the whole matrix with everything outside the union masked); the
     /// features fill merged slots r·g .. r·g + g − 1 in the greedy's order (model-0 representatives
@@ -180,12 +123,12 @@ public static class GroupMatching
     /// they stay masked in later groups.
     /// </summary>
     /// <param name="correlation">The point's whole correlation, row-major [N·C, N·C]; read only.</param>
-    /// <param name="pairing">The group pairing (<see cref="Pairings"/> or <see cref="Pair"/>).</param>
+    /// <param name="pairing">The group pairing (<see cref="GroupPairings"/>).</param>
     /// <param name="models">N.</param>
     /// <param name="width">C.</param>
     /// <param name="options">The greedy's α, β and variants.</param>
     /// <param name="cancellation">Checked once per group.</param>
-    public static ZipResult Zip(float[] correlation, GroupPairing pairing, int models, int width, ZipItOptions options,
+    public static GroupZipResult Zip(float[] correlation, GroupPairing pairing, int models, int width, ZipItOptions options,
         CancellationToken cancellation)
     {
         var groups = pairing.Groups;
@@ -208,7 +151,7 @@ public static class GroupMatching
             cancellation.ThrowIfCancellationRequested();
             for (var model = 0; model < models; model++)
             {
-                var first = model * width + pairing.GroupOf[model][r] * size;
+                var first = model * width + pairing.GroupOf(model, r) * size;
                 for (var t = 0; t < size; t++) members[model * size + t] = first + t;
             }
             float[] Sub()
@@ -224,7 +167,7 @@ public static class GroupMatching
 
             var start = new int[models];
             for (var model = 0; model < models; model++) start[model] = Math.Min(modelBudget[model], groupBudget);
-            var match = ZipItGreedy.Match(Sub(), models, size, options, original: Sub, cancellation,
+            var match = ZipItGreedy.Match(Sub(), models, size, options, original: Sub, cancellation, ZipItGreedy.DefaultCandidates,
                 budget: new ZipItBudget(start, (bool[])modelMasked.Clone()));
             for (var a = 0; a < units; a++) featureOf[members[a]] = r * size + match.FeatureOf[a];
             for (var model = 0; model < models; model++)
@@ -236,6 +179,6 @@ public static class GroupMatching
             if (match.MasksLiftedAt >= 0) lifted.Add((r, match.MasksLiftedAt));
             objective += match.Objective;
         }
-        return new ZipResult(featureOf, lifted, objective / groups);
+        return new GroupZipResult(featureOf, lifted, objective / groups);
     }
 }

@@ -10,17 +10,12 @@ namespace ZipIt.Matching;
 /// </summary>
 public static class StarAlignment
 {
-    /// <summary>The assignment, and its objective: the mean over models i ≥ 1 of the mean matched similarity.</summary>
-    /// <param name="FeatureOf">For every stacked unit (N·C), its merged feature.</param>
-    /// <param name="Objective">MuDSC's "merge value" of the alignment.</param>
-    public readonly record struct Result(int[] FeatureOf, double Objective);
-
     /// <summary>Aligns on the correlation of <paramref name="covariance"/> ([N·C, N·C]; only the blocks beside model 0 are formed).</summary>
-    public static Result Match(Tensor covariance, int models, int width) =>
+    public static AlignmentResult Match(Tensor covariance, int models, int width) =>
         Match(model => Correlation.Block(covariance, 0, width, model * width, width), models, width);
 
     /// <summary>Aligns on a similarity that is already formed (row-major [N·C, N·C]); read only.</summary>
-    public static Result Match(float[] similarity, int models, int width) =>
+    public static AlignmentResult Match(float[] similarity, int models, int width) =>
         Match(BlocksBesideModelZero(similarity, models, width), models, width);
 
     /// <summary>Model i ↦ the [C, C] block of <paramref name="similarity"/> with model 0's units as rows and model i's as columns (a copy).</summary>
@@ -38,7 +33,7 @@ public static class StarAlignment
     }
 
     // blockOf(i): rows are model 0's units, columns model i's; only this block is needed.
-    private static Result Match(Func<int, float[]> blockOf, int models, int width)
+    private static AlignmentResult Match(Func<int, float[]> blockOf, int models, int width)
     {
         var featureOf = new int[models * width];
         for (var r = 0; r < width; r++) featureOf[r] = r;
@@ -57,6 +52,6 @@ public static class StarAlignment
             }
             objective += sum / width;
         }
-        return new Result(featureOf, models > 1 ? objective / (models - 1) : 0);
+        return new AlignmentResult(featureOf, models > 1 ? objective / (models - 1) : 0);
     }
 }

@@ -1,7 +1,7 @@
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace ZipIt.Zip;
+namespace ZipIt.Matching;
 
 /// <summary>
 /// Multiplies one axis (or a slice of it) of a tensor by a matrix, in place: the output side of a

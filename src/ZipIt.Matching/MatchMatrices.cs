@@ -39,6 +39,15 @@ public static class MatchMatrices
         "merge-eps", "1e-05",
         "eps in the merge weight 1/(count + eps); the reference uses 1e-5 (weights a hair under 1/count), 0 gives exact averages");
 
+    /// <summary>
+    /// <c>untie-heads</c>: whether grouped points that share a <see cref="FeatureSpace.GroupTie"/> (a
+    /// ViT head's q/k and v) are paired independently, as the reference code does. Off by default:
+    /// untied head assignments break the attention function.
+    /// </summary>
+    public static MatcherParameter UntieHeadsParameter { get; } = new(
+        "untie-heads", "false", "true: pair the groups of tied points (a ViT head's q/k and v) independently, as the reference code does (breaks attention; for comparison)");
+
+    /// <summary>The <c>merge-eps</c> setting, checked (≥ 0 and finite); throws <see cref="ArgumentException"/> naming it.</summary>
     public static float Epsilon(MatcherSettings settings)
     {
         var eps = settings.GetDouble(EpsilonParameter.Name);

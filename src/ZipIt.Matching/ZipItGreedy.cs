@@ -40,14 +40,14 @@ namespace ZipIt.Matching;
 public sealed class ZipItGreedy
 {
     /// <summary>Entries kept per row after its first scan; more only cost memory, fewer cost rescans.</summary>
-    public const int DefaultCandidates = 16;
+    internal const int DefaultCandidates = 16;
 
     /// <summary>
     /// Up to this K a rescan keeps the best K + 1 in a bounded heap (most entries fail one
     /// comparison); beyond it rows whose entries arrive in rising runs would pay log K per entry, so
     /// a linear-time selection is used.
     /// </summary>
-    public const int DefaultSmallSelection = 64;
+    internal const int DefaultSmallSelection = 64;
 
     private readonly float[] _s;
     private readonly int _size;
@@ -151,17 +151,16 @@ public sealed class ZipItGreedy
     /// Gives the similarity again, unchanged, if every remaining pair ends up masked (see
     /// <see cref="LiftMasks"/>); without it that case throws.
     /// </param>
-    /// <param name="candidates">Initial heap size per row (tests use 1 to force the rescan paths).</param>
-    /// <param name="smallSelection">Largest K selected with a bounded heap (tests use 1 to force the quickselect path).</param>
-    /// <param name="budget">
-    /// Same-model budgets to start from instead of <see cref="ZipItOptions.Quota"/> for every model
-    /// (then <see cref="ZipItOptions.StrictBeta"/> masks nothing by itself: the caller says which
-    /// models start masked). Group zip uses this to carry budgets from one group to the next.
-    /// </param>
     /// <exception cref="InvalidOperationException">Every remaining pair is masked and no <paramref name="original"/> was given.</exception>
     public static ZipItGreedyResult Match(float[] similarity, int models, int width, ZipItOptions options,
-        Func<float[]>? original = null, CancellationToken cancellation = default,
-        int candidates = DefaultCandidates, int smallSelection = DefaultSmallSelection, ZipItBudget? budget = null)
+        Func<float[]>? original = null, CancellationToken cancellation = default) =>
+        Match(similarity, models, width, options, original, cancellation, DefaultCandidates, DefaultSmallSelection, budget: null);
+
+    // The tuning knobs and starting budgets: tests force the rescan and selection paths with them,
+    // and group zip carries budgets from one group to the next.
+    internal static ZipItGreedyResult Match(float[] similarity, int models, int width, ZipItOptions options,
+        Func<float[]>? original, CancellationToken cancellation,
+        int candidates, int smallSelection = DefaultSmallSelection, ZipItBudget? budget = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(candidates, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(models, 1);
