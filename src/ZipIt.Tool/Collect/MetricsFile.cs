@@ -18,8 +18,6 @@ internal static class MetricsFile
     public const string CovarianceSuffix = ".covariance";
     public const string MeanSuffix = ".mean";
     public const string ModelsKey = "models";
-    public const string PointsKey = "zipit.points";
-    public const string ImagesKey = "zipit.images";
 
     public static void Write(string path, int models, IReadOnlyList<FeatureSpace> spaces,
         IReadOnlyDictionary<string, (Tensor Covariance, Tensor Mean)> statistics, long images, IReadOnlyDictionary<string, string> extraMetadata)
@@ -34,10 +32,10 @@ internal static class MetricsFile
         var metadata = new Dictionary<string, string>(extraMetadata)
         {
             ["format"] = "pt",
-            [ZipIt.Models.ModelLoader.KindKey] = "metrics",
+            [MetadataKeys.Kind] = "metrics",
             [ModelsKey] = models.ToString(CultureInfo.InvariantCulture),
-            [PointsKey] = JsonSerializer.Serialize(spaces.Select(s => s.Name)),
-            [ImagesKey] = images.ToString(CultureInfo.InvariantCulture),
+            [MetadataKeys.Points] = JsonSerializer.Serialize(spaces.Select(s => s.Name)),
+            [MetadataKeys.Images] = images.ToString(CultureInfo.InvariantCulture),
         };
         CheckpointWriter.WriteFile(path, tensors, metadata);
     }
@@ -56,13 +54,13 @@ internal static class MetricsFile
     {
         var names = file.Entries.Where(e => e.Name.EndsWith(CovarianceSuffix, StringComparison.Ordinal))
             .Select(e => e.Name[..^CovarianceSuffix.Length]).ToHashSet(StringComparer.Ordinal);
-        if (file.Metadata.TryGetValue(PointsKey, out var json))
+        if (file.Metadata.TryGetValue(MetadataKeys.Points, out var json))
         {
             string[]? ordered;
             try { ordered = JsonSerializer.Deserialize<string[]>(json); }
             catch (JsonException) { ordered = null; }
             if (ordered is null || ordered.Any(p => !names.Contains(p)) || ordered.Length != names.Count)
-                throw ZipItException.Input($"{Path.GetFileName(file.Path)}: metadata '{PointsKey}' does not list exactly the file's covariance tensors");
+                throw ZipItException.Input($"{Path.GetFileName(file.Path)}: metadata '{MetadataKeys.Points}' does not list exactly the file's covariance tensors");
             return ordered;
         }
         return names.Order(StringComparer.Ordinal).ToList();

@@ -6,6 +6,7 @@ using ZipIt.Cli;
 using ZipIt.Collect;
 using ZipIt.Data;
 using ZipIt.Models;
+using ZipIt.Core;
 
 namespace ZipIt.Commands;
 
@@ -49,7 +50,7 @@ internal static class CollectCommand
             var graph = loaded[0].Graph;
             var statistics = CollectStage.Run(loaded, graph.Spaces, dataset, batchSize, resetBn, ctx.CancellationToken);
             var metadata = ModelLoader.MetadataFor(loaded[0].Config);
-            metadata["zipit.sources"] = JsonSerializer.Serialize(loaded.Select(m => Path.GetFileName(m.Path)));
+            metadata[MetadataKeys.Sources] = JsonSerializer.Serialize(loaded.Select(m => Path.GetFileName(m.Path)));
             MetricsFile.Write(output, loaded.Count, graph.Spaces, statistics, dataset.Count, metadata);
             foreach (var (c, m) in statistics.Values) { c.Dispose(); m.Dispose(); }
             ctx.Logger.LogInformation("{Points} merge points of {Models} models over {Images} images → {Output} in {Seconds:0.00} s",

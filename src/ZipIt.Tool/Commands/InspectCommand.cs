@@ -3,6 +3,7 @@ using ZipIt.Checkpoints;
 using ZipIt.Cli;
 using ZipIt.Models;
 using ZipIt.Output;
+using ZipIt.Core;
 
 namespace ZipIt.Commands;
 
@@ -69,7 +70,7 @@ internal static class InspectCommand
         o.WriteLine($"checkpoint:   {path}");
         o.WriteLine($"files:        {files}");
         o.WriteLine($"tensors:      {entries.Count} ({string.Join(", ", dtypes.Select(d => $"{d.Key} {d.Value}"))}), {Format.Bytes(bytes)}");
-        if (checkpoint.Metadata.TryGetValue(ModelLoader.KindKey, out var kind) && kind != "model")
+        if (checkpoint.Metadata.TryGetValue(MetadataKeys.Kind, out var kind) && kind != "model")
         {
             o.WriteLine($"kind:         zipit {kind} file");
         }

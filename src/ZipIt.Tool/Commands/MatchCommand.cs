@@ -117,10 +117,10 @@ internal static class MatchCommand
 
     private static MergeGraph? GraphOf(CommandContext ctx, Checkpoint file)
     {
-        if (!file.Metadata.TryGetValue(ModelLoader.ArchitectureKey, out var archName)) return null;
+        if (!file.Metadata.TryGetValue(MetadataKeys.Architecture, out var archName)) return null;
         var architecture = ctx.Plugins.Architecture(archName);
-        if (architecture is null || !file.Metadata.TryGetValue(ModelLoader.VariantKey, out var variant)) return null;
-        var settings = System.Text.Json.JsonSerializer.Deserialize<Dictionary<string, string>>(file.Metadata.GetValueOrDefault(ModelLoader.ConfigKey) ?? "{}");
+        if (architecture is null || !file.Metadata.TryGetValue(MetadataKeys.Variant, out var variant)) return null;
+        var settings = System.Text.Json.JsonSerializer.Deserialize<Dictionary<string, string>>(file.Metadata.GetValueOrDefault(MetadataKeys.Config) ?? "{}");
         return architecture.Describe(new ArchitectureConfig(architecture.Name, variant, settings));
     }
 }

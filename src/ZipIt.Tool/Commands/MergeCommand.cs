@@ -147,14 +147,14 @@ internal static class MergeCommand
                 required.HasFlag(MatcherInputs.Weights) ? states : null, recipe.Seed!.Value, ctx.Logger, ctx.CancellationToken, Path.GetFileName(recipe.Data ?? recipe.Models[0]));
             Lap("match");
 
-            var taskNames = loaded.Select(m => m.Metadata.GetValueOrDefault("zipit.task") ?? Path.GetFileNameWithoutExtension(m.Path)).ToList();
+            var taskNames = loaded.Select(m => m.Metadata.GetValueOrDefault(MetadataKeys.Task) ?? Path.GetFileNameWithoutExtension(m.Path)).ToList();
             using (var zipped = Zipper.Zip(states, graph, matches, stopStage, new ZipOptions()))
                 ZippedCheckpoint.Write(temp, zipped, loaded[0].Config, graph, taskNames, new Dictionary<string, string>
                 {
-                    ["zipit.sources"] = JsonSerializer.Serialize(loaded.Select(m => Path.GetFileName(m.Path))),
-                    ["zipit.recipe"] = JsonSerializer.Serialize(recipe, new JsonSerializerOptions(Json.Options) { WriteIndented = false }),
-                    ["zipit.matcher"] = matcher.Name,
-                    ["zipit.matcher_settings"] = JsonSerializer.Serialize(settings.Effective),
+                    [MetadataKeys.Sources] = JsonSerializer.Serialize(loaded.Select(m => Path.GetFileName(m.Path))),
+                    [MetadataKeys.Recipe] = JsonSerializer.Serialize(recipe, new JsonSerializerOptions(Json.Options) { WriteIndented = false }),
+                    [MetadataKeys.Matcher] = matcher.Name,
+                    [MetadataKeys.MatcherSettings] = JsonSerializer.Serialize(settings.Effective),
                 });
             foreach (var (c, m) in statistics.Values) { c.Dispose(); m.Dispose(); }
             Lap("zip");

@@ -61,7 +61,7 @@ internal static class PredictCommand
         CheckpointWriter.WriteFile(outputPath, named, new Dictionary<string, string>
         {
             ["format"] = "pt",
-            ["zipit.source"] = Path.GetFileName(loaded.Path),
+            [MetadataKeys.Source] = Path.GetFileName(loaded.Path),
         });
         var seconds = clock.Elapsed.TotalSeconds;
         ctx.Logger.LogInformation("{Model}: {Count} inputs → {Output} {Names} {Shape} in {Seconds:0.000} s ({Load:0.000} s loading)",

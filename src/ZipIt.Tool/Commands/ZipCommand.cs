@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using ZipIt.Cli;
 using ZipIt.Models;
 using ZipIt.Zip;
+using ZipIt.Core;
 
 namespace ZipIt.Commands;
 
@@ -48,15 +49,15 @@ internal static class ZipCommand
             var matches = MatchesFile.Read(matchesPath, points, loaded.Count);
             var states = loaded.Select(m => m.CpuState()).ToList();
             using var zipped = Zipper.Zip(states, graph, matches, stopStage, new ZipOptions(squared));
-            var tasks = loaded.Select(m => m.Metadata.GetValueOrDefault("zipit.task") ?? Path.GetFileNameWithoutExtension(m.Path)).ToList();
+            var tasks = loaded.Select(m => m.Metadata.GetValueOrDefault(MetadataKeys.Task) ?? Path.GetFileNameWithoutExtension(m.Path)).ToList();
             var metadata = new Dictionary<string, string>
             {
-                ["zipit.sources"] = System.Text.Json.JsonSerializer.Serialize(loaded.Select(m => Path.GetFileName(m.Path))),
-                ["zipit.recipe"] = System.Text.Json.JsonSerializer.Serialize(new { models = loaded.Select(m => Path.GetFileName(m.Path)), matches = Path.GetFileName(matchesPath), stop }),
+                [MetadataKeys.Sources] = System.Text.Json.JsonSerializer.Serialize(loaded.Select(m => Path.GetFileName(m.Path))),
+                [MetadataKeys.Recipe] = System.Text.Json.JsonSerializer.Serialize(new { models = loaded.Select(m => Path.GetFileName(m.Path)), matches = Path.GetFileName(matchesPath), stop }),
             };
             // Carry the matcher and its settings from the matches file, so the checkpoint says how it was made.
             using (var matchesFile = Checkpoints.Checkpoint.Open(matchesPath))
-                foreach (var key in new[] { "zipit.matcher", "zipit.matcher_settings" })
+                foreach (var key in new[] { MetadataKeys.Matcher, MetadataKeys.MatcherSettings })
                     if (matchesFile.Metadata.TryGetValue(key, out var value)) metadata[key] = value;
             ZippedCheckpoint.Write(output, zipped, loaded[0].Config, graph, tasks, metadata);
             foreach (var match in matches.Values) { match.Merge.Dispose(); match.Unmerge.Dispose(); }

@@ -11,27 +11,25 @@ namespace ZipIt.Models;
 /// </summary>
 internal sealed record HeadLayout(int StopStage, int Heads)
 {
-    public const string StopKey = "zipit.stop";
-    public const string HeadsKey = "zipit.heads";
 
     public static string Prefix(int head) => $"heads.{head}.";
 
     public Dictionary<string, string> Metadata(MergeGraph graph) => new()
     {
-        [StopKey] = graph.Stages[StopStage].Name,
-        [HeadsKey] = Heads.ToString(CultureInfo.InvariantCulture),
+        [MetadataKeys.Stop] = graph.Stages[StopStage].Name,
+        [MetadataKeys.Heads] = Heads.ToString(CultureInfo.InvariantCulture),
     };
 
     /// <summary>The layout a checkpoint's metadata declares, or null for a single-head model.</summary>
     public static HeadLayout? From(IReadOnlyDictionary<string, string> metadata, MergeGraph graph, string file)
     {
-        if (!metadata.TryGetValue(HeadsKey, out var heads)) return null;
+        if (!metadata.TryGetValue(MetadataKeys.Heads, out var heads)) return null;
         if (!int.TryParse(heads, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) || n < 1)
-            throw ZipItException.Input($"{file}: metadata '{HeadsKey}' must be a positive integer, got '{heads}'");
-        var stop = metadata.GetValueOrDefault(StopKey);
+            throw ZipItException.Input($"{file}: metadata '{MetadataKeys.Heads}' must be a positive integer, got '{heads}'");
+        var stop = metadata.GetValueOrDefault(MetadataKeys.Stop);
         var index = graph.Stages.ToList().FindIndex(s => s.Name == stop);
         if (index < 0 || index == graph.Stages.Count - 1)
-            throw ZipItException.Input($"{file}: metadata '{StopKey}' = '{stop}' is not a stage before the last one");
+            throw ZipItException.Input($"{file}: metadata '{MetadataKeys.Stop}' = '{stop}' is not a stage before the last one");
         return new HeadLayout(index, n);
     }
 

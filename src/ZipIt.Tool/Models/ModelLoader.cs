@@ -14,20 +14,14 @@ namespace ZipIt.Models;
 /// </summary>
 internal sealed class ModelLoader(PluginCatalog plugins)
 {
-    /// <summary>Metadata keys zipit writes into checkpoints it produces, so they reload without guessing.</summary>
-    public const string ArchitectureKey = "zipit.architecture";
-    public const string VariantKey = "zipit.variant";
-    public const string ConfigKey = "zipit.config";
 
-    /// <summary>What a zipit file is (<c>metrics</c>, <c>matches</c>, ...); absent or <c>model</c> for models.</summary>
-    public const string KindKey = "zipit.kind";
 
     /// <summary>The metadata that lets a checkpoint zipit writes be reloaded without recognition.</summary>
     public static Dictionary<string, string> MetadataFor(ArchitectureConfig config) => new()
     {
-        [ArchitectureKey] = config.Architecture,
-        [VariantKey] = config.Variant,
-        [ConfigKey] = JsonSerializer.Serialize(config.Settings),
+        [MetadataKeys.Architecture] = config.Architecture,
+        [MetadataKeys.Variant] = config.Variant,
+        [MetadataKeys.Config] = JsonSerializer.Serialize(config.Settings),
     };
 
     /// <summary>Loads several models that must share one configuration (exit 3 naming the first that differs).</summary>
@@ -66,7 +60,7 @@ internal sealed class ModelLoader(PluginCatalog plugins)
     {
         var signature = SignatureOf(checkpoint);
         var file = System.IO.Path.GetFileName(checkpoint.Path);
-        if (signature.Metadata.TryGetValue(KindKey, out var kind) && kind != "model")
+        if (signature.Metadata.TryGetValue(MetadataKeys.Kind, out var kind) && kind != "model")
             return required ? throw ZipItException.Input($"{file} is a zipit {kind} file, not a model") : null;
         var (architecture, config) = FromMetadata(signature, file) ?? Recognise(signature, arch, file, required);
         if (architecture is null || config is null) return null;
@@ -132,18 +126,18 @@ internal sealed class ModelLoader(PluginCatalog plugins)
 
     private (IArchitecture, ArchitectureConfig)? FromMetadata(CheckpointSignature signature, string file)
     {
-        if (!signature.Metadata.TryGetValue(ArchitectureKey, out var name)) return null;
+        if (!signature.Metadata.TryGetValue(MetadataKeys.Architecture, out var name)) return null;
         var architecture = plugins.Architecture(name)
             ?? throw ZipItException.Plugin($"{file} is a '{name}' model, and no installed plugin provides architecture '{name}'");
-        var variant = signature.Metadata.GetValueOrDefault(VariantKey) ?? throw ZipItException.Input($"{file}: metadata has {ArchitectureKey} but no {VariantKey}");
+        var variant = signature.Metadata.GetValueOrDefault(MetadataKeys.Variant) ?? throw ZipItException.Input($"{file}: metadata has {MetadataKeys.Architecture} but no {MetadataKeys.Variant}");
         Dictionary<string, string>? settings;
         try
         {
-            settings = JsonSerializer.Deserialize<Dictionary<string, string>>(signature.Metadata.GetValueOrDefault(ConfigKey) ?? "{}");
+            settings = JsonSerializer.Deserialize<Dictionary<string, string>>(signature.Metadata.GetValueOrDefault(MetadataKeys.Config) ?? "{}");
         }
         catch (JsonException e)
         {
-            throw ZipItException.Input($"{file}: metadata {ConfigKey} is not a JSON object of strings ({e.Message})");
+            throw ZipItException.Input($"{file}: metadata {MetadataKeys.Config} is not a JSON object of strings ({e.Message})");
         }
         return (architecture, new ArchitectureConfig(architecture.Name, variant, settings));
     }

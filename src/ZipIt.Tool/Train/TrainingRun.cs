@@ -18,13 +18,13 @@ namespace ZipIt.Train;
 /// </summary>
 internal static class TrainingRun
 {
-    public const string TaskKey = "zipit.task";
-    public const string ClassesKey = "zipit.classes";
-    public const string ClassNamesKey = "zipit.class_names";
-    public const string HeadKey = "zipit.head";
-    public const string EmbeddingKey = "zipit.embedding";
-    public const string SeedKey = "zipit.seed";
-    public const string TrainingKey = "zipit.training";
+    public const string TaskKey = MetadataKeys.Task;
+    public const string ClassesKey = MetadataKeys.Classes;
+    public const string ClassNamesKey = MetadataKeys.ClassNames;
+    public const string HeadKey = MetadataKeys.Head;
+    public const string EmbeddingKey = MetadataKeys.Embedding;
+    public const string SeedKey = MetadataKeys.Seed;
+    public const string TrainingKey = MetadataKeys.Training;
 
     public static TrainResult Run(PluginCatalog plugins, TrainOptions options, string output, ILogger logger, TextWriter progress, bool showProgress,
         CancellationToken cancellation)

@@ -29,11 +29,11 @@ internal static class MatchesFile
         var metadata = new Dictionary<string, string>(extra ?? new Dictionary<string, string>())
         {
             ["format"] = "pt",
-            [ModelLoader.KindKey] = "matches",
+            [MetadataKeys.Kind] = "matches",
             ["models"] = models.ToString(CultureInfo.InvariantCulture),
-            ["zipit.points"] = JsonSerializer.Serialize(points),
-            ["zipit.matcher"] = matcher,
-            ["zipit.matcher_settings"] = JsonSerializer.Serialize(settings),
+            [MetadataKeys.Points] = JsonSerializer.Serialize(points),
+            [MetadataKeys.Matcher] = matcher,
+            [MetadataKeys.MatcherSettings] = JsonSerializer.Serialize(settings),
         };
         CheckpointWriter.WriteFile(path, tensors, metadata);
     }

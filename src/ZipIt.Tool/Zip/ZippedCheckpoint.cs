@@ -2,6 +2,7 @@ using System.Text.Json;
 using ZipIt.Checkpoints;
 using ZipIt.Models;
 using static TorchSharp.torch;
+using ZipIt.Core;
 
 namespace ZipIt.Zip;
 
@@ -18,8 +19,8 @@ internal static class ZippedCheckpoint
     {
         var metadata = new Dictionary<string, string>(extra) { ["format"] = "pt" };
         foreach (var (k, v) in ModelLoader.MetadataFor(config)) metadata[k] = v;
-        metadata["zipit.stop_label"] = StopPoint.Label(graph, zipped.StopStage);
-        metadata["zipit.tasks"] = JsonSerializer.Serialize(tasks);
+        metadata[MetadataKeys.StopLabel] = StopPoint.Label(graph, zipped.StopStage);
+        metadata[MetadataKeys.Tasks] = JsonSerializer.Serialize(tasks);
         var tensors = new List<KeyValuePair<string, Tensor>>(zipped.Trunk);
         if (zipped.StopStage is { } stop)
         {
