@@ -4,6 +4,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using ZipIt.Runtime;
 using ZipIt.Models;
 using ZipIt.Plugins;
 using ZipIt.Core;

@@ -7,21 +7,23 @@ namespace ZipIt.Collect;
 /// <summary>The collect stage shared by <c>collect</c> and <c>merge</c>: optional base-model BN reset, then per-point statistics.</summary>
 internal static class CollectStage
 {
-    public static Dictionary<string, (TorchSharp.torch.Tensor Covariance, TorchSharp.torch.Tensor Mean)> Run(
+    public static PointStatistics Run(
         IReadOnlyList<LoadedModel> models, IReadOnlyList<FeatureSpace> spaces, TensorDataset dataset, int batchSize, bool resetBn, CancellationToken cancellation)
     {
         if (resetBn)
             foreach (var m in models)
                 BatchNormReset.Run(m.Modules, dataset.Batches(batchSize).Select(b => b.Images), x => m.Forward(x), cancellation);
-        var accumulators = StatisticsCollector.Collect(models.Select(m => m.Model).ToList(), spaces, dataset.Batches(batchSize).Select(b => b.Images), cancellation);
+        var accumulators = StatisticsCollector.Collect(models.Select(m => m.Model).ToList(), spaces, dataset.Batches(batchSize).Select(b => b.Images), models[0].Device, cancellation);
         try
         {
             // Matching and the metrics file work on the CPU; an O×O matrix is small next to the features.
-            return accumulators.ToDictionary(kv => kv.Key, kv =>
+            var points = new Dictionary<string, (TorchSharp.torch.Tensor, TorchSharp.torch.Tensor)>();
+            foreach (var (name, accumulator) in accumulators)
             {
-                var (c, m) = kv.Value.Finish();
-                return c.device_type == TorchSharp.DeviceType.CPU ? (c, m) : (Cpu(c), Cpu(m));
-            });
+                var (c, m) = accumulator.Finish();
+                points[name] = c.device_type == TorchSharp.DeviceType.CPU ? (c, m) : (Cpu(c), Cpu(m));
+            }
+            return new PointStatistics(points, models.Count, dataset.Count);
         }
         finally
         {

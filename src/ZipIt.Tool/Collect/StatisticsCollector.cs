@@ -12,7 +12,7 @@ namespace ZipIt.Collect;
 internal static class StatisticsCollector
 {
     public static Dictionary<string, CovarianceAccumulator> Collect(
-        IReadOnlyList<StagedModel> models, IReadOnlyList<FeatureSpace> spaces, IEnumerable<Tensor> batches,
+        IReadOnlyList<StagedModel> models, IReadOnlyList<FeatureSpace> spaces, IEnumerable<Tensor> batches, Device device,
         CancellationToken cancellation = default, Action<long>? progress = null)
     {
         var accumulators = spaces.ToDictionary(s => s.Name, s => new CovarianceAccumulator(models.Count * s.Width));
@@ -29,8 +29,8 @@ internal static class StatisticsCollector
             {
                 cancellation.ThrowIfCancellationRequested();
                 using var scope = torch.NewDisposeScope();
-                // The models sit on the command's compute device; the calibration images are on the CPU.
-                var input = batch.to(TorchRuntime.ComputeDevice);
+                // The models sit on the compute device; the calibration images are on the CPU.
+                var input = batch.to(device);
                 foreach (var model in models) model.call(input);
                 foreach (var space in spaces)
                 {

@@ -6,6 +6,7 @@ using ZipIt.Cli;
 using ZipIt.Collect;
 using ZipIt.Data;
 using ZipIt.Models;
+using ZipIt.Checkpoints;
 using ZipIt.Core;
 
 namespace ZipIt.Commands;
@@ -48,11 +49,10 @@ internal static class CollectCommand
         {
             using var dataset = TensorDataset.Load(dataPath, images);
             var graph = loaded[0].Graph;
-            var statistics = CollectStage.Run(loaded, graph.Spaces, dataset, batchSize, resetBn, ctx.CancellationToken);
-            var metadata = ModelLoader.MetadataFor(loaded[0].Config);
+            using var statistics = CollectStage.Run(loaded, graph.Spaces, dataset, batchSize, resetBn, ctx.CancellationToken);
+            var metadata = ArchitectureMetadata.For(loaded[0].Config);
             metadata[MetadataKeys.Sources] = JsonSerializer.Serialize(loaded.Select(m => Path.GetFileName(m.Path)));
-            MetricsFile.Write(output, loaded.Count, graph.Spaces, statistics, dataset.Count, metadata);
-            foreach (var (c, m) in statistics.Values) { c.Dispose(); m.Dispose(); }
+            MetricsFile.Write(output, graph.Spaces, statistics, metadata);
             ctx.Logger.LogInformation("{Points} merge points of {Models} models over {Images} images → {Output} in {Seconds:0.00} s",
                 graph.Spaces.Count, loaded.Count, dataset.Count, output, clock.Elapsed.TotalSeconds);
             if (json)

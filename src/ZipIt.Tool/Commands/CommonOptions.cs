@@ -1,4 +1,5 @@
 using System.CommandLine;
+using ZipIt.Runtime;
 using ZipIt.Core;
 
 namespace ZipIt.Commands;
@@ -29,32 +30,15 @@ internal static class CommonOptions
         HelpName = "NAME",
     };
 
-    /// <summary>Short for <c>--set balance=A</c>; the matcher must declare the setting (else exit 2).</summary>
-    public static Option<double?> Balance() => new("--balance")
+    /// <summary><c>--preset NAME</c>: one of the matcher's named settings (e.g. mudsc's zip or align); <c>--set</c> overrides its values.</summary>
+    public static Option<string?> Preset() => new("--preset")
     {
-        Description = "MuDSC's α: share of weight-space similarity, 0..1; 1 needs no data (matchers that declare 'balance').",
-        HelpName = "A",
-    };
-
-    /// <summary>Short for <c>--set mode=NAME</c>; the matcher must declare the setting (else exit 2).</summary>
-    public static Option<string?> Mode() => new("--mode")
-    {
-        Description = "Matching mode, e.g. MuDSC's zip or align (matchers that declare 'mode').",
+        Description = "One of the matcher's named settings (see 'plugins list'), e.g. mudsc's zip or align; --set values override it.",
         HelpName = "NAME",
     };
 
     /// <summary>Parses repeated <c>--set NAME=VALUE</c> items (case-insensitive names; exit 2 for a malformed one).</summary>
-    public static Dictionary<string, string> Settings(IEnumerable<string> items)
-    {
-        var values = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
-        foreach (var item in items)
-        {
-            var i = item.IndexOf('=');
-            if (i <= 0) throw ZipItException.Usage($"--set {item}: expected NAME=VALUE");
-            values[item[..i].Trim()] = item[(i + 1)..].Trim();
-        }
-        return values;
-    }
+    public static Dictionary<string, string> Settings(IEnumerable<string> items) => SettingList.Parse(items);
 
     public static Argument<string> Checkpoint(string description = "A .safetensors file, a sharded model.safetensors.index.json, or a folder holding either.") =>
         new("checkpoint") { Description = description };

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Reflection;
 using System.Runtime.InteropServices;
 using TorchSharp;
+using ZipIt.Runtime;
 using ZipIt.Cli;
 using ZipIt.Models;
 using ZipIt.Output;

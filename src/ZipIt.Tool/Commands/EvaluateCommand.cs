@@ -20,8 +20,6 @@ namespace ZipIt.Commands;
 /// </summary>
 internal static class EvaluateCommand
 {
-    public const string EmbeddingsTensor = "embeddings";
-
     public static Command Create(CommandRunner runner)
     {
         var models = new Argument<string[]>("models") { Description = "Checkpoints to evaluate (plain or multi-head), each on its own.", Arity = ArgumentArity.OneOrMore };
@@ -53,7 +51,7 @@ internal static class EvaluateCommand
         var clock = Stopwatch.StartNew();
         var tasks = EvaluationTask.Parse(taskSpecs);
         if (head == HeadKind.Clip && embeddingsPath is null) throw ZipItException.Usage("--head clip needs --class-embeddings FILE");
-        using var embeddings = embeddingsPath is null ? null : ReadEmbeddings(embeddingsPath);
+        using var embeddings = embeddingsPath is null ? null : ClassEmbeddingsFile.Read(embeddingsPath);
         using var dataset = TensorDataset.Load(dataPath, images, labelsRequired: true);
         var loader = ctx.Get<ModelLoader>();
         var results = new List<EvaluationResult>();
@@ -87,13 +85,5 @@ internal static class EvaluateCommand
         else ctx.Out.Write(report.ToMarkdown());
         ctx.Logger.LogInformation("evaluated {Count} models on {Images} images in {Seconds:0.00} s", results.Count, report.Images, clock.Elapsed.TotalSeconds);
         return 0;
-    }
-
-    internal static Tensor ReadEmbeddings(string path)
-    {
-        using var file = Checkpoint.Open(path);
-        if (!file.Contains(EmbeddingsTensor))
-            throw ZipItException.Input($"{Path.GetFileName(file.Path)} has no tensor '{EmbeddingsTensor}' [K, D]");
-        return file.Read(EmbeddingsTensor).to(ScalarType.Float32);
     }
 }

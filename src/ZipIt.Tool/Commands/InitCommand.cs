@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Microsoft.Extensions.Logging;
 using TorchSharp;
+using ZipIt.Runtime;
 using ZipIt.Checkpoints;
 using ZipIt.Cli;
 using ZipIt.Models;
@@ -24,7 +25,7 @@ internal static class InitCommand
             TorchRuntime.Initialize();
             torch.manual_seed(ctx.Value(seed));
             using var model = architecture.Create(config);
-            var metadata = ModelLoader.MetadataFor(config);
+            var metadata = ArchitectureMetadata.For(config);
             metadata["format"] = "pt";
             CheckpointWriter.WriteFile(ctx.Value(output)!, model.state_dict(), metadata);
             ctx.Logger.LogInformation("{Config} → {Output}", config, ctx.Value(output));

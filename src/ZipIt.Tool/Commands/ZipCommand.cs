@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using ZipIt.Cli;
+using ZipIt.Matching;
 using ZipIt.Models;
 using ZipIt.Zip;
 using ZipIt.Core;
@@ -46,7 +47,7 @@ internal static class ZipCommand
             var stopStage = StopPoint.Parse(stop, graph, loaded[0].Config);
             foreach (var m in loaded) WeightCheck.RequireFinite(m);
             var points = Zipper.PointsUpTo(graph, stopStage);
-            var matches = MatchesFile.Read(matchesPath, points, loaded.Count);
+            using var matches = new MatchSet(MatchesFile.Read(matchesPath, points, loaded.Count));
             var states = loaded.Select(m => m.CpuState()).ToList();
             using var zipped = Zipper.Zip(states, graph, matches, stopStage, new ZipOptions(squared));
             var tasks = loaded.Select(m => m.Metadata.GetValueOrDefault(MetadataKeys.Task) ?? Path.GetFileNameWithoutExtension(m.Path)).ToList();
@@ -60,7 +61,6 @@ internal static class ZipCommand
                 foreach (var key in new[] { MetadataKeys.Matcher, MetadataKeys.MatcherSettings })
                     if (matchesFile.Metadata.TryGetValue(key, out var value)) metadata[key] = value;
             ZippedCheckpoint.Write(output, zipped, loaded[0].Config, graph, tasks, metadata);
-            foreach (var match in matches.Values) { match.Merge.Dispose(); match.Unmerge.Dispose(); }
             var label = StopPoint.Label(graph, stopStage);
             ctx.Logger.LogInformation("zipped {Count} models (ZipIt!{Label}, {Points} merge points) → {Output} in {Seconds:0.00} s",
                 loaded.Count, label, points.Count, output, clock.Elapsed.TotalSeconds);

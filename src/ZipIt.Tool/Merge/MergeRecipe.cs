@@ -18,12 +18,14 @@ internal sealed record MergeRecipe
     public int? BatchSize { get; init; }
     public bool? ResetBn { get; init; }
     public string? Matcher { get; init; }
+    public string? Preset { get; init; }
     public double? Alpha { get; init; }
     public double? Beta { get; init; }
     public Dictionary<string, string>? Settings { get; init; }
     public string? Stop { get; init; }
     public long? Seed { get; init; }
     public string? Output { get; init; }
+    public string? Arch { get; init; }
     public EvaluationRecipe? Evaluate { get; init; }
 
     public sealed record EvaluationRecipe

@@ -1,3 +1,5 @@
+using ZipIt.Zip;
+
 namespace ZipIt.Models;
 
 /// <summary>Which architecture and configuration a checkpoint is, and whether its tensors fit that configuration.</summary>
@@ -6,4 +8,5 @@ namespace ZipIt.Models;
 /// <param name="Mismatch">Null when every key and shape agrees with the configuration; otherwise one line saying what differs.</param>
 /// <param name="ParameterCount">Elements in the model's parameters (buffers such as BN running stats excluded), every head counted.</param>
 /// <param name="Heads">The head layout of a partially zipped checkpoint, or null.</param>
-internal sealed record ModelIdentity(IArchitecture Architecture, ArchitectureConfig Config, string? Mismatch, long ParameterCount, HeadLayout? Heads = null);
+/// <param name="Remapping">The wrapper prefix stripped from the checkpoint's keys (DataParallel's <c>module.</c>, ...), or null.</param>
+internal sealed record ModelIdentity(IArchitecture Architecture, ArchitectureConfig Config, string? Mismatch, long ParameterCount, HeadLayout? Heads = null, KeyRemapping? Remapping = null);

@@ -1,7 +1,9 @@
 using System.Text.Json;
 using TorchSharp;
+using ZipIt.Runtime;
 using ZipIt.Checkpoints;
 using ZipIt.Plugins;
+using ZipIt.Zip;
 using static TorchSharp.torch;
 using ZipIt.Core;
 
@@ -14,25 +16,15 @@ namespace ZipIt.Models;
 /// </summary>
 internal sealed class ModelLoader(PluginCatalog plugins)
 {
-
-
-    /// <summary>The metadata that lets a checkpoint zipit writes be reloaded without recognition.</summary>
-    public static Dictionary<string, string> MetadataFor(ArchitectureConfig config) => new()
-    {
-        [MetadataKeys.Architecture] = config.Architecture,
-        [MetadataKeys.Variant] = config.Variant,
-        [MetadataKeys.Config] = JsonSerializer.Serialize(config.Settings),
-    };
-
     /// <summary>Loads several models that must share one configuration (exit 3 naming the first that differs).</summary>
-    public List<LoadedModel> LoadAll(IReadOnlyList<string> paths, string? arch = null)
+    public List<LoadedModel> LoadAll(IReadOnlyList<string> paths, string? arch = null, Device? device = null)
     {
         var models = new List<LoadedModel>();
         try
         {
             foreach (var path in paths)
             {
-                var model = Load(path, arch);
+                var model = Load(path, arch, device);
                 models.Add(model);
                 if (!model.Config.Equals(models[0].Config))
                     throw ZipItException.Input(
@@ -47,18 +39,24 @@ internal sealed class ModelLoader(PluginCatalog plugins)
         }
     }
 
-    public static CheckpointSignature SignatureOf(Checkpoint checkpoint) => new(
-        checkpoint.Entries.ToDictionary(e => e.Name, e => new TensorSignature(e.DType, e.Shape)),
-        checkpoint.Metadata);
+    /// <summary>Names, shapes and metadata of <paramref name="checkpoint"/>, keys as the model names them (a wrapper's prefix stripped).</summary>
+    public static CheckpointSignature SignatureOf(Checkpoint checkpoint, IReadOnlyDictionary<string, string>? hints = null)
+    {
+        var remapping = KeyRemapping.For(checkpoint.Entries.Select(e => e.Name).ToList());
+        return new CheckpointSignature(
+            checkpoint.Entries.ToDictionary(e => remapping.ToModel(e.Name), e => new TensorSignature(e.DType, e.Shape)),
+            checkpoint.Metadata) { Hints = hints ?? new Dictionary<string, string>() };
+    }
 
     /// <summary>
     /// Recognises <paramref name="checkpoint"/>. <paramref name="arch"/> (an architecture or variant
     /// name) narrows the search and must agree with what is found. Returns null only when
     /// <paramref name="required"/> is false and nothing recognises it.
     /// </summary>
-    public ModelIdentity? Identify(Checkpoint checkpoint, string? arch, bool required = true)
+    public ModelIdentity? Identify(Checkpoint checkpoint, string? arch, bool required = true, IReadOnlyDictionary<string, string>? hints = null)
     {
-        var signature = SignatureOf(checkpoint);
+        var signature = SignatureOf(checkpoint, hints);
+        var remapping = KeyRemapping.For(checkpoint.Entries.Select(e => e.Name).ToList());
         var file = System.IO.Path.GetFileName(checkpoint.Path);
         if (signature.Metadata.TryGetValue(MetadataKeys.Kind, out var kind) && kind != "model")
             return required ? throw ZipItException.Input($"{file} is a zipit {kind} file, not a model") : null;
@@ -70,58 +68,112 @@ internal sealed class ModelLoader(PluginCatalog plugins)
         using var model = Create(architecture, config, file);
         var shapes = model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.shape);
         var parameterNames = model.named_parameters().Select(p => p.name).ToHashSet();
-        var layout = HeadLayout.From(signature.Metadata, architecture.Describe(config), file);
+        var graph = architecture.Describe(config);
+        var layout = HeadLayout.From(signature.Metadata, graph, file);
+        var entry = layout?.EntryWidth(graph) ?? 0;
+        long[] ShapeOf(string? modelKey) => modelKey is null ? [entry, entry] : shapes[modelKey];
         var expected = layout is null
             ? shapes
-            : layout.Keys(shapes.Keys, architecture.Describe(config)).ToDictionary(k => k.Key, k => shapes[k.ModelKey]);
+            : layout.Keys(shapes.Keys, graph).ToDictionary(k => k.Key, k => ShapeOf(k.ModelKey));
         var parameters = layout is null
             ? model.named_parameters().Sum(p => p.parameter.numel())
-            : layout.Keys(parameterNames, architecture.Describe(config)).Sum(k => shapes[k.ModelKey].Aggregate(1L, (a, b) => a * b));
-        return new ModelIdentity(architecture, config, Compare(expected, signature), parameters, layout);
+            : layout.Keys(parameterNames, graph).Where(k => k.ModelKey is not null).Sum(k => shapes[k.ModelKey!].Aggregate(1L, (a, b) => a * b));
+        return new ModelIdentity(architecture, config, Compare(expected, signature), parameters, layout, remapping);
     }
 
-    /// <summary>Loads <paramref name="path"/> as a model in eval mode (exit 3 when it is not a model an installed plugin can build).</summary>
-    public LoadedModel Load(string path, string? arch = null)
+    /// <summary>
+    /// Loads <paramref name="path"/> as a model in eval mode on <paramref name="device"/> (default:
+    /// the command's compute device); exit 3 when it is not a model an installed plugin can build.
+    /// </summary>
+    public LoadedModel Load(string path, string? arch = null, Device? device = null, IReadOnlyDictionary<string, string>? hints = null)
     {
         TorchRuntime.Initialize();
         using var checkpoint = Checkpoint.Open(path);
-        var identity = Identify(checkpoint, arch)!;
+        var identity = Identify(checkpoint, arch, hints: hints)!;
         var file = System.IO.Path.GetFileName(checkpoint.Path);
         if (identity.Mismatch is not null)
             throw ZipItException.Input($"{file} does not fit {identity.Config}: {identity.Mismatch}");
 
         var graph = identity.Architecture.Describe(identity.Config);
         var layout = identity.Heads;
+        var remap = identity.Remapping ?? KeyRemapping.None;
         var model = Create(identity.Architecture, identity.Config, file);
         var heads = new List<StagedModel>();
+        var entry = new List<Tensor>();
         try
         {
             if (layout is null)
             {
-                LoadWeights(model, checkpoint, file, key => key);
+                LoadWeights(model, file, key => remap.ToCheckpoint(key), checkpoint.Read);
             }
             else
             {
-                LoadWeights(model, checkpoint, file, key => graph.StageOf(key) <= layout.StopStage ? key : null);
+                LoadWeights(model, file, key => graph.StageOf(key) <= layout.StopStage ? key : null, checkpoint.Read);
                 for (var h = 0; h < layout.Heads; h++)
                 {
                     var head = Create(identity.Architecture, identity.Config, file);
                     heads.Add(head);
                     var prefix = HeadLayout.Prefix(h);
-                    LoadWeights(head, checkpoint, file, key => graph.StageOf(key) > layout.StopStage ? prefix + key : null);
+                    LoadWeights(head, file, key => graph.StageOf(key) > layout.StopStage ? prefix + key : null, checkpoint.Read);
                     head.eval();
+                    if (layout.EntrySpace is not null) entry.Add(ReadEntry(checkpoint, file, HeadLayout.EntryKey(h)));
                 }
             }
             model.eval();
-            return new LoadedModel(checkpoint.Path, identity.Architecture, identity.Config, model, checkpoint.Metadata, graph, layout, heads)
-                .To(TorchRuntime.ComputeDevice);
+            return new LoadedModel(checkpoint.Path, identity.Architecture, identity.Config, model, checkpoint.Metadata, graph, layout, heads, entry)
+                .To(device ?? TorchRuntime.ComputeDevice);
         }
         catch
         {
             model.Dispose();
             foreach (var h in heads) h.Dispose();
+            foreach (var t in entry) t.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// A zipped model as a runnable model, in memory (no file round trip): the merged trunk and,
+    /// for a partial zip, one model per head with its entry transform. <paramref name="name"/> is
+    /// how messages and reports call it (the output file's name).
+    /// </summary>
+    public static LoadedModel FromZipped(ZippedModel zipped, LoadedModel template, string name, IReadOnlyDictionary<string, string> metadata, Device device)
+    {
+        var graph = template.Graph;
+        var layout = zipped.StopStage is { } stop ? new HeadLayout(stop, zipped.Heads.Count, zipped.EntrySpace) : null;
+        var model = Create(template.Architecture, template.Config, name);
+        var heads = new List<StagedModel>();
+        var entry = new List<Tensor>();
+        try
+        {
+            LoadWeights(model, name, key => zipped.Trunk.ContainsKey(key) ? key : null, key => zipped.Trunk[key]);
+            for (var h = 0; h < zipped.Heads.Count; h++)
+            {
+                var head = Create(template.Architecture, template.Config, name);
+                heads.Add(head);
+                var own = zipped.Heads[h];
+                LoadWeights(head, name, key => own.ContainsKey(key) ? key : null, key => own[key]);
+                head.eval();
+                if (zipped.EntryTransforms.Count > 0) entry.Add(zipped.EntryTransforms[h].clone());
+            }
+            model.eval();
+            return new LoadedModel(name, template.Architecture, template.Config, model, metadata, graph, layout, heads, entry).To(device);
+        }
+        catch
+        {
+            model.Dispose();
+            foreach (var h in heads) h.Dispose();
+            foreach (var t in entry) t.Dispose();
+            throw;
+        }
+    }
+
+    private static Tensor ReadEntry(Checkpoint checkpoint, string file, string key)
+    {
+        var t = checkpoint.Read(key);
+        if (!t.is_floating_point() || !t.isfinite().all().item<bool>())
+            throw ZipItException.Input($"{file}: tensor '{key}' must hold finite floating-point values");
+        return t.to(ScalarType.Float32);
     }
 
     private (IArchitecture, ArchitectureConfig)? FromMetadata(CheckpointSignature signature, string file)
@@ -215,15 +267,15 @@ internal sealed class ModelLoader(PluginCatalog plugins)
     private static string Few(IReadOnlyList<string> items) =>
         items.Count <= 3 ? string.Join(", ", items) : string.Join(", ", items.Take(3)) + $" (+{items.Count - 3} more)";
 
-    /// <summary>Copies into each model tensor the checkpoint tensor <paramref name="keyFor"/> names (null: leave it as built).</summary>
-    private static void LoadWeights(StagedModel model, Checkpoint checkpoint, string file, Func<string, string?> keyFor)
+    /// <summary>Copies into each model tensor the source tensor <paramref name="keyFor"/> names (null: leave it as built).</summary>
+    private static void LoadWeights(StagedModel model, string file, Func<string, string?> keyFor, Func<string, Tensor> read)
     {
         using var _ = torch.no_grad();
         foreach (var (modelKey, target) in model.state_dict())
         {
             if (keyFor(modelKey) is not { } name) continue;
             using var scope = torch.NewDisposeScope();
-            var source = checkpoint.Read(name);
+            var source = read(name);
             if (source.is_floating_point() != target.is_floating_point())
                 throw ZipItException.Input($"{file}: tensor '{name}' is {source.dtype}, expected {target.dtype}");
             target.copy_(source.dtype == target.dtype ? source : source.to(target.dtype));

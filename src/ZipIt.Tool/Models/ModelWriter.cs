@@ -1,4 +1,5 @@
 using ZipIt.Checkpoints;
+using ZipIt.Zip;
 using static TorchSharp.torch;
 
 namespace ZipIt.Models;
@@ -9,7 +10,8 @@ internal static class ModelWriter
     public static void Save(LoadedModel model, string path, IReadOnlyDictionary<string, string>? extraMetadata = null)
     {
         var metadata = new Dictionary<string, string>(model.Metadata) { ["format"] = "pt" };
-        foreach (var (k, v) in ModelLoader.MetadataFor(model.Config)) metadata[k] = v;
+        foreach (var (k, v) in ArchitectureMetadata.For(model.Config)) metadata[k] = v;
+        if (model.Layout is { } l) foreach (var (k, v) in l.Metadata(model.Graph)) metadata[k] = v;
         foreach (var (k, v) in extraMetadata ?? new Dictionary<string, string>()) metadata[k] = v;
         var tensors = new List<KeyValuePair<string, Tensor>>();
         var trunk = model.Model.state_dict();
@@ -23,6 +25,8 @@ internal static class ModelWriter
             for (var h = 0; h < model.Heads.Count; h++)
                 tensors.AddRange(model.Heads[h].state_dict().Where(kv => model.Graph.StageOf(kv.Key) > layout.StopStage)
                     .Select(kv => new KeyValuePair<string, Tensor>(HeadLayout.Prefix(h) + kv.Key, kv.Value)));
+            for (var h = 0; h < model.EntryTransforms.Count; h++)
+                tensors.Add(new(HeadLayout.EntryKey(h), model.EntryTransforms[h]));
         }
         CheckpointWriter.WriteFile(path, tensors, metadata);
     }

@@ -3,10 +3,12 @@ using System.Globalization;
 using System.Reflection;
 using Microsoft.Extensions.Logging;
 using TorchSharp;
+using ZipIt.Runtime;
 using ZipIt.Collect;
 using ZipIt.Data;
 using ZipIt.Evaluate;
 using ZipIt.Matching;
+using ZipIt.Merge;
 using ZipIt.Models;
 using ZipIt.Plugins;
 using ZipIt.ResetBn;
@@ -56,6 +58,7 @@ internal sealed class ReproduceRun(PluginCatalog plugins, ModelLoader loader, IL
 
         var models = TrainModels(o, setting);
         Lap("train");
+        var pipeline = new MergePipeline(loader, plugins, logger, TorchRuntime.ComputeDevice, cancellation);
 
         var baseLabels = setting.Tasks.Select((_, i) => $"Model {(char)('A' + i)}").ToList();
         var perMethod = baseLabels.Append("Ensemble").ToDictionary(l => l, _ => new List<EvaluationResult>());
@@ -76,7 +79,7 @@ internal sealed class ReproduceRun(PluginCatalog plugins, ModelLoader loader, IL
                 }
                 perMethod["Ensemble"].Add(Evaluate("Ensemble", loaded, data.Test, data, x => loaded.Select(m => m.Forward(x)[0]).ToList(), o));
                 Lap("evaluate");
-                using var pair = new PairStatistics(loaded, data, o, logger, cancellation);
+                using var pair = new PairStatistics(loaded, data, o, pipeline);
                 Lap("collect");
                 if (p == 0)
                 {
@@ -226,22 +229,21 @@ internal sealed class ReproduceRun(PluginCatalog plugins, ModelLoader loader, IL
         foreach (var (matcher, _) in plugins.Matchers)
         {
             if (builtIn.Contains(matcher.Name, StringComparer.OrdinalIgnoreCase)) continue;
-            string?[] modes = matcher.Parameters.Any(p => p.Name == "mode") ? ["zip", "align"] : [null];
-            foreach (var mode in modes)
+            // One row per preset the matcher declares (one row with its defaults when it has none);
+            // ZipIt!'s α and β chosen above carry over to matchers that take them.
+            var presets = matcher.Presets.Count > 0 ? matcher.Presets : [new MatcherPreset("", matcher.Name, new Dictionary<string, string>(), matcher.Description)];
+            foreach (var preset in presets)
             {
-                var settings = new Dictionary<string, string>();
+                var settings = new Dictionary<string, string>(preset.Settings);
                 if (matcher.Parameters.Any(p => p.Name == "alpha")) settings["alpha"] = Invariant(alpha);
                 if (matcher.Parameters.Any(p => p.Name == "beta")) settings["beta"] = Invariant(beta);
-                if (mode is not null) settings["mode"] = mode;
-                methods.Add(new(matcher.Name, mode is null ? matcher.Name : $"{Display(matcher.Name)}-{mode}", matcher, settings, null));
+                methods.Add(new(matcher.Name, preset.Label, matcher, settings, null));
             }
         }
         foreach (var stop in o.Stops)
             methods.Add(new("zipit", $"ZipIt!{stop}/{full[(full.IndexOf('/') + 1)..]}", plugins.Matcher(ZipItMatcher.MatcherName), new(ab), stop.ToString(CultureInfo.InvariantCulture)));
         return methods;
     }
-
-    private static string Display(string matcher) => matcher.Equals("mudsc", StringComparison.OrdinalIgnoreCase) ? "MuDSC" : matcher;
 
     private static string Invariant(double v) => v.ToString("R", CultureInfo.InvariantCulture);
 
@@ -255,66 +257,36 @@ internal sealed class ReproduceRun(PluginCatalog plugins, ModelLoader loader, IL
         private readonly IReadOnlyList<LoadedModel> _models;
         private readonly ProtocolData _data;
         private readonly ReproduceOptions _options;
-        private readonly ILogger _logger;
-        private readonly CancellationToken _cancellation;
-        private readonly Dictionary<string, (Tensor Covariance, Tensor Mean)> _statistics;
+        private readonly MergePipeline _pipeline;
+        private readonly PointStatistics _statistics;
         private readonly MergeGraph _graph;
-        private readonly string _folder;
 
-        public PairStatistics(IReadOnlyList<LoadedModel> models, ProtocolData data, ReproduceOptions options, ILogger logger, CancellationToken cancellation)
+        public PairStatistics(IReadOnlyList<LoadedModel> models, ProtocolData data, ReproduceOptions options, MergePipeline pipeline)
         {
             _models = models;
             _data = data;
             _options = options;
-            _logger = logger;
-            _cancellation = cancellation;
+            _pipeline = pipeline;
             _graph = models[0].Graph;
-            _statistics = CollectStage.Run(models, Zipper.PointsUpTo(_graph, null), data.Calibration, options.EvalBatchSize, resetBn: true, cancellation);
-            _folder = Directory.CreateTempSubdirectory("zipit-reproduce-").FullName;
+            foreach (var m in models) pipeline.ResetBatchNorm(m, data.Calibration, options.EvalBatchSize);
+            _statistics = pipeline.Collect(models, Zipper.PointsUpTo(_graph, null), data.Calibration, options.EvalBatchSize);
         }
 
         public EvaluationResult MergeAndEvaluate(string label, IMatcher matcher, IReadOnlyDictionary<string, string> values, string? stop,
             TensorDataset set, int pair, ReproduceRun run, out Dictionary<string, double> seconds)
         {
-            seconds = [];
-            var clock = Stopwatch.StartNew();
+            var before = _pipeline.Seconds.ToDictionary(kv => kv.Key, kv => kv.Value);
             var stopStage = StopPoint.Parse(stop, _graph, _models[0].Config);
             var settings = MatchStage.Settings(matcher, values);
-            var required = MatchStage.RequiredInputs(matcher, settings);
-            var points = MatchStage.Points(Zipper.PointsUpTo(_graph, stopStage), _statistics);
-            var states = _models.Select(m => m.CpuState()).ToList();
-            var matches = MatchStage.Run(matcher, settings, points, _models.Count, _graph, required.HasFlag(MatcherInputs.Weights) ? states : null,
-                _options.Seed + pair, _logger, _cancellation, "calibration images");
-            seconds["match"] = clock.Elapsed.TotalSeconds;
-            clock.Restart();
-            var path = Path.Combine(_folder, $"merged-{Guid.NewGuid():N}.safetensors");
-            try
-            {
-                using (var zipped = Zipper.Zip(states, _graph, matches, stopStage, new ZipOptions()))
-                    ZippedCheckpoint.Write(path, zipped, _models[0].Config, _graph, _data.Tasks.Select(t => t.Name).ToList(), new Dictionary<string, string>());
-                foreach (var m in matches.Values) { m.Merge.Dispose(); m.Unmerge.Dispose(); }
-                using var merged = run.Load(path);
-                seconds["zip"] = clock.Elapsed.TotalSeconds;
-                clock.Restart();
-                BatchNormReset.Run(merged.Modules, _data.Calibration.Batches(_options.EvalBatchSize).Select(b => b.Images), x => merged.Forward(x), _cancellation);
-                seconds["resetBn"] = clock.Elapsed.TotalSeconds;
-                clock.Restart();
-                var result = run.Evaluate(label, [merged], set, _data, x => merged.Forward(x), _options);
-                seconds["evaluate"] = clock.Elapsed.TotalSeconds;
-                return result;
-            }
-            finally
-            {
-                if (File.Exists(path)) File.Delete(path);
-            }
+            using var merged = _pipeline.MergeFromStatistics(_models, _statistics, matcher, settings, stopStage, _options.Seed + pair,
+                _data.Calibration, _options.EvalBatchSize, label, new Dictionary<string, string>());
+            var clock = Stopwatch.StartNew();
+            var result = run.Evaluate(label, [merged], set, _data, x => merged.Forward(x), _options);
+            seconds = _pipeline.Seconds.ToDictionary(kv => kv.Key == "resetBnMerged" ? "resetBn" : kv.Key, kv => kv.Value - before.GetValueOrDefault(kv.Key));
+            seconds["evaluate"] = clock.Elapsed.TotalSeconds;
+            return result;
         }
 
-        public void Dispose()
-        {
-            foreach (var (c, m) in _statistics.Values) { c.Dispose(); m.Dispose(); }
-            try { Directory.Delete(_folder, recursive: true); } catch (IOException) { }
-        }
+        public void Dispose() => _statistics.Dispose();
     }
-
-    internal LoadedModel Load(string path) => loader.Load(path);
 }

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using TorchSharp;
+using ZipIt.Runtime;
 using ZipIt.Data;
 using ZipIt.Models;
 using ZipIt.Output;

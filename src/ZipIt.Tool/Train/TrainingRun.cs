@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using TorchSharp;
+using ZipIt.Runtime;
 using ZipIt.Checkpoints;
 using ZipIt.Data;
 using ZipIt.Models;
@@ -61,7 +62,7 @@ internal static class TrainingRun
         logger.LogInformation("{Task}: validation accuracy {Accuracy:P2}; {Rate:0} training images/s, {EvalRate:0} evaluation images/s, {Seconds:0.0} s",
             task.Name, result.ValidationAccuracy, result.TrainImagesPerSecond, result.EvalImagesPerSecond, result.Seconds);
 
-        var metadata = ModelLoader.MetadataFor(config);
+        var metadata = ArchitectureMetadata.For(config);
         metadata["format"] = "pt";
         metadata[TaskKey] = task.Name;
         metadata[ClassesKey] = JsonSerializer.Serialize(task.Classes);

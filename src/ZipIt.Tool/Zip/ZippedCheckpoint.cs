@@ -1,6 +1,5 @@
 using System.Text.Json;
 using ZipIt.Checkpoints;
-using ZipIt.Models;
 using static TorchSharp.torch;
 using ZipIt.Core;
 
@@ -17,17 +16,25 @@ internal static class ZippedCheckpoint
     public static void Write(string path, ZippedModel zipped, ArchitectureConfig config, MergeGraph graph,
         IReadOnlyList<string> tasks, IReadOnlyDictionary<string, string> extra)
     {
+        var metadata = Metadata(zipped, config, graph, tasks, extra);
+        var tensors = new List<KeyValuePair<string, Tensor>>(zipped.Trunk);
+        for (var h = 0; h < zipped.Heads.Count; h++)
+            tensors.AddRange(zipped.Heads[h].Select(kv => new KeyValuePair<string, Tensor>(HeadLayout.Prefix(h) + kv.Key, kv.Value)));
+        for (var h = 0; h < zipped.EntryTransforms.Count; h++)
+            tensors.Add(new(HeadLayout.EntryKey(h), zipped.EntryTransforms[h]));
+        CheckpointWriter.WriteFile(path, tensors, metadata);
+    }
+
+    /// <summary>The metadata of a zipped model: architecture, stop label, tasks, head layout and <paramref name="extra"/> (sources, recipe, matcher).</summary>
+    public static Dictionary<string, string> Metadata(ZippedModel zipped, ArchitectureConfig config, MergeGraph graph,
+        IReadOnlyList<string> tasks, IReadOnlyDictionary<string, string> extra)
+    {
         var metadata = new Dictionary<string, string>(extra) { ["format"] = "pt" };
-        foreach (var (k, v) in ModelLoader.MetadataFor(config)) metadata[k] = v;
+        foreach (var (k, v) in ArchitectureMetadata.For(config)) metadata[k] = v;
         metadata[MetadataKeys.StopLabel] = StopPoint.Label(graph, zipped.StopStage);
         metadata[MetadataKeys.Tasks] = JsonSerializer.Serialize(tasks);
-        var tensors = new List<KeyValuePair<string, Tensor>>(zipped.Trunk);
         if (zipped.StopStage is { } stop)
-        {
-            foreach (var (k, v) in new HeadLayout(stop, zipped.Heads.Count).Metadata(graph)) metadata[k] = v;
-            for (var h = 0; h < zipped.Heads.Count; h++)
-                tensors.AddRange(zipped.Heads[h].Select(kv => new KeyValuePair<string, Tensor>(HeadLayout.Prefix(h) + kv.Key, kv.Value)));
-        }
-        CheckpointWriter.WriteFile(path, tensors, metadata);
+            foreach (var (k, v) in new HeadLayout(stop, zipped.Heads.Count, zipped.EntrySpace).Metadata(graph)) metadata[k] = v;
+        return metadata;
     }
 }

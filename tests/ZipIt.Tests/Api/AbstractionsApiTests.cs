@@ -16,6 +16,13 @@ public sealed class AbstractionsApiTests
         Snapshot.Match(Describe(typeof(IZipItPlugin).Assembly));
     }
 
+    /// <summary>The matching building blocks are a package of their own (ZipIt.Matching), pinned the same way.</summary>
+    [Fact]
+    public void Matching_api_has_not_changed()
+    {
+        Snapshot.Match(Describe(typeof(ZipIt.Matching.ZipItGreedy).Assembly));
+    }
+
     internal static string Describe(Assembly assembly)
     {
         var sb = new StringBuilder();

@@ -3,6 +3,7 @@ using System.Text.Json;
 using Snapshooter;
 using Snapshooter.Xunit;
 using TorchSharp;
+using ZipIt.Runtime;
 using ZipIt.Checkpoints;
 using ZipIt.Models;
 using ZipIt.Tests.Engine;
@@ -44,7 +45,7 @@ public sealed class DeviceTests : IDisposable
     {
         var result = Tool.Run("doctor");
         Assert.True(result.ExitCode == 0, result.ToString());
-        var bundled = TorchRuntime.BundledFolder()!;
+        var bundled = LibTorchLocator.BundledFolder()!;
         var text = Scrub.Text(result.Out, (bundled, "{libtorch}"))
             .Replace(System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription, "{dotnet}")
             .Replace($"threads: {Environment.ProcessorCount}", "threads: {cores}");
@@ -124,7 +125,7 @@ public sealed class DeviceTests : IDisposable
         Assert.True(result.Error.Contains("this process already runs libtorch from") || result.Error.Contains("carries its own CPU libtorch"), result.ToString());
         Assert.Single(result.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
         // The bundled folder itself is accepted.
-        Assert.Equal(0, Tool.Run("doctor", "--libtorch", TorchRuntime.BundledFolder()!).ExitCode);
+        Assert.Equal(0, Tool.Run("doctor", "--libtorch", LibTorchLocator.BundledFolder()!).ExitCode);
     }
 
     [Fact]
@@ -154,13 +155,13 @@ public sealed class DeviceTests : IDisposable
         var torch = _dir.File("site-packages/torch");
         Directory.CreateDirectory(Path.Combine(torch, "lib"));
         File.WriteAllText(Path.Combine(torch, "version.py"), "from typing import Optional\n\n__all__ = ['__version__']\n__version__ = '2.11.0+cu130'\ndebug = False\ncuda: Optional[str] = '13.0'\n");
-        Assert.Equal("2.11.0+cu130", TorchRuntime.VersionOf(Path.Combine(torch, "lib")));
+        Assert.Equal("2.11.0+cu130", LibTorchLocator.VersionOf(Path.Combine(torch, "lib")));
         var zip = _dir.File("libtorch");
         Directory.CreateDirectory(Path.Combine(zip, "lib"));
         File.WriteAllText(Path.Combine(zip, "build-version"), "2.10.0+cpu\n");
-        Assert.Equal("2.10.0+cpu", TorchRuntime.VersionOf(Path.Combine(zip, "lib")));
-        Assert.Equal("2.10.0", TorchRuntime.VersionOf("/home/u/.nuget/packages/libtorch-cpu-linux-x64/2.10.0/runtimes/linux-x64/native"));
-        Assert.Null(TorchRuntime.VersionOf(_dir.File("x/lib")));
-        Assert.Equal(new Version(2, 11), TorchRuntime.ParseVersion("2.11.0+cu130"));
+        Assert.Equal("2.10.0+cpu", LibTorchLocator.VersionOf(Path.Combine(zip, "lib")));
+        Assert.Equal("2.10.0", LibTorchLocator.VersionOf("/home/u/.nuget/packages/libtorch-cpu-linux-x64/2.10.0/runtimes/linux-x64/native"));
+        Assert.Null(LibTorchLocator.VersionOf(_dir.File("x/lib")));
+        Assert.Equal(new Version(2, 11), LibTorchLocator.ParseVersion("2.11.0+cu130"));
     }
 }

@@ -1,3 +1,4 @@
+using ZipIt.Tests.Infrastructure;
 using System.Diagnostics;
 using TorchSharp;
 using ZipIt.Checkpoints;
@@ -24,6 +25,7 @@ public sealed class GpuFactAttribute : FactAttribute
 }
 
 /// <summary>The same merge on CPU and GPU: identical matches, weights and outputs equal within float tolerance.</summary>
+[Trait("Category", Tier.Integration)]
 public sealed class GpuEqualityTests : IDisposable
 {
     private readonly TempDirectory _dir = new();

@@ -1,3 +1,4 @@
+using ZipIt.Tests.Infrastructure;
 using Snapshooter;
 using Snapshooter.Xunit;
 using ZipIt.Checkpoints;
@@ -7,6 +8,7 @@ using ZipIt.Core;
 namespace ZipIt.Tests.Engine;
 
 /// <summary>The key lists and metadata of every artifact the stages write are part of the file formats: pinned by snapshots.</summary>
+[Trait("Category", Tier.Integration)]
 public sealed class ArtifactSnapshotTests
 {
     [Fact]

@@ -1,3 +1,4 @@
+using ZipIt.Tests.Infrastructure;
 using TorchSharp;
 using ZipIt.Checkpoints;
 using ZipIt.Collect;
@@ -8,25 +9,9 @@ using ZipIt.Core;
 
 namespace ZipIt.Tests.Engine;
 
+[Trait("Category", Tier.Integration)]
 public sealed class CollectTests
 {
-    [Fact]
-    public void Streaming_covariance_equals_the_covariance_over_all_samples()
-    {
-        var generator = new Generator(3);
-        using var acc = new CovarianceAccumulator(6);
-        var batches = new[] { 4, 7, 2 }.Select(images => torch.randn([6, images * 5], generator: generator) * 3 + 1).ToList();
-        foreach (var b in batches) acc.Add(b, b.shape[1] / 5);
-        var (cov, mean) = acc.Finish();
-
-        var all = torch.cat(batches, 1).to(ScalarType.Float64);
-        var expected = torch.cov(all, correction: 0);
-        Assert.True(cov.allclose(expected, rtol: 1e-10, atol: 1e-10));
-        Assert.True(mean.allclose(all.mean([1]), rtol: 1e-10, atol: 1e-10));
-        Assert.Equal(ScalarType.Float64, cov.dtype);
-        Assert.Equal(13, acc.Images);
-    }
-
     [Fact]
     public void Two_copies_of_one_model_give_identical_within_and_cross_model_blocks()
     {

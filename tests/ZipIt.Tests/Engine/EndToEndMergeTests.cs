@@ -1,3 +1,4 @@
+using ZipIt.Tests.Infrastructure;
 using System.Text.Json;
 using TorchSharp;
 using ZipIt.Checkpoints;
@@ -14,6 +15,7 @@ namespace ZipIt.Tests.Engine;
 /// averaging on joint accuracy, and stopping the zip early (separate heads) must not be worse than
 /// zipping everything: the paper's two headline observations.
 /// </summary>
+[Trait("Category", Tier.Integration)]
 public sealed class EndToEndMergeTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     private const int Size = 16;

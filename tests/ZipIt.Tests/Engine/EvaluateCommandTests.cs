@@ -1,6 +1,8 @@
+using ZipIt.Tests.Infrastructure;
 using System.Text.Json;
 using Snapshooter.Xunit;
 using TorchSharp;
+using ZipIt.Matching;
 using ZipIt.Checkpoints;
 using ZipIt.Tests.Cli;
 using ZipIt.Tests.ResNet;
@@ -10,6 +12,7 @@ using ZipIt.Core;
 
 namespace ZipIt.Tests.Engine;
 
+[Trait("Category", Tier.Integration)]
 public sealed class EvaluateCommandTests : IDisposable
 {
     private readonly TempDirectory _dir = new();

@@ -1,9 +1,11 @@
+using ZipIt.Tests.Infrastructure;
 using ZipIt.Checkpoints;
 using ZipIt.Tests.Cli;
 using ZipIt.Core;
 
 namespace ZipIt.Tests.Engine;
 
+[Trait("Category", Tier.Integration)]
 public sealed class MatchCommandTests
 {
     public static TheoryData<string> Cases() => new()

@@ -1,3 +1,4 @@
+using ZipIt.Tests.Infrastructure;
 using System.Text.Json;
 using TorchSharp;
 using ZipIt.Checkpoints;
@@ -9,6 +10,7 @@ using ZipIt.Core;
 namespace ZipIt.Tests.Engine;
 
 /// <summary><c>merge</c> chains every stage; flags override the recipe; the resolved recipe is written beside the output.</summary>
+[Trait("Category", Tier.Integration)]
 public sealed class MergeCommandTests : IDisposable
 {
     private readonly TempDirectory _dir = new();

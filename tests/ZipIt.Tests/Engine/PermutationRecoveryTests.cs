@@ -1,3 +1,4 @@
+using ZipIt.Tests.Infrastructure;
 using System.Text.Json;
 using TorchSharp;
 using ZipIt.Checkpoints;
@@ -18,6 +19,7 @@ namespace ZipIt.Tests.Engine;
 /// statistics (reset-bn leaves them as they are); their points are grouped, so zipit and permute
 /// run their group forms there.
 /// </summary>
+[Trait("Category", Tier.Integration)]
 public sealed class PermutationRecoveryTests
 {
     public static TheoryData<string, string, string, int, bool> Cases()

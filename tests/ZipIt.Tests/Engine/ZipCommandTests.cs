@@ -1,4 +1,6 @@
+using ZipIt.Tests.Infrastructure;
 using TorchSharp;
+using ZipIt.Matching;
 using ZipIt.Checkpoints;
 using ZipIt.Tests.Cli;
 using ZipIt.Tests.ResNet;
@@ -9,6 +11,7 @@ using ZipIt.Core;
 namespace ZipIt.Tests.Engine;
 
 /// <summary>The zip and reset-bn commands on the CIFAR fixture and a function-preserving permuted copy of it.</summary>
+[Trait("Category", Tier.Integration)]
 public sealed class ZipCommandTests : IDisposable
 {
     private readonly TempDirectory _dir = new();

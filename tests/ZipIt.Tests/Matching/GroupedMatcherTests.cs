@@ -264,6 +264,11 @@ public class GroupedMatcherTests
         Assert.Equal([1, 0], AssertGroupBlocks(free["qk"], 2, 8, 2)[1]);
         Assert.Equal([0, 1], AssertGroupBlocks(free["v"], 2, 8, 2)[1]);
 
+        // untie-heads: the reference's behaviour, tied points paired as if they were not.
+        var untied = matcher.Match(Context(matcher, 2, [Tied("qk", qk, "h0"), Tied("v", v, "h0")], ("untie-heads", "true")));
+        Assert.Equal([1, 0], AssertGroupBlocks(untied["qk"], 2, 8, 2)[1]);
+        Assert.Equal([0, 1], AssertGroupBlocks(untied["v"], 2, 8, 2)[1]);
+
         var odd = Tied("v", eye(24, dtype: ScalarType.Float64), "h0", groups: 3);
         var e = Assert.Throws<ArgumentException>(() => matcher.Match(Context(matcher, 2, [Tied("qk", qk, "h0"), odd])));
         Assert.Equal("points 'qk' and 'v' share the group tie 'h0' but have 2 and 3 groups", e.Message);

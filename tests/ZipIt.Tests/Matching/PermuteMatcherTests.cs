@@ -69,7 +69,7 @@ public class PermuteMatcherTests
     public void Declaration()
     {
         Assert.Equal("permute", Matcher.Name);
-        Assert.Equal(["merge-eps"], Matcher.Parameters.Select(p => p.Name));
+        Assert.Equal(["untie-heads", "merge-eps"], Matcher.Parameters.Select(p => p.Name));
         Assert.Equal(MatcherInputs.Activations, Matcher.RequiredInputs(new MatcherSettings(Matcher.Parameters)));
     }
 }

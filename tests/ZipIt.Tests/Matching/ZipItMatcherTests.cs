@@ -196,7 +196,7 @@ public class ZipItMatcherTests
     public void Declaration()
     {
         Assert.Equal("zipit", Matcher.Name);
-        Assert.Equal(["alpha=0.5", "beta=0.5", "strict-beta=false", "no-repeat=false", "merge-eps=1e-05"],
+        Assert.Equal(["alpha=0.5", "beta=0.5", "strict-beta=false", "no-repeat=false", "untie-heads=false", "merge-eps=1e-05"],
             Matcher.Parameters.Select(p => $"{p.Name}={p.Default}"));
         Assert.All(Matcher.Parameters, p => Assert.False(string.IsNullOrWhiteSpace(p.Description)));
         Assert.Equal(MatcherInputs.Activations, Matcher.RequiredInputs(new MatcherSettings(Matcher.Parameters)));

@@ -1,3 +1,4 @@
+using ZipIt.Tests.Infrastructure;
 using TorchSharp;
 using ZipIt.Checkpoints;
 using ZipIt.Tests.Cli;
@@ -15,6 +16,7 @@ namespace ZipIt.Tests.MuDsc;
 /// As in the built-in recovery tests the models are fresh, BatchNorm is reset on the calibration
 /// images so every unit carries signal, and merge-eps is 0 for exact averages.
 /// </summary>
+[Trait("Category", Tier.Integration)]
 public sealed class MuDscCliTests
 {
     private static (TempDirectory Dir, PermutationRecoveryTests.PermutedPair Pair) Models(string norm)
@@ -54,7 +56,7 @@ public sealed class MuDscCliTests
         var (dir, pair) = Models(norm);
         using var _ = dir;
         var merged = dir.File("merged.safetensors");
-        var result = Run("merge", "--models", pair.A, pair.B, "--matcher", "mudsc", "--balance", "1", "--mode", mode,
+        var result = Run("merge", "--models", pair.A, pair.B, "--matcher", "mudsc", "--set", "balance=1", "--preset", mode,
             "--set", "merge-eps=0", "-o", merged);
         Assert.Contains("no calibration data", result.Error);
         var difference = pair.Difference(dir, merged);
@@ -81,14 +83,14 @@ public sealed class MuDscCliTests
 
         var cases = new (string[] Args, string Message)[]
         {
-            (["merge", "--models", a, b, "--data", calibration, "--matcher", "mudsc", "--balance", "1.5", "-o", output], "'balance' must be between 0 and 1"),
+            (["merge", "--models", a, b, "--data", calibration, "--matcher", "mudsc", "--set", "balance=1.5", "-o", output], "'balance' must be between 0 and 1"),
             (["merge", "--models", a, b, "--data", calibration, "--matcher", "mudsc", "--set", "balance=-1", "-o", output], "'balance' must be between 0 and 1"),
-            (["merge", "--models", a, b, "--matcher", "mudsc", "--balance", "0.5", "-o", output], "merge needs calibration data"),
+            (["merge", "--models", a, b, "--matcher", "mudsc", "--set", "balance=0.5", "-o", output], "merge needs calibration data"),
             (["merge", "--models", a, b, "--matcher", "mudsc", "-o", output], "merge needs calibration data"),
             (["match", metrics, "-o", output, "--matcher", "mudsc"], "pass the 2 checkpoints with --models"),
-            (["match", metrics, "-o", output, "--matcher", "mudsc", "--mode", "merge", "--models", a, b], "'mode' must be zip or align"),
-            (["match", metrics, "-o", output, "--matcher", "zipit", "--balance", "0.5"], "unknown matcher setting 'balance'"),
-            (["merge", "--models", a, b, "--data", calibration, "--matcher", "permute", "--mode", "align", "-o", output], "unknown matcher setting 'mode'"),
+            (["match", metrics, "-o", output, "--matcher", "mudsc", "--set", "mode=merge", "--models", a, b], "'mode' must be zip or align"),
+            (["match", metrics, "-o", output, "--matcher", "zipit", "--set", "balance=0.5"], "unknown matcher setting 'balance'"),
+            (["merge", "--models", a, b, "--data", calibration, "--matcher", "permute", "--preset", "align", "-o", output], "matcher permute has no presets"),
         };
         foreach (var (args, message) in cases)
         {

@@ -1,3 +1,4 @@
+using ZipIt.Tests.Infrastructure;
 using System.IO.Compression;
 using System.Text.Json;
 using ZipIt.Core;
@@ -10,6 +11,7 @@ namespace ZipIt.Tests.Packaging;
 /// then runs it. The install uses a private NuGet package folder, deleted afterwards, so no stale
 /// or 700 MB copy stays behind.
 /// </summary>
+[Trait("Category", Tier.Integration)]
 public sealed class ToolPackageTests
 {
     [Fact]

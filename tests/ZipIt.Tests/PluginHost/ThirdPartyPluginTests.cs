@@ -1,3 +1,4 @@
+using ZipIt.Tests.Infrastructure;
 using System.Runtime.Loader;
 using System.Text.Json;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -10,6 +11,7 @@ using ZipIt.Core;
 namespace ZipIt.Tests.PluginHost;
 
 /// <summary>A plugin built outside the solution, against the packed ZipIt.Abstractions only, works like a built-in one.</summary>
+[Trait("Category", Tier.Integration)]
 public sealed class ThirdPartyPluginTests(SamplePluginBuild sample) : IClassFixture<SamplePluginBuild>
 {
     [Fact]

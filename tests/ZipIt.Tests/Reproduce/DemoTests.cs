@@ -1,3 +1,4 @@
+using ZipIt.Tests.Infrastructure;
 using System.Text.Json;
 using ZipIt.Core;
 
@@ -8,6 +9,7 @@ namespace ZipIt.Tests.Reproduce;
 /// scaled down to seconds: the whole protocol runs, the report has its stable shape, and a second
 /// run reuses the cached models and reproduces every number.
 /// </summary>
+[Trait("Category", Tier.Integration)]
 public sealed class DemoTests : IDisposable
 {
     private readonly TempDirectory _dir = new("zipit-demo");

@@ -1,9 +1,11 @@
+using ZipIt.Tests.Infrastructure;
 using ZipIt.Checkpoints;
 using static TorchSharp.torch;
 using ZipIt.Core;
 
 namespace ZipIt.Tests.Train;
 
+[Trait("Category", Tier.Integration)]
 public sealed class TrainCommandTests : IDisposable
 {
     private readonly TempDirectory _dir = new("zipit-train");

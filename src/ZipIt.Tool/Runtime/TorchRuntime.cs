@@ -6,7 +6,7 @@ using TorchSharp;
 using static TorchSharp.torch;
 using ZipIt.Core;
 
-namespace ZipIt.Models;
+namespace ZipIt.Runtime;
 
 /// <summary>
 /// Process-wide libtorch: which one is loaded (the bundled CPU build, or a folder given by
@@ -129,38 +129,13 @@ internal static class TorchRuntime
                 throw ZipItException.Resource($"--device {spec}: only {cuda.Count} GPU{(cuda.Count == 1 ? " is" : "s are")} visible (cuda:0{(cuda.Count > 1 ? $"…cuda:{cuda.Count - 1}" : "")})");
             device = new Device(DeviceType.CUDA, index ?? 0);
         }
-        if (device.type == DeviceType.CUDA) UseFullFloat32();
+        if (device.type == DeviceType.CUDA) Precision.UseFullFloat32();
         CurrentDevice.Value = device;
         return device;
     }
 
-    /// <summary>
-    /// Convolutions and matrix products in full float32 on GPUs. libtorch lets cuDNN round
-    /// convolution inputs to TF32 (10-bit mantissa) by default, which moves collected features by
-    /// ~1e-3 relative: enough to flip near-tied matches, so a merge on a GPU would not be the merge
-    /// on the CPU. Training may opt back in (<see cref="AllowTf32"/>).
-    /// </summary>
-    private static void UseFullFloat32()
-    {
-        torch.backends.cudnn.allow_tf32 = false;
-        torch.backends.cuda.matmul.allow_tf32 = false;
-    }
-
-    /// <summary>
-    /// PyTorch's default for training on GPUs, TF32 convolutions, for as long as the returned scope
-    /// lives; then full float32 again. Training on a GPU is not bit-reproducible in any case (cuDNN
-    /// picks algorithms per run), so the speed is taken where no merge depends on bit equality.
-    /// </summary>
-    public static IDisposable AllowTf32()
-    {
-        if (OnGpu) torch.backends.cudnn.allow_tf32 = true;
-        return new Tf32Scope(OnGpu);
-    }
-
-    private sealed class Tf32Scope(bool active) : IDisposable
-    {
-        public void Dispose() { if (active) UseFullFloat32(); }
-    }
+    /// <summary>PyTorch's TF32 training default while the scope lives (<see cref="Precision.AllowTf32"/>).</summary>
+    public static IDisposable AllowTf32() => Precision.AllowTf32();
 
     /// <summary>Whether CUDA can be used, how many GPUs are visible, and if not, why (one line).</summary>
     public static CudaStatus Cuda()
@@ -198,7 +173,7 @@ internal static class TorchRuntime
             var request = _request;
             if (_loaded is { } loaded)
             {
-                if (request.Dir is not null && !SameFolder(request.Dir, loaded.Dir))
+                if (request.Dir is not null && !LibTorchLocator.SameFolder(request.Dir, loaded.Dir))
                     throw ZipItException.Resource($"{request.Source} {request.Dir}: this process already runs libtorch from {loaded.Dir}; only one libtorch can be loaded into a process");
                 return loaded;
             }
@@ -218,7 +193,7 @@ internal static class TorchRuntime
 
     private static LoadedLibTorch Load(LibTorchRequest request)
     {
-        var bundled = BundledFolder();
+        var bundled = LibTorchLocator.BundledFolder();
         var searched = new List<string>();
         string dir;
         string source;
@@ -226,7 +201,7 @@ internal static class TorchRuntime
         {
             (dir, source) = (request.Dir, request.Source!);
         }
-        else if (request.Cuda && FindPyTorch(searched) is { } pytorch)
+        else if (request.Cuda && LibTorchLocator.FindPyTorch(searched) is { } pytorch)
         {
             (dir, source) = (pytorch, "PyTorch");
         }
@@ -236,11 +211,11 @@ internal static class TorchRuntime
             source = "bundled";
         }
 
-        if (source != "bundled" && bundled is not null && !SameFolder(dir, bundled))
+        if (source != "bundled" && bundled is not null && !LibTorchLocator.SameFolder(dir, bundled))
             throw ZipItException.Resource($"{(source == "PyTorch" ? $"CUDA needs the PyTorch libtorch in {dir}, but" : $"{source} {dir}:")} this zipit build carries its own CPU libtorch ({bundled}), which TorchSharp always loads too, and two libtorch abort the process; use the build without bundled libtorch (README, \"Running on a GPU\")");
-        var version = source == "bundled" ? BundledVersion() : VersionOf(dir);
-        var cudaVersion = source == "bundled" ? null : CudaVersionOf(dir);
-        if (version is not null && ParseVersion(version) is { } v && v < BuiltAgainst)
+        var version = source == "bundled" ? LibTorchLocator.BundledVersion() : LibTorchLocator.VersionOf(dir);
+        var cudaVersion = source == "bundled" ? null : LibTorchLocator.CudaVersionOf(dir);
+        if (version is not null && LibTorchLocator.ParseVersion(version) is { } v && v < BuiltAgainst)
             throw ZipItException.Resource($"libtorch version mismatch: {dir} holds libtorch {version}; this zipit (TorchSharp 0.107) needs libtorch {BuiltAgainst} or newer ({BuiltAgainst} and {KnownWorking} are known to work)");
 
         var handles = new Dictionary<string, IntPtr>();
@@ -263,7 +238,7 @@ internal static class TorchRuntime
                 throw ZipItException.Resource($"cannot load {path}: {Messages.OneLine(e.Message)}", e);
             }
         }
-        var glue = Path.Combine(LibTorchSharpFolder() ?? dir, "libLibTorchSharp.so");
+        var glue = Path.Combine(LibTorchLocator.LibTorchSharpFolder() ?? dir, "libLibTorchSharp.so");
         try { handles["libLibTorchSharp.so"] = NativeLibrary.Load(glue); }
         catch (DllNotFoundException e)
         {
@@ -312,115 +287,4 @@ internal static class TorchRuntime
 
     private static bool WantsCuda(string? device) =>
         device is not null && device.Trim().StartsWith("cuda", StringComparison.OrdinalIgnoreCase);
-
-    private static bool SameFolder(string a, string b) =>
-        string.Equals(Path.TrimEndingDirectorySeparator(Path.GetFullPath(a)), Path.TrimEndingDirectorySeparator(Path.GetFullPath(b)), StringComparison.Ordinal);
-
-    /// <summary>The tool's own libtorch: next to the tool (RID-specific build, installed tool) or under runtimes/linux-x64/native (RID-less build).</summary>
-    public static string? BundledFolder() =>
-        new[] { AppContext.BaseDirectory, Path.Combine(AppContext.BaseDirectory, "runtimes", "linux-x64", "native") }
-            .Select(d => Path.TrimEndingDirectorySeparator(Path.GetFullPath(d)))
-            .FirstOrDefault(d => File.Exists(Path.Combine(d, "libtorch_cpu.so")));
-
-    private static string? LibTorchSharpFolder() =>
-        new[] { AppContext.BaseDirectory, Path.Combine(AppContext.BaseDirectory, "runtimes", "linux-x64", "native") }
-            .FirstOrDefault(d => File.Exists(Path.Combine(d, "libLibTorchSharp.so")));
-
-    private static string? BundledVersion() =>
-        typeof(TorchRuntime).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().FirstOrDefault(a => a.Key == "LibTorchVersion")?.Value;
-
-    /// <summary>
-    /// The version of the libtorch in <paramref name="dir"/>, from what its distributions carry:
-    /// PyTorch's <c>torch/version.py</c>, the libtorch zip's <c>build-version</c>, or the NuGet
-    /// package folder (<c>libtorch-*/VERSION/runtimes/RID/native</c>).
-    /// </summary>
-    internal static string? VersionOf(string dir)
-    {
-        var parent = Path.GetDirectoryName(Path.TrimEndingDirectorySeparator(dir));
-        if (parent is null) return null;
-        var versionPy = Path.Combine(parent, "version.py");
-        if (File.Exists(versionPy) && Regex.Match(File.ReadAllText(versionPy), @"^__version__\s*=\s*['""]([^'""]+)['""]", RegexOptions.Multiline) is { Success: true } m)
-            return m.Groups[1].Value;
-        var buildVersion = Path.Combine(parent, "build-version");
-        if (File.Exists(buildVersion)) return File.ReadAllText(buildVersion).Trim();
-        var parts = Path.TrimEndingDirectorySeparator(dir).Split(Path.DirectorySeparatorChar);
-        if (parts.Length >= 5 && parts[^1] == "native" && parts[^3] == "runtimes" && parts[^5].StartsWith("libtorch", StringComparison.OrdinalIgnoreCase))
-            return parts[^4];
-        return null;
-    }
-
-    private static string? CudaVersionOf(string dir)
-    {
-        var versionPy = Path.Combine(Path.GetDirectoryName(Path.TrimEndingDirectorySeparator(dir)) ?? "", "version.py");
-        if (!File.Exists(versionPy)) return null;
-        var m = Regex.Match(File.ReadAllText(versionPy), @"^cuda\s*(?::\s*[^=]+)?=\s*['""]([^'""]+)['""]", RegexOptions.Multiline);
-        return m.Success ? m.Groups[1].Value : null;
-    }
-
-    internal static Version? ParseVersion(string text)
-    {
-        var m = Regex.Match(text, @"^(\d+)\.(\d+)");
-        return m.Success ? new Version(int.Parse(m.Groups[1].Value), int.Parse(m.Groups[2].Value)) : null;
-    }
-
-    /// <summary>
-    /// An installed PyTorch's <c>torch/lib</c> with CUDA: folders on <c>LD_LIBRARY_PATH</c>, the
-    /// active virtual or conda environment, the user's and the system's site-packages, then
-    /// <c>python3</c>'s own answer (<c>find_spec</c>, which does not import torch).
-    /// </summary>
-    private static string? FindPyTorch(List<string> searched)
-    {
-        static IEnumerable<string> SitePackages(string? prefix)
-        {
-            if (string.IsNullOrEmpty(prefix) || !Directory.Exists(Path.Combine(prefix, "lib"))) yield break;
-            foreach (var python in Directory.EnumerateDirectories(Path.Combine(prefix, "lib"), "python3*").Order())
-            {
-                yield return Path.Combine(python, "site-packages");
-                yield return Path.Combine(python, "dist-packages");
-            }
-        }
-        var home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
-        var candidates = new List<string>();
-        candidates.AddRange((Environment.GetEnvironmentVariable("LD_LIBRARY_PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries));
-        foreach (var prefix in new[] { Environment.GetEnvironmentVariable("VIRTUAL_ENV"), Environment.GetEnvironmentVariable("CONDA_PREFIX"), Path.Combine(home, ".local"), "/usr/local", "/usr", "/opt/conda" })
-            candidates.AddRange(SitePackages(prefix).Select(s => Path.Combine(s, "torch", "lib")));
-        candidates.Add("/usr/lib/python3/dist-packages/torch/lib");
-        foreach (var c in candidates.Distinct())
-        {
-            searched.Add(c);
-            if (File.Exists(Path.Combine(c, "libtorch_cuda.so"))) return c;
-        }
-        searched.Add("python3");
-        try
-        {
-            using var python = Process.Start(new ProcessStartInfo("python3", ["-c", "import importlib.util as u; s = u.find_spec('torch'); print(s.submodule_search_locations[0] if s and s.submodule_search_locations else '')"])
-            {
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-                UseShellExecute = false,
-            });
-            if (python is null) return null;
-            var output = python.StandardOutput.ReadToEnd().Trim();
-            if (!python.WaitForExit(10_000)) { python.Kill(); return null; }
-            var lib = output.Length > 0 ? Path.Combine(output, "lib") : null;
-            return lib is not null && File.Exists(Path.Combine(lib, "libtorch_cuda.so")) ? lib : null;
-        }
-        catch (System.ComponentModel.Win32Exception)
-        {
-            return null; // no python3 on PATH
-        }
-    }
 }
-
-/// <summary>Which libtorch a command asks for: an explicit folder (and where it came from), and whether CUDA is wanted.</summary>
-internal sealed record LibTorchRequest(string? Dir, string? Source, bool Cuda)
-{
-    public static readonly LibTorchRequest Default = new(null, null, false);
-}
-
-/// <summary>The libtorch loaded into this process.</summary>
-internal sealed record LoadedLibTorch(string Dir, string Source, string? Version, string? CudaVersion, bool HasCuda,
-    IReadOnlyDictionary<string, IntPtr> Handles, IReadOnlyList<string> Searched);
-
-/// <summary>CUDA's state: usable or not, the visible GPU count, and why not.</summary>
-internal sealed record CudaStatus(bool Available, int Count, string? Why);

@@ -1,11 +1,10 @@
 using System.Globalization;
 using System.Text.Json;
 using ZipIt.Checkpoints;
-using ZipIt.Models;
 using static TorchSharp.torch;
 using ZipIt.Core;
 
-namespace ZipIt.Zip;
+namespace ZipIt.Matching;
 
 /// <summary>
 /// The artifact between match and zip: for each merge point P, <c>P.merge</c> [C, N·C] and
