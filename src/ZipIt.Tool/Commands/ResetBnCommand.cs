@@ -43,7 +43,7 @@ internal static class ResetBnCommand
         {
             // A ViT or a GroupNorm ResNet: no statistics to recompute, so no forward pass either.
             ModelWriter.Save(loaded, output);
-            ctx.Logger.LogInformation("{Model} has no BatchNorm layers: nothing to reset; wrote it unchanged to {Output}", Path.GetFileName(path), output);
+            ctx.Logger.LogWarning("{Model} has no BatchNorm layers: nothing to reset; wrote it unchanged to {Output}", Path.GetFileName(path), output);
             if (json) Output.Json.Write(ctx.Out, new { output, layers, images = 0, batches = 0, seconds = clock.Elapsed.TotalSeconds });
             return 0;
         }
