@@ -34,7 +34,7 @@ public sealed class VisionTransformer : StagedModel
 
         VitLayers.Initialise(this);
         using var _ = no_grad();
-        nn.init.trunc_normal_(pos_embed, std: 0.02);
+        VitLayers.TruncatedNormal(pos_embed, 0.02);
         if (cls_token is not null) nn.init.normal_(cls_token, std: 1e-6);
     }
 

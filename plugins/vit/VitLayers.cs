@@ -118,6 +118,17 @@ internal sealed class BlockList : nn.Module
 internal static class VitLayers
 {
     /// <summary>
+    /// timm's <c>trunc_normal_(t, std)</c>: normal with the given std, truncated to [-2, 2] (absolute
+    /// bounds, as timm's defaults are, so for small std it is a plain normal). TorchSharp 0.107's
+    /// <c>trunc_normal_</c> now and then writes an infinite or NaN value (erfinv at ±1, unclamped).
+    /// </summary>
+    public static void TruncatedNormal(Tensor t, double std)
+    {
+        using var _ = no_grad();
+        t.normal_(0, std).clamp_(-2.0, 2.0);
+    }
+
+    /// <summary>
     /// timm's <c>init_weights</c> (mode ''): every Linear truncated-normal with std 0.02 and zero bias;
     /// the patch conv keeps PyTorch's default; LayerNorms 1/0 (TorchSharp's defaults).
     /// </summary>
@@ -127,7 +138,7 @@ internal static class VitLayers
         foreach (var (_, module) in root.named_modules())
         {
             if (module is not Linear linear) continue;
-            nn.init.trunc_normal_(linear.weight, std: 0.02);
+            TruncatedNormal(linear.weight, 0.02);
             linear.bias?.zero_();
         }
     }

@@ -17,6 +17,8 @@ public class VitShapeTests
         var actual = model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.shape);
         Assert.Equal(expected.Keys.Order(StringComparer.Ordinal), actual.Keys.Order(StringComparer.Ordinal));
         foreach (var (key, shape) in expected) Assert.True(shape.SequenceEqual(actual[key]), $"{key}: [{string.Join(",", actual[key])}], timm has [{string.Join(",", shape)}]");
+        // Millions of initial values, all finite (TorchSharp's own trunc_normal_ is not).
+        foreach (var (key, t) in model.state_dict()) Assert.True(t.isfinite().all().item<bool>(), $"{key} was initialised with a non-finite value");
 
         // The real checkpoints carry no head count: the head-dim-64 convention gives the variant's.
         var signature = new CheckpointSignature(expected.ToDictionary(kv => kv.Key, kv => new TensorSignature("F32", kv.Value)), new Dictionary<string, string>());
