@@ -22,7 +22,8 @@ internal sealed class FeatureTaps : IDisposable
         {
             _captured[space.Name] = [];
             _widths[space.Name] = space.Width;
-            foreach (var tap in space.Taps)
+            // Alternative tap sets (FeatureTap.Set) are observed only when a run selects them.
+            foreach (var tap in space.Taps.Where(t => t.Set is null))
             {
                 if (!modules.TryGetValue(tap.Module, out var module) || module is not nn.Module<Tensor, Tensor> hookable)
                     throw new ArgumentException($"feature space '{space.Name}': tap module '{tap.Module}' is not a Module<Tensor, Tensor> of this model");

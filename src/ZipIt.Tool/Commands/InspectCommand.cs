@@ -53,6 +53,7 @@ internal static class InspectCommand
                     name = identity.Architecture.Name,
                     variant = identity.Config.Variant,
                     settings = identity.Config.Settings,
+                    notes = identity.Config.Notes.Count == 0 ? null : identity.Config.Notes,
                     plugin = plugin?.Name,
                     pluginVersion = plugin?.Version,
                     parameters = identity.ParameterCount,
@@ -81,11 +82,16 @@ internal static class InspectCommand
         else
         {
             o.WriteLine($"architecture: {identity.Config} [{plugin?.Name} {plugin?.Version}]");
+            // How the plugin decided settings the checkpoint does not record (a ViT's head count).
+            foreach (var note in identity.Config.Notes) o.WriteLine($"note:         {note}");
             o.WriteLine($"parameters:   {Format.Count(identity.ParameterCount)}");
             o.WriteLine(identity.Mismatch is null ? "keys:         match the architecture" : $"keys:         DO NOT match the architecture: {identity.Mismatch}");
             if (graph is not null)
             {
-                o.WriteLine($"merge points: {graph.Spaces.Count}");
+                var grouped = graph.Spaces.Where(s => s.Groups is not null).ToList();
+                o.WriteLine(grouped.Count == 0
+                    ? $"merge points: {graph.Spaces.Count}"
+                    : $"merge points: {graph.Spaces.Count} ({grouped.Count} grouped into {string.Join("/", grouped.Select(s => s.Groups!.Count).Distinct())} heads or groups)");
                 o.WriteLine($"stop points:  {string.Join(", ", stops!.Select(s => $"{s.label} ({s.stage})"))}");
             }
         }

@@ -39,6 +39,14 @@ internal static class ResetBnCommand
         using var loaded = ctx.Get<ModelLoader>().Load(path, arch);
         using var dataset = TensorDataset.Load(dataPath, images);
         var layers = loaded.Modules.Sum(m => BatchNormReset.Layers(m).Count);
+        if (layers == 0)
+        {
+            // A ViT or a GroupNorm ResNet: no statistics to recompute, so no forward pass either.
+            ModelWriter.Save(loaded, output);
+            ctx.Logger.LogWarning("{Model} has no BatchNorm layers: nothing to reset; wrote it unchanged to {Output}", Path.GetFileName(path), output);
+            if (json) Output.Json.Write(ctx.Out, new { output, layers, images = 0, batches = 0, seconds = clock.Elapsed.TotalSeconds });
+            return 0;
+        }
         var batches = BatchNormReset.Run(loaded.Modules, dataset.Batches(batchSize).Select(b => b.Images), x => loaded.Forward(x), ctx.CancellationToken);
         ModelWriter.Save(loaded, output);
         ctx.Logger.LogInformation("reset {Layers} BatchNorm layers over {Images} images ({Batches} batches) → {Output} in {Seconds:0.00} s",

@@ -19,6 +19,8 @@ public sealed class InspectTests
         { "parity", "torchvision_bottleneck_1111.io.safetensors" },
         { "parity", "timm_vit_p4_d96_h3_l3.safetensors" },
         { "parity", "timm_vit_p4_d96_h3_l3.io.safetensors" },
+        { "parity", "timm_vit_p4_d64_h4_l2_ls_avg.safetensors" },
+        { "parity", "timm_vit_p4_d64_h2_l2_nocls.safetensors" },
         { "matching", "case00_n8_a0.5_b0.5.safetensors" },
         { "matching", "case01_n16_a0.3_b0.125.safetensors" },
         { "matching", "case02_n16_a0.0_b0.5.safetensors" },

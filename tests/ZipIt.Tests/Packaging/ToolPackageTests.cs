@@ -31,6 +31,7 @@ public sealed class ToolPackageTests
             var names = zip.Entries.Select(e => e.FullName).ToList();
             Assert.Contains(names, n => n.EndsWith("plugins/ZipIt.Plugins.ResNet/ZipIt.Plugins.ResNet.dll", StringComparison.Ordinal));
             Assert.Contains(names, n => n.EndsWith("plugins/ZipIt.Plugins.MuDsc/ZipIt.Plugins.MuDsc.dll", StringComparison.Ordinal));
+            Assert.Contains(names, n => n.EndsWith("plugins/ZipIt.Plugins.Vit/ZipIt.Plugins.Vit.dll", StringComparison.Ordinal));
             // Built-in plugins share the host's TorchSharp and contracts (a second libtorch aborts the process).
             Assert.DoesNotContain(names, n => n.Contains("/plugins/", StringComparison.Ordinal)
                 && (n.EndsWith("/TorchSharp.dll", StringComparison.Ordinal) || n.EndsWith("/ZipIt.Abstractions.dll", StringComparison.Ordinal)));

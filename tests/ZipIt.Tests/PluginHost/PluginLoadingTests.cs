@@ -66,7 +66,7 @@ public sealed class PluginLoadingTests
         var result = Tool.Run(new Dictionary<string, string?> { ["PLUGIN_PATH"] = BuiltInFolder }, "plugins", "list", "--plugins", BuiltInFolder, "--json");
         Assert.True(result.ExitCode == 0, result.ToString());
         var json = JsonDocument.Parse(result.Out).RootElement;
-        Assert.Equal(["dotnet-zipit", "ZipIt.Plugins.MuDsc", "ZipIt.Plugins.ResNet"], json.GetProperty("plugins").EnumerateArray().Select(p => p.GetProperty("name").GetString()));
+        Assert.Equal(["dotnet-zipit", "ZipIt.Plugins.MuDsc", "ZipIt.Plugins.ResNet", "ZipIt.Plugins.Vit"], json.GetProperty("plugins").EnumerateArray().Select(p => p.GetProperty("name").GetString()));
         Assert.Equal("", result.Error);
     }
 
