@@ -1,6 +1,8 @@
 using System.Text.Json;
 using ZipIt.Plugins.Vit;
 using static ZipIt.Tests.Vit.VitTestUtil;
+using ZipIt.Core;
+using ZipIt.Matching;
 
 namespace ZipIt.Tests.Vit;
 
@@ -56,9 +58,9 @@ public class VitRecognizeTests
         Assert.Equal(["heads: " + config.Settings["heads"] + ", from --set heads"], recognised.Notes);
 
         // Metadata round trip, as zipit writes and reads it.
-        var metadata = ZipIt.Models.ModelLoader.MetadataFor(config);
-        var settingsBack = JsonSerializer.Deserialize<Dictionary<string, string>>(metadata[ZipIt.Models.ModelLoader.ConfigKey])!;
-        var reloaded = new ArchitectureConfig(metadata[ZipIt.Models.ModelLoader.ArchitectureKey], metadata[ZipIt.Models.ModelLoader.VariantKey], settingsBack);
+        var metadata = ZipIt.Checkpoints.ArchitectureMetadata.For(config);
+        var settingsBack = JsonSerializer.Deserialize<Dictionary<string, string>>(metadata[ZipIt.Core.MetadataKeys.Config])!;
+        var reloaded = new ArchitectureConfig(metadata[ZipIt.Core.MetadataKeys.Architecture], metadata[ZipIt.Core.MetadataKeys.Variant], settingsBack);
         Assert.Equal(config, reloaded);
         Assert.Equal(config, VitSpec.FromConfig(reloaded).ToConfig(reloaded.Variant));
         using var again = Architecture.Create(reloaded);

@@ -12,6 +12,7 @@ namespace ZipIt.Tests.Vit;
 /// as blocks with q/k and v tied, MLP), through the CLI: every aligning matcher gives the original
 /// function back on images not used for matching; plain averaging does not.
 /// </summary>
+[Trait("Category", ZipIt.Tests.Infrastructure.Tier.Integration)]
 public sealed class VitRecoveryTests(ITestOutputHelper output)
 {
     [Theory]
@@ -40,6 +41,37 @@ public sealed class VitRecoveryTests(ITestOutputHelper output)
         else Assert.True(difference > 1e-3, $"{matcher} should not recover a permuted ViT (difference {difference})");
     }
 
+    /// <summary>
+    /// A partial zip of a ViT stops inside the residual stream, so each head unmerges the trunk's
+    /// stream with its entry transform before its own blocks: both heads give A's function back.
+    /// </summary>
+    [Theory]
+    [InlineData("zipit", "", "5")]
+    [InlineData("permute", "", "9")]
+    [InlineData("mudsc", "zip", "5")]
+    [InlineData("mudsc", "align", "9")]
+    public void A_partial_zip_of_a_vit_with_its_permuted_copy_keeps_the_function_in_both_heads(string matcher, string mode, string stop)
+    {
+        using var dir = new TempDirectory();
+        var pair = PermutedVit.Create(dir, "vit_pico_patch4_32", new Dictionary<string, string> { ["layer_scale"] = "true" });
+        var merged = dir.File("merged.safetensors");
+        string[] merge = ["merge", "--models", pair.A, pair.B, "--data", pair.Calibration, "-o", merged, "--matcher", matcher, "--set", "merge-eps=0", "--stop", stop];
+        if (matcher == "mudsc") merge = [.. merge, "--preset", mode, "--set", "balance=0.7"];
+        Run(merge);
+        using (var file = Checkpoint.Open(merged))
+        {
+            Assert.Equal("2", file.Metadata["zipit.heads"]);
+            Assert.True(file.Contains("heads.0.zipit_entry_transform") && file.Contains("heads.1.zipit_entry_transform"), "entry transforms are stored");
+        }
+        var expected = Checkpoint.Open(pair.Expected).Read("output");
+        var twoHeads = dir.File("expected-heads.safetensors");
+        CheckpointWriter.WriteFile(twoHeads, [new("output.0", expected), new("output.1", expected)], new Dictionary<string, string>());
+        var predict = Run("predict", merged, "-i", pair.Test, "-o", dir.File("out.safetensors"), "--compare", twoHeads, "--json");
+        var difference = JsonDocument.Parse(predict.Out).RootElement.GetProperty("maxAbsDifference").GetDouble();
+        output.WriteLine($"{matcher} {mode} stop {stop}: max |head - A| = {difference:E3}");
+        Assert.True(difference <= 1e-4, $"{matcher} {mode} stop {stop}: max abs difference {difference}");
+    }
+
     /// <summary>A fresh ViT A with LayerScale at 1 (so every block matters), B = A permuted through its graph, and A's outputs on test images.</summary>
     internal sealed record PermutedVit(string A, string B, string Calibration, string Test, string Expected)
     {
@@ -55,7 +87,7 @@ public sealed class VitRecoveryTests(ITestOutputHelper output)
             {
                 ZipIt.Tests.ResNet.ResNetTestUtil.Randomise(model, 5);
                 // With zipit's metadata, as `init` writes it: the head count then needs no guessing.
-                var metadata = ZipIt.Models.ModelLoader.MetadataFor(config);
+                var metadata = ZipIt.Checkpoints.ArchitectureMetadata.For(config);
                 CheckpointWriter.WriteFile(a, model.state_dict(), metadata);
                 CheckpointWriter.WriteFile(b, VitPermutation.Apply(model.state_dict(), Architecture.Describe(config), seed: 31), metadata);
             }

@@ -1,8 +1,9 @@
 using TorchSharp;
 using ZipIt.Checkpoints;
 using ZipIt.Plugins.Vit;
-using ZipIt.Zip;
 using static TorchSharp.torch;
+using ZipIt.Core;
+using ZipIt.Matching;
 
 namespace ZipIt.Tests.Vit;
 
