@@ -76,7 +76,8 @@ internal sealed record ReproduceReport
         for (var i = 0; i < Tasks.Count; i++)
             sb.AppendLine(CultureInfo.InvariantCulture, $"- Task {(char)('A' + i)}: `{Tasks[i].Name}` ({string.Join(", ", Tasks[i].ClassNames)}); {Tasks[i].TrainImages} training, {Tasks[i].ValidationImages} validation, {Tasks[i].TestImages} test images");
         sb.AppendLine(CultureInfo.InvariantCulture,
-            $"- Models: {Options.Variant}×{Options.Width} ({Options.Norm}), {Options.Epochs} epochs, {pairs} pair(s), class-embedding heads ({Options.EmbeddingDimension}-d, logits {Options.EffectiveLogitScale:0.##}×cosine); {Options.Calibration} calibration images");
+            $"- Models: {Options.Variant}×{Options.Width} ({Options.Norm}), {pairs} pair(s), class-embedding heads ({Options.Recipe.EmbeddingDimension}-d, logits {Options.ResolvedRecipe().LogitScale:0.##}×cosine); {Options.Calibration} calibration images");
+        sb.AppendLine($"- Training recipe: {Options.ResolvedRecipe().Describe()}");
         sb.AppendLine(CultureInfo.InvariantCulture,
             $"- ZipIt! α = {Hyperparameters.Alpha}, β = {Hyperparameters.Beta}, chosen on {Hyperparameters.SelectedOn}");
         sb.AppendLine();
