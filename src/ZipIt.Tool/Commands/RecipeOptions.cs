@@ -44,7 +44,7 @@ internal sealed class RecipeOptions
         _optimizer = new("--optimizer") { Description = "sgd (PyTorch's SGD) or adamw (Adam with decoupled weight decay).", DefaultValueFactory = _ => d.Optimizer };
         _lr = new("--lr") { Description = "Peak learning rate (one-cycle's max_lr).", DefaultValueFactory = _ => d.LearningRate };
         _momentum = new("--momentum") { Description = "SGD momentum when the schedule does not cycle it (linear, cosine).", DefaultValueFactory = _ => d.Momentum };
-        _nesterov = new("--nesterov") { Description = "SGD with Nesterov momentum (--nesterov false: classical momentum).", DefaultValueFactory = _ => d.Nesterov };
+        _nesterov = new("--nesterov") { Description = $"SGD with Nesterov momentum (--nesterov false: classical momentum); default {(d.Nesterov ? "true" : "false")}.", DefaultValueFactory = _ => d.Nesterov };
         _weightDecay = new("--weight-decay") { Description = "SGD: L2 penalty on the gradient; AdamW: decoupled decay.", DefaultValueFactory = _ => d.WeightDecay };
         _betas = new("--betas")
         {
@@ -59,11 +59,11 @@ internal sealed class RecipeOptions
         _warmup = new("--warmup") { Description = "Share of the steps rising to the peak learning rate (one-cycle's pct_start).", DefaultValueFactory = _ => d.Warmup, HelpName = "SHARE" };
         _momentumRange = new("--momentum-range")
         {
-            Description = $"One-cycle's base and max momentum (default {Invariant(d.BaseMomentum)} {Invariant(d.MaxMomentum)}).",
+            Description = "One-cycle's base and max momentum.",
             DefaultValueFactory = _ => [d.BaseMomentum, d.MaxMomentum], AllowMultipleArgumentsPerToken = true, Arity = new ArgumentArity(2, 2), HelpName = "BASE MAX",
         };
         _cropPadding = new("--crop-padding") { Description = "Random crops after zero-padding by this many pixels (0: none).", DefaultValueFactory = _ => d.CropPadding, HelpName = "PIXELS" };
-        _flip = new("--flip") { Description = "Random horizontal flips (never for digits).", DefaultValueFactory = _ => d.HorizontalFlip };
+        _flip = new("--flip") { Description = $"Random horizontal flips (never for digits); default {(d.HorizontalFlip ? "true" : "false")}.", DefaultValueFactory = _ => d.HorizontalFlip };
         _labelSmoothing = new("--label-smoothing") { Description = "Label smoothing of the cross-entropy.", DefaultValueFactory = _ => d.LabelSmoothing, HelpName = "EPS" };
         _clip = new("--clip-grad-norm") { Description = "Clip the gradients' global L2 norm to this before each step (default: no clipping).", DefaultValueFactory = _ => d.GradientClipNorm, HelpName = "NORM" };
         if (withHead)
