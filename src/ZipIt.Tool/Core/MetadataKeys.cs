@@ -49,6 +49,8 @@ public static class MetadataKeys
     public const string Images = "zipit.images";
 
     // Training.
+    /// <summary>The training recipe a model was trained by (JSON; also the model cache's key).</summary>
+    public const string TrainingRecipe = "zipit.training_recipe";
     /// <summary>The training options and results (JSON).</summary>
     public const string Training = "zipit.training";
     /// <summary>The task a model was trained on (DATASET:CLASSES).</summary>

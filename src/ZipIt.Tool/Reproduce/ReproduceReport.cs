@@ -64,6 +64,18 @@ internal sealed record ReproduceReport
         return sb.ToString();
     }
 
+    /// <summary>One line that says how to read the table: what chance is and what the Ensemble is.</summary>
+    public string Legend()
+    {
+        var joint = Tasks.Sum(t => t.Classes.Count);
+        var perTask = Tasks.Select(t => t.Classes.Count).Distinct().ToList();
+        var taskChance = perTask.Count == 1
+            ? string.Create(CultureInfo.InvariantCulture, $"{100.0 / perTask[0]:0.#} % per task ({perTask[0]} classes each)")
+            : string.Join(", ", Tasks.Select((t, i) => string.Create(CultureInfo.InvariantCulture, $"{100.0 / t.Classes.Count:0.#} % on task {(char)('A' + i)}")));
+        return string.Create(CultureInfo.InvariantCulture,
+            $"Accuracy in % on the test split; chance is {100.0 / joint:0.#} % joint ({joint} classes) and {taskChance}. The Ensemble runs all {Tasks.Count} base models side by side ({Tasks.Count}× the FLOPs) and merges nothing: the ceiling a merged model aims at.");
+    }
+
     /// <summary>report.md: the table with what it was measured on.</summary>
     public string ToDocument()
     {
@@ -76,11 +88,14 @@ internal sealed record ReproduceReport
         for (var i = 0; i < Tasks.Count; i++)
             sb.AppendLine(CultureInfo.InvariantCulture, $"- Task {(char)('A' + i)}: `{Tasks[i].Name}` ({string.Join(", ", Tasks[i].ClassNames)}); {Tasks[i].TrainImages} training, {Tasks[i].ValidationImages} validation, {Tasks[i].TestImages} test images");
         sb.AppendLine(CultureInfo.InvariantCulture,
-            $"- Models: {Options.Variant}×{Options.Width} ({Options.Norm}), {Options.Epochs} epochs, {pairs} pair(s), class-embedding heads ({Options.EmbeddingDimension}-d, logits {Options.EffectiveLogitScale:0.##}×cosine); {Options.Calibration} calibration images");
+            $"- Models: {Options.Variant}×{Options.Width} ({Options.Norm}), {pairs} pair(s), class-embedding heads ({Options.Recipe.EmbeddingDimension}-d, logits {Options.ResolvedRecipe().LogitScale:0.##}×cosine); {Options.Calibration} calibration images");
+        sb.AppendLine($"- Training recipe: {Options.ResolvedRecipe().Describe()}");
         sb.AppendLine(CultureInfo.InvariantCulture,
             $"- ZipIt! α = {Hyperparameters.Alpha}, β = {Hyperparameters.Beta}, chosen on {Hyperparameters.SelectedOn}");
         sb.AppendLine();
         sb.AppendLine("Accuracy in %, mean ± standard deviation over pairs, on the test split. Joint: argmax over all classes of all tasks; Task X: argmax over that task's classes; Avg: mean of the task accuracies.");
+        sb.AppendLine();
+        sb.AppendLine(Legend());
         sb.AppendLine();
         sb.Append(ToMarkdown());
         if (Hyperparameters.Grid.Count > 0)

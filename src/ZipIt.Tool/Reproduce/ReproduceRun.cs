@@ -53,7 +53,7 @@ internal sealed class ReproduceRun(PluginCatalog plugins, ModelLoader loader, IL
                 foreach (var method in Methods(o, a, b, "20/20"))
                     MatchStage.RequiredInputs(method.Matcher!, MatchStage.Settings(method.Matcher!, method.Settings));
         status($"{setting.Name}: {setting.Description}");
-        using var data = ProtocolData.Build(setting.Tasks, o.Calibration, o.ValidationImages, o.TestImages, o.EmbeddingDimension, ImageSize, o.Seed);
+        using var data = ProtocolData.Build(setting.Tasks, o.Calibration, o.ValidationImages, o.TestImages, o.Recipe.EmbeddingDimension, ImageSize, o.Seed);
         Lap("data");
 
         var models = TrainModels(o, setting);
@@ -139,10 +139,10 @@ internal sealed class ReproduceRun(PluginCatalog plugins, ModelLoader loader, IL
     {
         if (o.Pairs < 1) throw ZipItException.Usage($"--pairs must be at least 1, got {o.Pairs}");
         if (o.Width < 1) throw ZipItException.Usage($"--width must be at least 1, got {o.Width}");
-        if (o.Epochs < 1) throw ZipItException.Usage($"--epochs must be at least 1, got {o.Epochs}");
         if (o.Calibration < 2) throw ZipItException.Usage($"--calibration must be at least 2 images, got {o.Calibration}");
         if (o.Norm is not ("bn" or "gn")) throw ZipItException.Usage($"--norm must be bn or gn, got '{o.Norm}'");
-        if (o.LogitScale is { } scale && !(scale > 0 && double.IsFinite(scale))) throw ZipItException.Usage($"--logit-scale must be a positive number, got {scale}");
+        o.Recipe.Validate();
+        if (o.Recipe.Head != TrainHead.Clip) throw ZipItException.Usage("reproduce trains class-embedding (clip) heads only");
         if (o.Alphas.Count == 0 || o.Betas.Count == 0) throw ZipItException.Usage("--alphas and --betas need at least one value each");
     }
 
@@ -159,15 +159,11 @@ internal sealed class ReproduceRun(PluginCatalog plugins, ModelLoader loader, IL
                 var options = new TrainOptions
                 {
                     Variant = o.Variant,
-                    Settings = new Dictionary<string, string> { ["width"] = o.Width.ToString(CultureInfo.InvariantCulture), ["norm"] = o.Norm },
+                    Settings = o.ModelSettings(),
                     Task = setting.Tasks[t],
                     // Every model its own seed: different initialisations, as the paper's pairs.
                     Seed = o.Seed + 1000L * p + t,
-                    Epochs = o.Epochs,
-                    BatchSize = o.BatchSize,
-                    LearningRate = o.LearningRate,
-                    EmbeddingDimension = o.EmbeddingDimension,
-                    Scale = o.EffectiveLogitScale,
+                    Recipe = o.ResolvedRecipe(),
                     TrainImages = o.TrainImages,
                     ImageSize = ImageSize,
                 };
@@ -179,7 +175,7 @@ internal sealed class ReproduceRun(PluginCatalog plugins, ModelLoader loader, IL
                     pair.Add(new ReproduceReport.ModelEntry(p, options.Task, options.Seed, path, true, accuracy, null, null));
                     continue;
                 }
-                status($"pair {p + 1}/{o.Pairs}: training {options.Task} from seed {options.Seed} ({o.Epochs} epochs)");
+                status($"pair {p + 1}/{o.Pairs}: training {options.Task} from seed {options.Seed} ({o.Recipe.Epochs} epochs)");
                 var result = TrainingRun.Run(plugins, options, path, logger, progress, showProgress, cancellation);
                 status($"pair {p + 1}/{o.Pairs}: {options.Task} validation accuracy {100 * result.ValidationAccuracy:0.0}% ({result.TrainImagesPerSecond:0} images/s)");
                 pair.Add(new ReproduceReport.ModelEntry(p, options.Task, options.Seed, path, false, 100 * result.ValidationAccuracy, result.TrainImagesPerSecond, result.Seconds));

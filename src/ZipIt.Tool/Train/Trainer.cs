@@ -14,10 +14,10 @@ internal sealed record TrainResult(long Images, int Epochs, double Loss, double 
     double Seconds, double TrainImagesPerSecond, double EvalImagesPerSecond);
 
 /// <summary>
-/// Trains a freshly initialised model on one task: SGD with momentum and weight decay, a warm-up
-/// then cosine or linear decay stepped per batch, seeded shuffling and augmentation, whole batches
-/// as tensors. Clip heads score the unit-normalised output against the task's class embeddings
-/// (scaled by <see cref="TrainOptions.Scale"/>); logit heads use the task's classes of a
+/// Trains a freshly initialised model on one task by its <see cref="TrainingRecipe"/>: the
+/// recipe's optimiser and schedule stepped per batch, seeded shuffling and augmentation, whole
+/// batches as tensors. Clip heads score the unit-normalised output against the task's class
+/// embeddings (scaled by the recipe's logit scale); logit heads use the task's classes of a
 /// dataset-wide output. Both use cross-entropy over the task's classes only.
 /// </summary>
 internal static class Trainer
@@ -27,8 +27,11 @@ internal static class Trainer
     {
         TorchRuntime.Initialize();
         var clock = Stopwatch.StartNew();
+        var recipe = options.Recipe;
+        var scale = recipe.LogitScale ?? throw new InvalidOperationException("the recipe's logit scale is not resolved");
         var transform = task.Transform(options.ImageSize);
-        var augmentation = options.Augment ? new Augmentation(new Generator((ulong)options.Seed + 1), 4, task.Flip) : null;
+        var flip = recipe.HorizontalFlip && task.Flip;
+        var augmentation = recipe.CropPadding > 0 || flip ? new Augmentation(new Generator((ulong)options.Seed + 1), recipe.CropPadding, flip) : null;
         var shuffle = new Generator((ulong)options.Seed);
         using var set = Subset(task.Train, options.TrainImages, options.Seed);
         var n = set.Count;
@@ -42,12 +45,11 @@ internal static class Trainer
         Tensor ToDevice(Tensor cpu) => onGpu ? cpu.pin_memory().to(device, non_blocking: true) : cpu;
         using var lookup = WithinTaskIndex(task.Classes).to(device);
         using var classIds = torch.tensor(task.Classes.ToArray()).to(device);
-        var batch = (int)Math.Min(options.BatchSize, n);
+        var batch = (int)Math.Min(recipe.BatchSize, n);
         // The last, smaller batch of an epoch is dropped: BatchNorm statistics of a handful of images are noise.
         var stepsPerEpoch = n / batch;
-        var totalSteps = (long)stepsPerEpoch * options.Epochs;
-        var warmupSteps = Math.Max(1, (long)Math.Round(options.Warmup * totalSteps));
-        using var optimizer = torch.optim.SGD(model.parameters(), options.LearningRate, options.Momentum, weight_decay: options.WeightDecay);
+        var totalSteps = (long)stepsPerEpoch * recipe.Epochs;
+        using var optimizer = new RecipeOptimizer(model.parameters(), recipe, totalSteps);
         model.train();
 
         double lastLoss = 0, lastAccuracy = 0;
@@ -58,7 +60,7 @@ internal static class Trainer
         var trainClock = Stopwatch.StartNew();
         ConsoleProgress.Run(progressWriter, showProgress, $"training {task.Name}", totalSteps, progress =>
         {
-            for (var epoch = 1; epoch <= options.Epochs; epoch++)
+            for (var epoch = 1; epoch <= recipe.Epochs; epoch++)
             {
                 lossSum.zero_(); correct.zero_(); seen = 0;
                 var shown = "";
@@ -70,12 +72,11 @@ internal static class Trainer
                     var idx = order.narrow(0, (long)b * batch, batch);
                     var x = ToDevice(transform.Apply(set.Images.index_select(0, idx), augmentation));
                     var y = lookup.index_select(0, ToDevice(set.Labels.index_select(0, idx)));
-                    var logits = Logits(model.call(x), options, targets, classIds);
-                    var loss = nn.functional.cross_entropy(logits, y);
-                    optimizer.zero_grad();
+                    var logits = Logits(model.call(x), recipe.Head, scale, targets, classIds);
+                    var loss = nn.functional.cross_entropy(logits, y, label_smoothing: recipe.LabelSmoothing);
+                    optimizer.ZeroGrad();
                     loss.backward();
-                    foreach (var group in optimizer.ParamGroups) group.LearningRate = LearningRate(options, step, warmupSteps, totalSteps);
-                    optimizer.step();
+                    optimizer.Step(step);
                     step++;
                     using (torch.no_grad())
                     {
@@ -86,14 +87,14 @@ internal static class Trainer
                     // Reading the sums waits for the GPU: every 25 steps and at the epoch's end only.
                     if (!onGpu || step % 25 == 0 || b == stepsPerEpoch - 1)
                         shown = $" loss {lossSum.item<double>() / seen:0.000} acc {100.0 * correct.item<long>() / seen:0.0}%";
-                    progress.Report(step, $"{task.Name} epoch {epoch}/{options.Epochs}{shown}");
+                    progress.Report(step, $"{task.Name} epoch {epoch}/{recipe.Epochs}{shown}");
                 }
                 lastLoss = seen > 0 ? lossSum.item<double>() / seen : double.NaN;
                 lastAccuracy = seen > 0 ? (double)correct.item<long>() / seen : double.NaN;
                 var rate = step * batch / trainClock.Elapsed.TotalSeconds;
                 var eta = TimeSpan.FromSeconds((totalSteps - step) * batch / Math.Max(rate, 1e-9));
                 logger.LogInformation("{Task} epoch {Epoch}/{Epochs}: loss {Loss:0.000}, train accuracy {Accuracy:P1}, {Rate:0} images/s, ETA {Eta:mm\\:ss}",
-                    task.Name, epoch, options.Epochs, lastLoss, lastAccuracy, rate, eta);
+                    task.Name, epoch, recipe.Epochs, lastLoss, lastAccuracy, rate, eta);
             }
             return 0;
         });
@@ -102,7 +103,7 @@ internal static class Trainer
         var evalClock = Stopwatch.StartNew();
         var validation = Accuracy(model, task.Validation, transform, options, targets, lookup, classIds, cancellation);
         var evalRate = task.Validation.Count / Math.Max(evalClock.Elapsed.TotalSeconds, 1e-9);
-        return new TrainResult(n, options.Epochs, lastLoss, lastAccuracy, validation, clock.Elapsed.TotalSeconds,
+        return new TrainResult(n, recipe.Epochs, lastLoss, lastAccuracy, validation, clock.Elapsed.TotalSeconds,
             step * batch / Math.Max(trainSeconds, 1e-9), evalRate);
     }
 
@@ -122,17 +123,18 @@ internal static class Trainer
                 var length = Math.Min(500, set.Count - start);
                 var x = transform.Apply(set.Images.narrow(0, start, length)).to(lookup.device);
                 var y = lookup.index_select(0, set.Labels.narrow(0, start, length).to(lookup.device));
-                correct += Logits(model.call(x), options, targets, classIds).argmax(1).eq(y).sum().item<long>();
+                // A positive logit scale does not move the argmax.
+                correct += Logits(model.call(x), options.Recipe.Head, 1, targets, classIds).argmax(1).eq(y).sum().item<long>();
             }
         }
         model.train();
         return (double)correct / set.Count;
     }
 
-    private static Tensor Logits(Tensor output, TrainOptions options, Tensor? targets, Tensor classIds)
+    private static Tensor Logits(Tensor output, TrainHead head, double scale, Tensor? targets, Tensor classIds)
     {
-        if (options.Head == TrainHead.Clip)
-            return nn.functional.normalize(output, dim: 1).mm(targets!.t()).mul(options.Scale);
+        if (head == TrainHead.Clip)
+            return nn.functional.normalize(output, dim: 1).mm(targets!.t()).mul(scale);
         if (output.shape[1] <= classIds.max().item<long>())
             throw new InvalidOperationException($"the model has {output.shape[1]} outputs; class {classIds.max().item<long>()} needs more");
         return output.index_select(1, classIds);
@@ -144,15 +146,6 @@ internal static class Trainer
         var lookup = torch.full(classes.Max() + 1, -1L, ScalarType.Int64);
         for (var i = 0; i < classes.Count; i++) lookup[classes[i]] = torch.tensor((long)i);
         return lookup;
-    }
-
-    private static double LearningRate(TrainOptions o, long step, long warmup, long total)
-    {
-        if (step < warmup) return o.LearningRate * (step + 1) / warmup;
-        var progress = (double)(step - warmup) / Math.Max(1, total - warmup);
-        return o.Schedule == LearningRateSchedule.Cosine
-            ? o.LearningRate * 0.5 * (1 + Math.Cos(Math.PI * progress))
-            : o.LearningRate * (1 - progress);
     }
 
     private static ImageSet Subset(ImageSet set, long? count, long seed)

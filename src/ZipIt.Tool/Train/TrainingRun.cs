@@ -30,16 +30,15 @@ internal static class TrainingRun
     public static TrainResult Run(PluginCatalog plugins, TrainOptions options, string output, ILogger logger, TextWriter progress, bool showProgress,
         CancellationToken cancellation)
     {
-        if (options.Epochs < 1) throw ZipItException.Usage($"--epochs must be at least 1, got {options.Epochs}");
-        if (options.BatchSize < 2) throw ZipItException.Usage($"--batch-size must be at least 2, got {options.BatchSize}");
-        if (options.LearningRate <= 0) throw ZipItException.Usage($"--lr must be positive, got {options.LearningRate}");
-        if (options.Scale <= 0) throw ZipItException.Usage($"--logit-scale must be positive, got {options.Scale}");
+        options = options.Resolved();
+        var recipe = options.Recipe;
+        recipe.Validate();
         if (options.TrainImages is < 2) throw ZipItException.Usage($"--train-images must be at least 2, got {options.TrainImages}");
         plugins.ArchitectureOfVariant(options.Variant); // an unknown variant fails before the dataset is read
         using var task = DataTask.Open(TaskSpec.Parse(options.Task));
         if (task.Train.Count < 2) throw ZipItException.Input($"task {task.Name} has {task.Train.Count} training images; at least 2 are needed");
         var settings = new Dictionary<string, string>(options.Settings, StringComparer.OrdinalIgnoreCase);
-        var outputs = options.Head == TrainHead.Clip ? options.EmbeddingDimension : task.Train.ClassNames.Count;
+        var outputs = recipe.Head == TrainHead.Clip ? recipe.EmbeddingDimension : task.Train.ClassNames.Count;
         if (settings.TryGetValue("classes", out var given) && given != outputs.ToString(CultureInfo.InvariantCulture))
             throw ZipItException.Usage($"--set classes={given} contradicts the head: it needs {outputs} outputs");
         settings["classes"] = outputs.ToString(CultureInfo.InvariantCulture);
@@ -50,14 +49,14 @@ internal static class TrainingRun
         // Initialised on the CPU (the same weights for a seed whatever the device), then moved.
         using var model = architecture.Create(config);
         model.to(TorchRuntime.ComputeDevice);
-        using var cpuTargets = options.Head != TrainHead.Clip ? null
+        using var cpuTargets = recipe.Head != TrainHead.Clip ? null
             : options.EmbeddingsFile is { } file ? ClassEmbeddings.FromFile(file, task.Classes)
-            : ClassEmbeddings.FromNames(task.ClassNames, options.EmbeddingDimension);
+            : ClassEmbeddings.FromNames(task.ClassNames, recipe.EmbeddingDimension);
         using var targets = cpuTargets?.to(TorchRuntime.ComputeDevice);
-        if (targets is not null && targets.shape[1] != options.EmbeddingDimension)
-            throw ZipItException.Input($"{options.EmbeddingsFile}: embeddings have {targets.shape[1]} dimensions, --embedding-dim is {options.EmbeddingDimension}");
+        if (targets is not null && targets.shape[1] != recipe.EmbeddingDimension)
+            throw ZipItException.Input($"{options.EmbeddingsFile}: embeddings have {targets.shape[1]} dimensions, --embedding-dim is {recipe.EmbeddingDimension}");
         logger.LogInformation("training {Config} on {Task} ({Images} images, {Classes} classes) for {Epochs} epochs, seed {Seed}",
-            config, task.Name, options.TrainImages is { } k ? Math.Min(k, task.Train.Count) : task.Train.Count, task.Classes.Count, options.Epochs, options.Seed);
+            config, task.Name, options.TrainImages is { } k ? Math.Min(k, task.Train.Count) : task.Train.Count, task.Classes.Count, recipe.Epochs, options.Seed);
         var result = Trainer.Run(model, options, task, targets, logger, progress, showProgress, cancellation);
         logger.LogInformation("{Task}: validation accuracy {Accuracy:P2}; {Rate:0} training images/s, {EvalRate:0} evaluation images/s, {Seconds:0.0} s",
             task.Name, result.ValidationAccuracy, result.TrainImagesPerSecond, result.EvalImagesPerSecond, result.Seconds);
@@ -67,10 +66,11 @@ internal static class TrainingRun
         metadata[TaskKey] = task.Name;
         metadata[ClassesKey] = JsonSerializer.Serialize(task.Classes);
         metadata[ClassNamesKey] = JsonSerializer.Serialize(task.ClassNames);
-        metadata[HeadKey] = options.Head.ToString().ToLowerInvariant();
-        metadata[EmbeddingKey] = options.Head != TrainHead.Clip ? "none"
-            : options.EmbeddingsFile is { } f ? $"file:{Path.GetFileName(f)}" : $"class-name-hash:{options.EmbeddingDimension}";
+        metadata[HeadKey] = recipe.Head.ToString().ToLowerInvariant();
+        metadata[EmbeddingKey] = recipe.Head != TrainHead.Clip ? "none"
+            : options.EmbeddingsFile is { } f ? $"file:{Path.GetFileName(f)}" : $"class-name-hash:{recipe.EmbeddingDimension}";
         metadata[SeedKey] = options.Seed.ToString(CultureInfo.InvariantCulture);
+        metadata[TrainingRecipe.MetadataKey] = recipe.ToJson();
         metadata[TrainingKey] = JsonSerializer.Serialize(new { options, result }, Json.Compact);
         model.to(torch.CPU);
         CheckpointWriter.WriteFile(output, model.state_dict(), metadata);

@@ -1,6 +1,9 @@
 using ZipIt.Tests.Infrastructure;
 using System.Text.Json;
+using ZipIt.Checkpoints;
+using ZipIt.Commands;
 using ZipIt.Core;
+using ZipIt.Train;
 
 namespace ZipIt.Tests.Reproduce;
 
@@ -27,6 +30,7 @@ public sealed class DemoTests : IDisposable
         Assert.True(first.ExitCode == 0, first.ToString());
         Assert.Contains("| Method | FLOPs (G) | Joint | Task A | Task B | Avg |", first.Out);
         Assert.Contains($"report: {_dir.File("one")}/report.json", first.Out);
+        Assert.Contains("chance is 10 % joint (10 classes) and 20 % per task (5 classes each). The Ensemble runs all 2 base models", first.Out);
         foreach (var file in new[] { "report.json", "report.md", "stop-points.png", "alpha-beta-grid.png" })
             Assert.True(File.Exists(Path.Combine(_dir.File("one"), file)), file);
 
@@ -56,6 +60,13 @@ public sealed class DemoTests : IDisposable
         Assert.Equal(2, grid.Count);
         Assert.Equal(0.5, root.GetProperty("hyperparameters").GetProperty("alpha").GetDouble());
         Assert.All(root.GetProperty("models").EnumerateArray(), m => Assert.False(m.GetProperty("cached").GetBoolean()));
+        // Every model records the demo's recipe with this test's overrides, its logit scale resolved.
+        var expected = ReproduceCommand.DemoDefaults.ResolvedRecipe() with { Epochs = 1, BatchSize = 64 };
+        foreach (var m in root.GetProperty("models").EnumerateArray())
+        {
+            using var checkpoint = Checkpoint.Open(m.GetProperty("path").GetString()!);
+            Assert.Equal(expected, TrainingRecipe.FromMetadata(checkpoint.Metadata, checkpoint.Path));
+        }
 
         var second = Demo(_dir.File("two"));
         Assert.True(second.ExitCode == 0, second.ToString());

@@ -2,6 +2,7 @@ using ZipIt.Tests.Infrastructure;
 using ZipIt.Checkpoints;
 using static TorchSharp.torch;
 using ZipIt.Core;
+using ZipIt.Train;
 
 namespace ZipIt.Tests.Train;
 
@@ -62,6 +63,34 @@ public sealed class TrainCommandTests : IDisposable
     }
 
     [Fact]
+    public void The_checkpoint_records_the_recipe_it_was_trained_by()
+    {
+        var output = _dir.File("m.safetensors");
+        var r = Train(output, "--epochs", "1", "--schedule", "linear", "--warmup", "0.1", "--nesterov", "false", "--momentum", "0.8",
+            "--label-smoothing", "0.1", "--clip-grad-norm", "2", "--crop-padding", "2", "--flip");
+        Assert.True(r.ExitCode == 0, r.ToString());
+        using var file = Checkpoint.Open(output);
+        var expected = new TrainingRecipe
+        {
+            Epochs = 1, BatchSize = 16, LearningRate = 0.05, Schedule = LearningRateSchedule.Linear, Warmup = 0.1, Nesterov = false, Momentum = 0.8,
+            LabelSmoothing = 0.1, GradientClipNorm = 2, CropPadding = 2, HorizontalFlip = true, LogitScale = TrainingRecipe.DefaultLogitScale,
+        };
+        Assert.Equal(expected, TrainingRecipe.FromMetadata(file.Metadata, output));
+    }
+
+    [Theory]
+    [InlineData(new string[0], 10.0)]
+    [InlineData(new[] { "--logit-scale", "30" }, 30.0)]
+    public void Group_norm_models_default_to_a_logit_scale_they_can_learn_at(string[] extra, double scale)
+    {
+        var output = _dir.File("gn.safetensors");
+        var r = Train(output, ["--epochs", "1", "--set", "norm=gn", .. extra]);
+        Assert.True(r.ExitCode == 0, r.ToString());
+        using var file = Checkpoint.Open(output);
+        Assert.Equal(scale, TrainingRecipe.FromMetadata(file.Metadata, output)!.LogitScale);
+    }
+
+    [Fact]
     public void Same_seed_same_weights_other_seed_other_weights()
     {
         string[] paths = [_dir.File("a.safetensors"), _dir.File("b.safetensors"), _dir.File("c.safetensors")];
@@ -91,6 +120,10 @@ public sealed class TrainCommandTests : IDisposable
     [InlineData("--epochs", "0", "--epochs must be at least 1")]
     [InlineData("--batch-size", "1", "--batch-size must be at least 2")]
     [InlineData("--lr", "-1", "--lr must be positive")]
+    [InlineData("--warmup", "1.5", "--warmup must be in [0, 1]")]
+    [InlineData("--clip-grad-norm", "0", "--clip-grad-norm must be positive")]
+    [InlineData("--label-smoothing", "1", "--label-smoothing must be in [0, 1)")]
+    [InlineData("--logit-scale", "-3", "--logit-scale must be a positive number")]
     public void Bad_options_are_usage_errors(string option, string value, string message)
     {
         var output = _dir.File("m.safetensors");
