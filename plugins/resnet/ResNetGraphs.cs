@@ -75,7 +75,13 @@ internal static class ResNetGraphs
             stages.Add(Stage($"layer{s}", [$"layer{s}"], stageOutputs[s], label));
         }
         stages.Add(new ModelStage("head", ["avgpool", spec.HeadName], null, null));
-        return new MergeGraph(spaces, stages, spec.LayerCount);
+        return new MergeGraph(spaces, stages, spec.LayerCount)
+        {
+            // The image channels the stem reads, and the class scores the head writes: shared by
+            // every model, so no merge transforms them.
+            Inputs = [new TensorAxis("conv1.weight", 1)],
+            Outputs = [new TensorAxis($"{spec.HeadName}.weight", 0), new TensorAxis($"{spec.HeadName}.bias", 0, TensorKind.Bias)],
+        };
     }
 
     private static ModelStage Stage(string name, string[] modules, string? output, int label) =>

@@ -74,7 +74,15 @@ public sealed class MlpArchitecture : IArchitecture
             }
             stages.Add(new ModelStage($"layer{i}", [$"layers.{i}"], hidden ? $"hidden{i}" : null, hidden ? i + 1 : null));
         }
-        return new MergeGraph(spaces, stages, layers);
+        // The flattened input features and the output units are shared by every model: no merge
+        // transforms them, but the description must say so (MergeGraph.Validate checks every axis).
+        var outputs = new List<TensorAxis> { new($"layers.{layers - 1}.weight", 0) };
+        if (bias) outputs.Add(new TensorAxis($"layers.{layers - 1}.bias", 0, TensorKind.Bias));
+        return new MergeGraph(spaces, stages, layers)
+        {
+            Inputs = [new TensorAxis("layers.0.weight", 1)],
+            Outputs = outputs,
+        };
     }
 
     private static long[] Sizes(ArchitectureConfig config)

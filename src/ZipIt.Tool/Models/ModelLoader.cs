@@ -66,6 +66,8 @@ internal sealed class ModelLoader(PluginCatalog plugins)
             throw ZipItException.Input($"{file} is {config}, not '{arch}'");
 
         using var model = Create(architecture, config, file);
+        // Graph check on every load (issue 11): the plugin's description must fit the model it built.
+        GraphCheck.Require(PluginName(architecture), config, architecture.Describe(config), model);
         var shapes = model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.shape);
         var parameterNames = model.named_parameters().Select(p => p.name).ToHashSet();
         var graph = architecture.Describe(config);
@@ -228,6 +230,10 @@ internal sealed class ModelLoader(PluginCatalog plugins)
                 $"{file}: several architectures recognise this checkpoint ({string.Join(", ", found.Select(f => f.Item2.ToString()))}); choose one with --arch"),
         };
     }
+
+    /// <summary>The name of the plugin that registered <paramref name="architecture"/>.</summary>
+    public string PluginName(IArchitecture architecture) =>
+        plugins.Architectures.FirstOrDefault(a => a.Architecture == architecture).Plugin?.Name ?? architecture.Name;
 
     private static bool NameMatches(IArchitecture architecture, ArchitectureConfig config, string arch) =>
         string.Equals(architecture.Name, arch, StringComparison.OrdinalIgnoreCase) ||

@@ -80,12 +80,12 @@ public sealed class ZipperTests
 
     internal static Dictionary<string, MatchResult> TrueMatches(MergeGraph graph, ulong seed)
     {
-        // Replays GraphPermutation.Apply's draws: model B's unit j is model A's unit perm[j].
-        using var g = new Generator(seed);
+        // The permutations GraphPermutation.Apply drew: model B's unit j is model A's unit perm[j].
+        var permutations = GraphPermutation.RandomPermutations(graph, seed);
         var matches = new Dictionary<string, MatchResult>();
         foreach (var space in graph.Spaces)
         {
-            var perm = GraphPermutation.RandomPermutation(space, g);
+            var perm = permutations[space.Name];
             var c = space.Width;
             var u = zeros(2 * c, c);
             for (var j = 0; j < c; j++)

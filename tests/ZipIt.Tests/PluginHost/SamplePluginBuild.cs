@@ -3,6 +3,8 @@ namespace ZipIt.Tests.PluginHost;
 /// <summary>
 /// Builds samples/MlpPlugin the way a third party would: against a ZipIt.Abstractions package packed
 /// from this repository (and once more against a "newer" contract, 99.0.0), outside the solution.
+/// Its test project (samples/MlpPlugin.Tests, on the packed ZipIt.Testing) is copied next to it and
+/// run on demand by <see cref="RunSampleTests"/>.
 /// A unique prerelease suffix keeps NuGet's global cache from serving an older pack.
 /// </summary>
 public sealed class SamplePluginBuild : IDisposable
@@ -16,6 +18,7 @@ public sealed class SamplePluginBuild : IDisposable
         var abstractions = Path.Combine(Repository.Root, "src", "ZipIt.Abstractions", "ZipIt.Abstractions.csproj");
         var source = Path.Combine(_work.Path, "src", "MlpPlugin");
         CopyDirectory(Path.Combine(Repository.Root, "samples", "MlpPlugin"), source);
+        CopyDirectory(Path.Combine(Repository.Root, "samples", "MlpPlugin.Tests"), Path.Combine(_work.Path, "src", "MlpPlugin.Tests"));
         File.WriteAllText(Path.Combine(_work.Path, "src", "nuget.config"), $"""
             <?xml version="1.0" encoding="utf-8"?>
             <configuration>
@@ -28,6 +31,8 @@ public sealed class SamplePluginBuild : IDisposable
             """);
 
         Pack(abstractions, feed, "0.1.0", suffix, "current");
+        Pack(Path.Combine(Repository.Root, "src", "ZipIt.Testing", "ZipIt.Testing.csproj"), feed, "0.1.0", suffix, "current");
+        Version = $"0.1.0-{suffix}";
         Pack(abstractions, feed, "99.0.0", suffix, "newer");
         PluginFolder = Build(source, $"0.1.0-{suffix}", Path.Combine(_work.Path, "plugins", "MlpPlugin"), "current");
         NewerPluginFolder = Build(source, $"99.0.0-{suffix}", Path.Combine(_work.Path, "newer", "MlpPlugin"), "newer");
@@ -40,6 +45,14 @@ public sealed class SamplePluginBuild : IDisposable
     public string NewerPluginFolder { get; }
 
     public string WorkPath => _work.Path;
+
+    /// <summary>The version of the packed current SDK packages (ZipIt.Abstractions, ZipIt.Testing) in the local feed.</summary>
+    public string Version { get; }
+
+    /// <summary>Runs <c>dotnet test</c> on the copied sample test project against the packed packages; returns its exit code and output.</summary>
+    public (int ExitCode, string Output) RunSampleTests() =>
+        DotNet.Run(Path.Combine(_work.Path, "src", "MlpPlugin.Tests"), "test", "-c", "Release", "-nodeReuse:false",
+            "--artifacts-path", Path.Combine(_work.Path, "build-tests"), $"-p:ZipItAbstractionsVersion={Version}");
 
     private void Pack(string project, string feed, string prefix, string suffix, string tag) =>
         DotNet.RunOrFail(_work.Path, "pack", project, "-c", "Release", "-o", feed, "-nodeReuse:false",
@@ -56,6 +69,7 @@ public sealed class SamplePluginBuild : IDisposable
     private static void CopyDirectory(string from, string to)
     {
         Directory.CreateDirectory(to);
+        // Sources only: build outputs of an in-place build of the sample must not travel with it.
         foreach (var file in Directory.GetFiles(from)) File.Copy(file, Path.Combine(to, Path.GetFileName(file)));
     }
 

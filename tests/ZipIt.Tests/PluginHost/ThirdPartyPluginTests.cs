@@ -29,6 +29,16 @@ public sealed class ThirdPartyPluginTests(SamplePluginBuild sample) : IClassFixt
     }
 
     [Fact]
+    [Trait("Category", "Integration")]
+    public void The_sample_plugins_own_tests_pass_on_the_packed_conformance_checks()
+    {
+        var (code, output) = sample.RunSampleTests();
+        Assert.True(code == 0, $"dotnet test of the sample's tests failed ({code}):\n{output}");
+        // Every test ran (none skipped or filtered away): three configurations and two single checks.
+        Assert.Matches(@"Passed!\s+- Failed:\s+0, Passed:\s+5, Skipped:\s+0, Total:\s+5", output);
+    }
+
+    [Fact]
     public void The_sample_plugin_output_carries_no_torchsharp_libtorch_or_contract_copies()
     {
         var files = Directory.GetFiles(sample.PluginFolder, "*", SearchOption.AllDirectories).Select(Path.GetFileName).ToList();

@@ -137,11 +137,8 @@ public class ResNetGraphTests
     [MemberData(nameof(AllVariants))]
     public void DescriptionValidatesAgainstTheModel(string variant, string norm)
     {
-        var config = Config(variant, ("norm", norm));
-        using var model = Architecture.Create(config);
-        var graph = Architecture.Describe(config);
-        Assert.Empty(graph.Validate(Shapes(model)));
-        Assert.Equal(graph.Stages.Count, model.StageCount);
+        // The conformance package's check: structure, coverage of every tensor axis, stage count.
+        PluginConformance.Validate(Architecture, Config(variant, ("norm", norm)));
     }
 
     [Theory]
@@ -153,7 +150,7 @@ public class ResNetGraphTests
         var config = Config(variant, ("blocks", blocks), ("norm", norm));
         using var model = Architecture.Create(config);
         var graph = Architecture.Describe(config);
-        Assert.Empty(graph.Validate(Shapes(model)));
+        Assert.Empty(graph.Validate(ModelSignature.Tensors(model)));
         Assert.Equal(config.Get("blocks", "").Split(',').Sum(int.Parse) * (variant == "resnet-bottleneck" ? 3 : 2) + 2, graph.LayerCount);
     }
 
@@ -164,6 +161,61 @@ public class ResNetGraphTests
         using var model = Architecture.Create(config);
         var graph = Architecture.Describe(config);
         var broken = graph with { Spaces = graph.Spaces.Select(s => s.Name == "layer2" ? s with { Width = 16 } : s).ToArray() };
-        Assert.NotEmpty(broken.Validate(Shapes(model)));
+        Assert.NotEmpty(broken.Validate(ModelSignature.Tensors(model)));
+    }
+
+    [Fact]
+    public void AForgottenConsumerIsNamedByTensorAndAxis()
+    {
+        var config = Config("resnet20");
+        using var model = Architecture.Create(config);
+        var graph = ResNetSymmetryTests.DropConsumer(Architecture.Describe(config), "layer1", 4);
+        Assert.Equal("layer2.0.shortcut.0.weight", Architecture.Describe(config).Space("layer1").Consumers[4].Tensor);
+        var problem = Assert.Single(graph.Validate(ModelSignature.Tensors(model)));
+        Assert.Equal("tensor 'layer2.0.shortcut.0.weight' axis 1 is in no feature space and not declared a model input", problem);
+    }
+
+    [Fact]
+    public void AForgottenLayerIsCaught()
+    {
+        var config = Config("resnet20");
+        using var model = Architecture.Create(config);
+        var graph = Architecture.Describe(config);
+        // layer2.1's inner point gone: conv1 and bn1 are in no space, conv2's input columns in none.
+        var broken = graph with { Spaces = graph.Spaces.Where(s => s.Name != "layer2.1.inner").ToArray() };
+        var problems = broken.Validate(ModelSignature.Tensors(model));
+        Assert.Contains("tensor 'layer2.1.conv1.weight' axis 0 is in no feature space and not declared a model output", problems);
+        Assert.Contains("tensor 'layer2.1.bn1.running_var' is described by no feature space, model input or model output", problems);
+        Assert.Contains("tensor 'layer2.1.conv2.weight' axis 1 is in no feature space and not declared a model input", problems);
+        Assert.DoesNotContain(problems, p => p.Contains("num_batches_tracked"));
+        Assert.Equal(6, problems.Count);
+    }
+
+    [Fact]
+    public void UndeclaredInputsAndOutputsAreCaught()
+    {
+        var config = Config("resnet20");
+        using var model = Architecture.Create(config);
+        var graph = Architecture.Describe(config) with { Inputs = [], Outputs = [] };
+        Assert.Equal(
+        [
+            "tensor 'conv1.weight' axis 1 is in no feature space and not declared a model input",
+            "tensor 'linear.bias' is described by no feature space, model input or model output",
+            "tensor 'linear.weight' axis 0 is in no feature space and not declared a model output",
+        ], graph.Validate(ModelSignature.Tensors(model)));
+    }
+
+    [Fact]
+    public void APartlyCoveredSliceAndADoubleClaimAreCaught()
+    {
+        var config = Config("resnet20");
+        using var model = Architecture.Create(config);
+        var graph = Architecture.Describe(config);
+        var partial = graph with { Outputs = [new TensorAxis("linear.weight", 0) { Length = 6 }, new TensorAxis("linear.bias", 0, TensorKind.Bias)] };
+        Assert.Equal(["tensor 'linear.weight' axis 0 units [6, 10) is in no feature space and not declared a model output"],
+            partial.Validate(ModelSignature.Tensors(model)));
+        var twice = graph with { Inputs = [.. graph.Inputs, new TensorAxis("layer1.0.conv1.weight", 1)] };
+        Assert.Equal(["tensor 'layer1.0.conv1.weight' axis 1 is claimed by both feature space 'layer1' and the model inputs"],
+            twice.Validate(ModelSignature.Tensors(model)));
     }
 }

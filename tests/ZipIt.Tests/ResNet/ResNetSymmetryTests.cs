@@ -23,22 +23,13 @@ public class ResNetSymmetryTests(ITestOutputHelper output)
     [MemberData(nameof(Models))]
     public void PermutingEverySpaceKeepsTheOutput(string variant, string settings, int size)
     {
-        var (model, graph, input) = Setup(variant, settings, size, seed: 11);
-        using var _m = model;
-        using var _i = input;
-        using var reference = Eval(model, input);
-
+        var config = Architecture.Configure(variant, Parse(settings));
+        using var g = new Generator(111);
+        using var input = randn([2, 3, size, size], generator: g);
         foreach (var seed in new ulong[] { 1, 2 })
         {
-            var permuted = GraphPermutation.Apply(model.state_dict(), graph, seed);
-            using var twin = Architecture.Create(Architecture.Configure(variant, Parse(settings)));
-            twin.load_state_dict(permuted);
-            using var result = Eval(twin, input);
-            var error = MaxAbsDiff(reference, result);
-            using var scale = reference.abs().max();
-            output.WriteLine($"{variant} {settings} seed {seed}: max |permuted - original| = {error:E3} (output scale {scale.ToDouble():F3})");
-            Assert.True(error <= 1e-4, $"permuted model differs by {error:E3}");
-            foreach (var t in permuted.Values) t.Dispose();
+            var error = PluginConformance.PermutationSymmetry(Architecture, config, input, tolerance: 1e-4, seed: seed);
+            output.WriteLine($"{variant} {settings} seed {seed}: max |permuted - original| = {error:E3}");
         }
     }
 
@@ -54,7 +45,7 @@ public class ResNetSymmetryTests(ITestOutputHelper output)
         // Leave out one consumer of the first residual stream, and separately one of a block-internal point.
         foreach (var space in new[] { graph.Spaces.First(s => s.IsResidualStream), graph.Spaces.First(s => !s.IsResidualStream) })
         {
-            var broken = GraphPermutation.DropConsumer(graph, space.Name, 0);
+            var broken = DropConsumer(graph, space.Name, 0);
             var permuted = GraphPermutation.Apply(model.state_dict(), broken, 3);
             using var twin = Architecture.Create(Architecture.Configure(variant, Parse(settings)));
             twin.load_state_dict(permuted);
@@ -94,6 +85,16 @@ public class ResNetSymmetryTests(ITestOutputHelper output)
         var input = randn([2, 3, size, size], generator: g);
         return (model, Architecture.Describe(config), input);
     }
+
+    /// <summary>The graph with one consumer axis left out of one space: an incomplete description.</summary>
+    internal static MergeGraph DropConsumer(MergeGraph graph, string spaceName, int consumerIndex) =>
+        graph with
+        {
+            Spaces = graph.Spaces.Select(s => s.Name != spaceName ? s : s with
+            {
+                Consumers = s.Consumers.Where((_, i) => i != consumerIndex).ToArray(),
+            }).ToArray(),
+        };
 
     private static Dictionary<string, string> Parse(string settings)
     {

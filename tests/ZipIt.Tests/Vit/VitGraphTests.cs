@@ -16,7 +16,7 @@ public class VitGraphTests
         var config = Architecture.Configure(variant, pairs);
         using var model = Architecture.Create(config);
         var graph = Architecture.Describe(config);
-        Assert.Empty(graph.Validate(model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.shape)));
+        Assert.Empty(graph.Validate(ZipIt.Testing.ModelSignature.Tensors(model)));
 
         var depth = int.Parse(config.Settings["depth"]);
         var width = int.Parse(config.Settings["width"]);

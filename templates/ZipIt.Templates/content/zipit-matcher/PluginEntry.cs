@@ -1,0 +1,12 @@
+using ZipIt;
+
+[assembly: ZipItPlugin(typeof(MyZipItMatcher.PluginEntry))]
+
+namespace MyZipItMatcher;
+
+/// <summary>The plugin's entry point: the host creates it once and calls <see cref="Register"/>.</summary>
+public sealed class PluginEntry : IZipItPlugin
+{
+    /// <inheritdoc />
+    public void Register(IPluginRegistry registry) => registry.AddMatcher(new GreedyAlignMatcher());
+}
