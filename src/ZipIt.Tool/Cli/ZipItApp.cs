@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.CommandLine.Help;
 using ZipIt.Commands;
 using ZipIt.Core;
+using ZipIt.Hosting;
 
 namespace ZipIt.Cli;
 

@@ -2,12 +2,12 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
-using ZipIt.Cli;
 using ZipIt.Collect;
 using ZipIt.Data;
 using ZipIt.Models;
 using ZipIt.Checkpoints;
 using ZipIt.Core;
+using ZipIt.Hosting;
 
 namespace ZipIt.Commands;
 

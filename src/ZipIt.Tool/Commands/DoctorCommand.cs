@@ -4,10 +4,10 @@ using System.Reflection;
 using System.Runtime.InteropServices;
 using TorchSharp;
 using ZipIt.Runtime;
-using ZipIt.Cli;
 using ZipIt.Models;
 using ZipIt.Output;
 using ZipIt.Core;
+using ZipIt.Hosting;
 
 namespace ZipIt.Commands;
 

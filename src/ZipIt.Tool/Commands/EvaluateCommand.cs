@@ -3,13 +3,13 @@ using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using TorchSharp;
 using ZipIt.Checkpoints;
-using ZipIt.Cli;
 using ZipIt.Data;
 using ZipIt.Evaluate;
 using ZipIt.Models;
 using ZipIt.Output;
 using static TorchSharp.torch;
 using ZipIt.Core;
+using ZipIt.Hosting;
 
 namespace ZipIt.Commands;
 

@@ -3,8 +3,8 @@ using Microsoft.Extensions.Logging;
 using TorchSharp;
 using ZipIt.Runtime;
 using ZipIt.Checkpoints;
-using ZipIt.Cli;
 using ZipIt.Models;
+using ZipIt.Hosting;
 
 namespace ZipIt.Commands;
 

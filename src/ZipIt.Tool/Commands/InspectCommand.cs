@@ -1,10 +1,10 @@
 using System.CommandLine;
 using ZipIt.Runtime;
 using ZipIt.Checkpoints;
-using ZipIt.Cli;
 using ZipIt.Models;
 using ZipIt.Output;
 using ZipIt.Core;
+using ZipIt.Hosting;
 
 namespace ZipIt.Commands;
 

@@ -1,6 +1,6 @@
-using ZipIt.Cli;
 using ZipIt.Models;
 using ZipIt.Output;
+using ZipIt.Hosting;
 
 namespace ZipIt.Commands;
 

@@ -4,13 +4,13 @@ using System.Globalization;
 using Microsoft.Extensions.Logging;
 using TorchSharp;
 using ZipIt.Checkpoints;
-using ZipIt.Cli;
 using ZipIt.Collect;
 using ZipIt.Matching;
 using ZipIt.Models;
 using ZipIt.Zip;
 using static TorchSharp.torch;
 using ZipIt.Core;
+using ZipIt.Hosting;
 
 namespace ZipIt.Commands;
 

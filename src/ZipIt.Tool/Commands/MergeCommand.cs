@@ -4,7 +4,6 @@ using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using TorchSharp;
 using ZipIt.Runtime;
-using ZipIt.Cli;
 using ZipIt.Collect;
 using ZipIt.Data;
 using ZipIt.Evaluate;
@@ -16,6 +15,7 @@ using ZipIt.ResetBn;
 using ZipIt.Zip;
 using static TorchSharp.torch;
 using ZipIt.Core;
+using ZipIt.Hosting;
 
 namespace ZipIt.Commands;
 

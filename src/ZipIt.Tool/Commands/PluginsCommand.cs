@@ -1,7 +1,7 @@
 using System.CommandLine;
-using ZipIt.Cli;
 using ZipIt.Output;
 using ZipIt.Plugins;
+using ZipIt.Hosting;
 
 namespace ZipIt.Commands;
 

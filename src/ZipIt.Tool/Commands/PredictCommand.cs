@@ -4,11 +4,11 @@ using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
 using TorchSharp;
 using ZipIt.Checkpoints;
-using ZipIt.Cli;
 using ZipIt.Models;
 using ZipIt.Output;
 using static TorchSharp.torch;
 using ZipIt.Core;
+using ZipIt.Hosting;
 
 namespace ZipIt.Commands;
 

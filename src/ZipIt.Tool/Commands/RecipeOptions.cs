@@ -1,8 +1,8 @@
 using System.CommandLine;
 using System.Globalization;
-using ZipIt.Cli;
 using ZipIt.Core;
 using ZipIt.Train;
+using ZipIt.Hosting;
 
 namespace ZipIt.Commands;
 

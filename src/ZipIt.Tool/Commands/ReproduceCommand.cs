@@ -1,11 +1,11 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
-using ZipIt.Cli;
 using ZipIt.Models;
 using ZipIt.Output;
 using ZipIt.Reproduce;
 using ZipIt.Train;
+using ZipIt.Hosting;
 
 namespace ZipIt.Commands;
 

@@ -1,10 +1,10 @@
 using System.CommandLine;
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
-using ZipIt.Cli;
 using ZipIt.Data;
 using ZipIt.Models;
 using ZipIt.ResetBn;
+using ZipIt.Hosting;
 
 namespace ZipIt.Commands;
 

@@ -1,11 +1,11 @@
 using System.CommandLine;
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
-using ZipIt.Cli;
 using ZipIt.Matching;
 using ZipIt.Models;
 using ZipIt.Zip;
 using ZipIt.Core;
+using ZipIt.Hosting;
 
 namespace ZipIt.Commands;
 

@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Logging;
 using ZipIt.Core;
 
-namespace ZipIt.Cli;
+namespace ZipIt.Hosting;
 
 /// <summary>The dotnet CLI's verbosity levels (<c>q|m|n|d|diag</c>), mapped onto log levels.</summary>
 public enum Verbosity

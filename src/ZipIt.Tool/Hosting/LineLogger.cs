@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Logging;
 
-namespace ZipIt.Cli;
+namespace ZipIt.Hosting;
 
 /// <summary>
 /// Writes each log entry as one line (<c>warning: ...</c>) to the command's stderr writer, at once.

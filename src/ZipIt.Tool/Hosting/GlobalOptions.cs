@@ -1,6 +1,6 @@
 using System.CommandLine;
 
-namespace ZipIt.Cli;
+namespace ZipIt.Hosting;
 
 /// <summary>Options every command accepts.</summary>
 internal static class GlobalOptions

@@ -3,7 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using ZipIt.Plugins;
 
-namespace ZipIt.Cli;
+namespace ZipIt.Hosting;
 
 /// <summary>What a command's action gets: its parse result, streams, services and a logger.</summary>
 internal sealed class CommandContext(ParseResult parseResult, IServiceProvider services, ConsoleStreams streams, CancellationToken cancellationToken)

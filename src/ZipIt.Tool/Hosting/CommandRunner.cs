@@ -9,7 +9,7 @@ using ZipIt.Models;
 using ZipIt.Plugins;
 using ZipIt.Core;
 
-namespace ZipIt.Cli;
+namespace ZipIt.Hosting;
 
 /// <summary>
 /// Runs a command's body inside a generic host (configuration from <c>ZIPIT_*</c> environment
