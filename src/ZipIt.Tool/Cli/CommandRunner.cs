@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using ZipIt.Models;
+using ZipIt.Output;
 using ZipIt.Plugins;
 using ZipIt.Core;
 
@@ -20,6 +21,10 @@ internal sealed class CommandRunner(ConsoleStreams streams, IReadOnlyDictionary<
     public int Run(ParseResult parseResult, CancellationToken cancellationToken, Func<CommandContext, int> body)
     {
         var verbosity = Verbosity.Minimal;
+        // Signals cancel the command; its temps are deleted when it ends however it ends.
+        using var signals = new SignalCancellation(cancellationToken);
+        using var temps = TempFiles.Begin(signals.Token);
+        cancellationToken = signals.Token;
         try
         {
             verbosity = VerbosityExtensions.Parse(parseResult.GetValue(GlobalOptions.Verbosity) ?? "m");
@@ -32,7 +37,10 @@ internal sealed class CommandRunner(ConsoleStreams streams, IReadOnlyDictionary<
             // unavailable) before its body loads or writes anything.
             if (device is not null) TorchRuntime.ResolveDevice(parseResult.GetValue(device));
             var context = new CommandContext(parseResult, host.Services, streams, cancellationToken) { ShowProgress = verbosity > Verbosity.Quiet };
-            return body(context);
+            var code = body(context);
+            // A signal that came after the last check still means the user asked to stop.
+            cancellationToken.ThrowIfCancellationRequested();
+            return code;
         }
         catch (Exception e)
         {

@@ -15,8 +15,9 @@ public static class ZipItApp
         Environment: ZIPIT_PLUGIN_PATH (extra plugin folders), ZIPIT_HOME (per-user folder, default ~/.zipit), ZIPIT_LIBTORCH (libtorch folder, as --libtorch).
         """;
 
-    /// <summary>Parses and runs one command line; returns the process exit code.</summary>
-    public static int Run(string[] args, TextWriter stdout, TextWriter stderr, IReadOnlyDictionary<string, string?>? configuration = null)
+    /// <summary>Parses and runs one command line; returns the process exit code (130 when <paramref name="cancellationToken"/> or a signal cancels it).</summary>
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr, IReadOnlyDictionary<string, string?>? configuration = null,
+        CancellationToken cancellationToken = default)
     {
         var streams = new ConsoleStreams(stdout, stderr);
         var root = CreateRootCommand(new CommandRunner(streams, configuration));
@@ -28,7 +29,10 @@ public static class ZipItApp
             stderr.Flush();
             return (int)ExitCode.Usage;
         }
-        return parse.Invoke(new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false });
+        // No ProcessTerminationTimeout: the command runner handles signals itself (SignalCancellation),
+        // so the command unwinds and cleans up instead of being abandoned after a timeout.
+        var invocation = new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null };
+        return parse.InvokeAsync(invocation, cancellationToken).GetAwaiter().GetResult();
     }
 
     public const string ToolName = "dotnet zipit";
