@@ -6,6 +6,7 @@ using ZipIt.Cli;
 using ZipIt.Collect;
 using ZipIt.Data;
 using ZipIt.Models;
+using ZipIt.Output;
 
 namespace ZipIt.Commands;
 
@@ -41,6 +42,7 @@ internal static class CollectCommand
     private static int Execute(CommandContext ctx, string[] paths, string dataPath, long? images, int batchSize, bool resetBn, string output, string? arch, bool json)
     {
         DataOptions.Validate(images, batchSize);
+        OutputGuard.RequireDistinct([.. paths.Select(m => new OutputGuard.Named("MODEL", m)), new("--data", dataPath)], [new("--output", output)]);
         var clock = Stopwatch.StartNew();
         var loaded = ctx.Get<ModelLoader>().LoadAll(paths, arch);
         try

@@ -50,6 +50,8 @@ internal static class EvaluateCommand
         bool ensemble, long? images, int batchSize, string? output, string? markdown, string? arch, bool json)
     {
         DataOptions.Validate(images, batchSize);
+        OutputGuard.RequireDistinct([.. paths.Select(m => new OutputGuard.Named("MODEL", m)), new("--data", dataPath), new("--class-embeddings", embeddingsPath)],
+            [new("--output", output), new("--markdown", markdown)]);
         var clock = Stopwatch.StartNew();
         var tasks = EvaluationTask.Parse(taskSpecs);
         if (head == HeadKind.Clip && embeddingsPath is null) throw ZipItException.Usage("--head clip needs --class-embeddings FILE");

@@ -11,6 +11,7 @@ using ZipIt.Models;
 using ZipIt.Zip;
 using static TorchSharp.torch;
 using ZipIt.Core;
+using ZipIt.Output;
 
 namespace ZipIt.Commands;
 
@@ -46,6 +47,7 @@ internal static class MatchCommand
     private static int Execute(CommandContext ctx, string metricsPath, string output, string matcherName, double? alpha, double? beta,
         double? balance, string? mode, string[] set, string[] modelPaths, long seed, bool json)
     {
+        OutputGuard.RequireDistinct([new("METRICS", metricsPath), .. modelPaths.Select(m => new OutputGuard.Named("--models", m))], [new("--output", output)]);
         var clock = Stopwatch.StartNew();
         var matcher = ctx.Plugins.Matcher(matcherName);
         var settings = MatchStage.Settings(matcher, SettingValues(alpha, beta, set, balance, mode));

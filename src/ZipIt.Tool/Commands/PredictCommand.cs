@@ -46,6 +46,7 @@ internal static class PredictCommand
     private static int Execute(CommandContext ctx, string checkpointPath, string inputPath, string outputPath, string? comparePath, string? arch, int batchSize, bool json)
     {
         if (batchSize < 1) throw ZipItException.Usage($"--batch-size must be at least 1, got {batchSize}");
+        OutputGuard.RequireDistinct([new("CHECKPOINT", checkpointPath), new("--input", inputPath), new("--compare", comparePath)], [new("--output", outputPath)]);
         var clock = Stopwatch.StartNew();
         using var loaded = ctx.Get<ModelLoader>().Load(checkpointPath, arch);
         var loadSeconds = clock.Elapsed.TotalSeconds;

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using ZipIt.Cli;
 using ZipIt.Models;
 using ZipIt.Zip;
+using ZipIt.Output;
 
 namespace ZipIt.Commands;
 
@@ -37,6 +38,7 @@ internal static class ZipCommand
 
     private static int Execute(CommandContext ctx, string[] paths, string matchesPath, string output, string? stop, bool squared, string? arch, bool json)
     {
+        OutputGuard.RequireDistinct([.. paths.Select(m => new OutputGuard.Named("MODEL", m)), new("--matches", matchesPath)], [new("--output", output)]);
         var clock = Stopwatch.StartNew();
         var loaded = ctx.Get<ModelLoader>().LoadAll(paths, arch);
         try
