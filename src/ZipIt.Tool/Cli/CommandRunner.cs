@@ -62,6 +62,7 @@ internal sealed class CommandRunner(ConsoleStreams streams, IReadOnlyDictionary<
             ZipItException z => (z.Code, z.Message),
             OperationCanceledException => ((ExitCode)130, "cancelled"),
             OutOfMemoryException => (ExitCode.Resource, "out of memory"),
+            ExternalException x when ResourceErrors.IsOutOfMemory(x) => (ExitCode.Resource, $"out of memory: {ResourceErrors.FirstLine(x)}"),
             ExternalException x => (ExitCode.Unexpected, $"unexpected failure in libtorch: {x.Message}"),
             _ => (ExitCode.Unexpected, $"unexpected failure: {e.GetType().Name}: {e.Message}"),
         };

@@ -47,7 +47,9 @@ internal static class CollectCommand
         var loaded = ctx.Get<ModelLoader>().LoadAll(paths, arch);
         try
         {
+            SingleHeadCheck.Require(loaded);
             using var dataset = TensorDataset.Load(dataPath, images);
+            foreach (var m in loaded) ImageCheck.Require(m, dataset.Images, dataPath);
             var graph = loaded[0].Graph;
             var statistics = CollectStage.Run(loaded, graph.Spaces, dataset, batchSize, resetBn, ctx.CancellationToken);
             var metadata = ModelLoader.MetadataFor(loaded[0].Config);

@@ -57,6 +57,7 @@ internal static class EvaluateCommand
         if (head == HeadKind.Clip && embeddingsPath is null) throw ZipItException.Usage("--head clip needs --class-embeddings FILE");
         using var embeddings = embeddingsPath is null ? null : ReadEmbeddings(embeddingsPath);
         using var dataset = TensorDataset.Load(dataPath, images, labelsRequired: true);
+        CheckLabels(ctx, dataset, dataPath, tasks);
         var loader = ctx.Get<ModelLoader>();
         var results = new List<EvaluationResult>();
         var counts = new Dictionary<string, long>();
@@ -67,7 +68,17 @@ internal static class EvaluateCommand
             {
                 var model = loader.Load(path, arch);
                 loaded.Add(model);
-                results.Add(EvaluationStage.Run(Path.GetFileName(path), [model], dataset, batchSize, tasks, head, embeddings, x => model.Forward(x), ctx.CancellationToken, out counts));
+                WeightCheck.RequireFinite(model);
+                ImageCheck.Require(model, dataset.Images, dataPath);
+                try
+                {
+                    results.Add(EvaluationStage.Run(Path.GetFileName(path), [model], dataset, batchSize, tasks, head, embeddings, x => model.Forward(x), ctx.CancellationToken, out counts));
+                }
+                catch (ZipItException e) when (e.Code == ExitCode.Input)
+                {
+                    // The counter knows the outputs and the tasks, not which model and option they came from.
+                    throw ZipItException.Input($"{Path.GetFileName(path)} with --task {string.Join(" --task ", taskSpecs)}: {e.Message}", e);
+                }
             }
             if (ensemble)
             {
@@ -89,6 +100,22 @@ internal static class EvaluateCommand
         else ctx.Out.Write(report.ToMarkdown());
         ctx.Logger.LogInformation("evaluated {Count} models on {Images} images in {Seconds:0.00} s", results.Count, report.Images, clock.Elapsed.TotalSeconds);
         return 0;
+    }
+
+    /// <summary>
+    /// Images whose label is in no task are not counted: a warning with the count, since a data set
+    /// with more classes than the tasks is a normal thing to evaluate on; none in any task is exit 3.
+    /// </summary>
+    private static void CheckLabels(CommandContext ctx, TensorDataset dataset, string dataPath, IReadOnlyList<EvaluationTask> tasks)
+    {
+        var classes = tasks.SelectMany(t => t.Classes).ToHashSet();
+        var labels = dataset.Labels!.data<long>().ToArray();
+        var outside = labels.LongCount(l => !classes.Contains(l));
+        if (outside == labels.LongLength)
+            throw ZipItException.Input($"{Path.GetFileName(dataPath)}: no label of its {labels.LongLength} images is in any --task (labels {labels.Min()}..{labels.Max()})");
+        if (outside > 0)
+            ctx.Logger.LogWarning("{Data}: {Outside} of {Count} images have labels outside every --task and are not counted",
+                Path.GetFileName(dataPath), outside, labels.LongLength);
     }
 
     internal static Tensor ReadEmbeddings(string path)

@@ -41,8 +41,19 @@ internal static class ResetBnCommand
         output = OutputFor(path, dataPath, output, inPlace);
         var clock = Stopwatch.StartNew();
         using var loaded = ctx.Get<ModelLoader>().Load(path, arch);
+        WeightCheck.RequireFinite(loaded);
         using var dataset = TensorDataset.Load(dataPath, images);
+        ImageCheck.Require(loaded, dataset.Images, dataPath);
         var layers = loaded.Modules.Sum(m => BatchNormReset.Layers(m).Count);
+        if (layers == 0)
+        {
+            // GroupNorm/LayerNorm models keep no running statistics: nothing to reset. The model is
+            // still written to -o unchanged, so a script's next step finds it.
+            ctx.Logger.LogWarning("{Model}: {Config} has no BatchNorm layers; nothing to reset, the model is written unchanged", Path.GetFileName(loaded.Path), loaded.Config);
+            if (!inPlace) ModelWriter.Save(loaded, output);
+            if (json) Output.Json.Write(ctx.Out, new { output, layers, images = dataset.Count, batches = 0, seconds = clock.Elapsed.TotalSeconds });
+            return 0;
+        }
         var batches = BatchNormReset.Run(loaded.Modules, dataset.Batches(batchSize).Select(b => b.Images), x => loaded.Forward(x), ctx.CancellationToken);
         ModelWriter.Save(loaded, output);
         ctx.Logger.LogInformation("reset {Layers} BatchNorm layers over {Images} images ({Batches} batches) → {Output} in {Seconds:0.00} s",

@@ -43,6 +43,7 @@ internal static class ZipCommand
         var loaded = ctx.Get<ModelLoader>().LoadAll(paths, arch);
         try
         {
+            SingleHeadCheck.Require(loaded);
             var graph = loaded[0].Graph;
             var stopStage = StopPoint.Parse(stop, graph, loaded[0].Config);
             foreach (var m in loaded) WeightCheck.RequireFinite(m);

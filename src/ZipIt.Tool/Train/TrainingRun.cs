@@ -34,6 +34,9 @@ internal static class TrainingRun
         if (options.LearningRate <= 0) throw ZipItException.Usage($"--lr must be positive, got {options.LearningRate}");
         if (options.Scale <= 0) throw ZipItException.Usage($"--logit-scale must be positive, got {options.Scale}");
         if (options.TrainImages is < 2) throw ZipItException.Usage($"--train-images must be at least 2, got {options.TrainImages}");
+        if (options.ImageSize is < 1 or > 4096) throw ZipItException.Usage($"--image-size must be between 1 and 4096 pixels, got {options.ImageSize}");
+        if (options.Head == TrainHead.Clip && options.EmbeddingDimension < 2)
+            throw ZipItException.Usage($"--embedding-dim must be at least 2, got {options.EmbeddingDimension}");
         plugins.ArchitectureOfVariant(options.Variant); // an unknown variant fails before the dataset is read
         using var task = DataTask.Open(TaskSpec.Parse(options.Task));
         if (task.Train.Count < 2) throw ZipItException.Input($"task {task.Name} has {task.Train.Count} training images; at least 2 are needed");
