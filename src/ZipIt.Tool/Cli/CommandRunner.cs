@@ -66,7 +66,7 @@ internal sealed class CommandRunner(ConsoleStreams streams, IReadOnlyDictionary<
             ExternalException x => (ExitCode.Unexpected, $"unexpected failure in libtorch: {x.Message}"),
             _ => (ExitCode.Unexpected, $"unexpected failure: {e.GetType().Name}: {e.Message}"),
         };
-        streams.Error.WriteLine("error: " + Messages.OneLine(message));
+        streams.Error.WriteLine("error: " + PlainWords.WithoutTypeNames(Messages.OneLine(message)));
         if (verbosity >= Verbosity.Diagnostic) streams.Error.WriteLine(e);
         else if (code == ExitCode.Unexpected) streams.Error.WriteLine("(run with --verbosity diag for details, and please report this)");
         return (int)code;

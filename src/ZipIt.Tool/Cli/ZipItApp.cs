@@ -22,9 +22,10 @@ public static class ZipItApp
         var streams = new ConsoleStreams(stdout, stderr);
         var root = CreateRootCommand(new CommandRunner(streams, configuration));
         var parse = root.Parse(args);
-        if (parse.Errors.Count > 0 && parse.Action is not HelpAction)
+        var errors = parse.Action is HelpAction ? [] : PlainWords.Errors(parse);
+        if (errors.Count > 0)
         {
-            foreach (var error in parse.Errors) stderr.WriteLine("error: " + error.Message);
+            foreach (var error in errors) stderr.WriteLine("error: " + error);
             stderr.WriteLine($"Run '{ToolName} {string.Join(' ', CommandPath(parse))} --help' for usage.".Replace("  ", " "));
             stderr.Flush();
             return (int)ExitCode.Usage;

@@ -69,7 +69,8 @@ internal static class EvaluateCommand
                 var model = loader.Load(path, arch);
                 loaded.Add(model);
                 WeightCheck.RequireFinite(model);
-                ImageCheck.Require(model, dataset.Images, dataPath);
+                var outputs = ImageCheck.Require(model, dataset.Images, dataPath);
+                if (head == HeadKind.Logits && outputs.Count == 1) RequireClasses(path, outputs[0], tasks, taskSpecs);
                 try
                 {
                     results.Add(EvaluationStage.Run(Path.GetFileName(path), [model], dataset, batchSize, tasks, head, embeddings, x => model.Forward(x), ctx.CancellationToken, out counts));
@@ -116,6 +117,19 @@ internal static class EvaluateCommand
         if (outside > 0)
             ctx.Logger.LogWarning("{Data}: {Outside} of {Count} images have labels outside every --task and are not counted",
                 Path.GetFileName(dataPath), outside, labels.LongLength);
+    }
+
+    /// <summary>Exit 3 naming the model and the <c>--task</c> when a single-head model has fewer logits than a task's class ids need.</summary>
+    private static void RequireClasses(string model, long[] output, IReadOnlyList<EvaluationTask> tasks, IReadOnlyList<string> specs)
+    {
+        if (output.Length != 2) return;
+        for (var t = 0; t < tasks.Count; t++)
+        {
+            var largest = tasks[t].Classes.Max();
+            if (largest >= output[1])
+                throw ZipItException.Input(
+                    $"{Path.GetFileName(model)} outputs {output[1]} classes (0-{output[1] - 1}), but --task {specs[t]} names class {largest}");
+        }
     }
 
     internal static Tensor ReadEmbeddings(string path)

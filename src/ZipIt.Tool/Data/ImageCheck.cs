@@ -18,9 +18,10 @@ internal static class ImageCheck
     /// Exit 3 when <paramref name="images"/> [N, ...] cannot go through <paramref name="model"/>:
     /// first against the input axes the architecture declares (rank and channels of the weight that
     /// reads the input), then by one forward pass of the first images in eval mode without gradients,
-    /// which changes no state (BatchNorm statistics move only in train mode).
+    /// which changes no state (BatchNorm statistics move only in train mode). Returns the shape of
+    /// each output (one per head) of that pass.
     /// </summary>
-    public static void Require(LoadedModel model, Tensor images, string file, string tensor = TensorDataset.ImagesTensor)
+    public static IReadOnlyList<long[]> Require(LoadedModel model, Tensor images, string file, string tensor = TensorDataset.ImagesTensor)
     {
         var name = Path.GetFileName(file);
         var state = model.Model.state_dict();
@@ -41,7 +42,7 @@ internal static class ImageCheck
             using var scope = torch.NewDisposeScope();
             // Two images where there are two: a batch of one sends libtorch's CPU convolutions down a
             // path that prints warnings on some CPUs.
-            model.Forward(images.narrow(0, 0, Math.Min(2, images.shape[0])));
+            return model.Forward(images.narrow(0, 0, Math.Min(2, images.shape[0]))).Select(o => o.shape).ToList();
         }
         catch (Exception e) when (e is ArgumentException || (e is ExternalException && !ResourceErrors.IsOutOfMemory(e)))
         {
