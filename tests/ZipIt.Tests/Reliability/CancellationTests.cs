@@ -89,7 +89,7 @@ public sealed class CancellationTests
     }
 
     [Fact]
-    public void Sigterm_during_collect_exits_130_and_leaves_no_file()
+    public async Task Sigterm_during_collect_exits_130_and_leaves_no_file()
     {
         using var dir = new TempDirectory();
         var a = Model(dir, "a.safetensors", 1);
@@ -102,8 +102,9 @@ public sealed class CancellationTests
         Assert.False(process.HasExited, "collect ended before the signal; the test needs a longer run");
         Signal(process.Id, "TERM");
         Assert.True(process.WaitForExit(TimeSpan.FromSeconds(60)), "collect did not stop within 60 s of SIGTERM");
-        Assert.True(process.ExitCode == 130, $"exit {process.ExitCode}: {stderr.Result}");
-        Assert.Contains("cancelled", stderr.Result);
+        var error = await stderr;
+        Assert.True(process.ExitCode == 130, $"exit {process.ExitCode}: {error}");
+        Assert.Contains("cancelled", error);
         Assert.Equal(before, dir.Names().Where(n => n != ".home").ToArray());
     }
 
