@@ -43,6 +43,7 @@ internal static class CollectCommand
     {
         DataOptions.Validate(images, batchSize);
         OutputGuard.RequireDistinct([.. paths.Select(m => new OutputGuard.Named("MODEL", m)), new("--data", dataPath)], [new("--output", output)]);
+        OutputGuard.RequireWritable("--output", output);
         var clock = Stopwatch.StartNew();
         var loaded = ctx.Get<ModelLoader>().LoadAll(paths, arch);
         try

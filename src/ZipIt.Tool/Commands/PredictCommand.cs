@@ -47,6 +47,7 @@ internal static class PredictCommand
     {
         if (batchSize < 1) throw ZipItException.Usage($"--batch-size must be at least 1, got {batchSize}");
         OutputGuard.RequireDistinct([new("CHECKPOINT", checkpointPath), new("--input", inputPath), new("--compare", comparePath)], [new("--output", outputPath)]);
+        OutputGuard.RequireWritable("--output", outputPath);
         var clock = Stopwatch.StartNew();
         using var loaded = ctx.Get<ModelLoader>().Load(checkpointPath, arch);
         WeightCheck.RequireFinite(loaded);

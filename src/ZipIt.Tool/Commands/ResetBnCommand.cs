@@ -76,6 +76,7 @@ internal static class ResetBnCommand
         }
         if (output is null) throw ZipItException.Usage("give --output FILE, or --in-place to update the model's own file");
         OutputGuard.RequireDistinct([new("MODEL", model), new("--data", data)], [new("--output", output)]);
+        OutputGuard.RequireWritable("--output", output);
         return output;
     }
 }

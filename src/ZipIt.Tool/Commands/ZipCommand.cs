@@ -39,6 +39,7 @@ internal static class ZipCommand
     private static int Execute(CommandContext ctx, string[] paths, string matchesPath, string output, string? stop, bool squared, string? arch, bool json)
     {
         OutputGuard.RequireDistinct([.. paths.Select(m => new OutputGuard.Named("MODEL", m)), new("--matches", matchesPath)], [new("--output", output)]);
+        OutputGuard.RequireWritable("--output", output);
         var clock = Stopwatch.StartNew();
         var loaded = ctx.Get<ModelLoader>().LoadAll(paths, arch);
         try
