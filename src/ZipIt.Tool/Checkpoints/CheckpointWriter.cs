@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Security.Cryptography;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using TorchSharp;
@@ -16,8 +15,8 @@ namespace ZipIt.Checkpoints;
 /// <para>Output is byte-deterministic: tensors are laid out in ordinal name order, the header is
 /// compact JSON (<c>__metadata__</c> first, its keys in ordinal order), padded with spaces so the
 /// data starts on an 8-byte boundary, as the reference writer does.</para>
-/// <para>Writes are atomic: every file is written to a temporary <c>.NAME.tmp-RANDOM</c> in the
-/// target folder, flushed to disk, then renamed over its target (an index last). Everything is
+/// <para>Writes are atomic: every file is written to a temporary <c>.NAME.zipit-tmp-PID-RANDOM</c>
+/// (registered with <see cref="ZipIt.Output.TempFiles"/>) in the target folder, flushed to disk, then renamed over its target (an index last). Everything is
 /// checked (names, dtypes, header) before the first byte is written; on any failure the temporary
 /// files, and any target already renamed in this call, are deleted.</para>
 /// <para>Tensors are copied to the CPU and made contiguous only when they are not already; their
@@ -239,6 +238,7 @@ public static class CheckpointWriter
             using var flat = source.view(-1);
             for (long done = 0; done < total; done += perChunk)
             {
+                ZipIt.Output.TempFiles.ThrowIfCancelled();
                 using var slice = flat.narrow(0, done, Math.Min(perChunk, total - done));
                 stream.Write(slice.bytes);
             }
@@ -260,23 +260,26 @@ public static class CheckpointWriter
             foreach (var target in targets)
             {
                 current = target;
-                var temp = Path.Combine(Path.GetDirectoryName(target.Full)!,
-                    $".{Path.GetFileName(target.Full)}.tmp-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6))}");
+                var temp = ZipIt.Output.TempFiles.Create(target.Full);
                 temps.Add(temp);
                 using var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 1 << 20);
                 target.Write(stream);
                 stream.Flush(flushToDisk: true);
             }
+            // Cancelled while writing: nothing is renamed into place.
+            ZipIt.Output.TempFiles.ThrowIfCancelled();
             for (var i = 0; i < targets.Count; i++)
             {
                 current = targets[i];
                 File.Move(temps[i], targets[i].Full, overwrite: true);
+                ZipIt.Output.TempFiles.Committed(temps[i]);
                 renamed.Add(targets[i].Full);
             }
         }
         catch (Exception e)
         {
-            foreach (var path in temps.Concat(renamed)) TryDelete(path);
+            foreach (var path in temps) ZipIt.Output.TempFiles.Delete(path);
+            foreach (var path in renamed) TryDelete(path);
             if (createdDirectory is not null)
             {
                 try { Directory.Delete(createdDirectory); } catch (IOException) { } catch (UnauthorizedAccessException) { }

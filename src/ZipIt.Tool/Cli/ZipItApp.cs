@@ -16,20 +16,25 @@ public static class ZipItApp
         Environment: ZIPIT_PLUGIN_PATH (extra plugin folders), ZIPIT_HOME (per-user folder, default ~/.zipit), ZIPIT_LIBTORCH (libtorch folder, as --libtorch).
         """;
 
-    /// <summary>Parses and runs one command line; returns the process exit code.</summary>
-    public static int Run(string[] args, TextWriter stdout, TextWriter stderr, IReadOnlyDictionary<string, string?>? configuration = null)
+    /// <summary>Parses and runs one command line; returns the process exit code (130 when <paramref name="cancellationToken"/> or a signal cancels it).</summary>
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr, IReadOnlyDictionary<string, string?>? configuration = null,
+        CancellationToken cancellationToken = default)
     {
         var streams = new ConsoleStreams(stdout, stderr);
         var root = CreateRootCommand(new CommandRunner(streams, configuration));
         var parse = root.Parse(args);
-        if (parse.Errors.Count > 0 && parse.Action is not HelpAction)
+        var errors = parse.Action is HelpAction ? [] : PlainWords.Errors(parse);
+        if (errors.Count > 0)
         {
-            foreach (var error in parse.Errors) stderr.WriteLine("error: " + error.Message);
+            foreach (var error in errors) stderr.WriteLine("error: " + error);
             stderr.WriteLine($"Run '{ToolName} {string.Join(' ', CommandPath(parse))} --help' for usage.".Replace("  ", " "));
             stderr.Flush();
             return (int)ExitCode.Usage;
         }
-        return parse.Invoke(new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false });
+        // No ProcessTerminationTimeout: the command runner handles signals itself (SignalCancellation),
+        // so the command unwinds and cleans up instead of being abandoned after a timeout.
+        var invocation = new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null };
+        return parse.InvokeAsync(invocation, cancellationToken).GetAwaiter().GetResult();
     }
 
     public const string ToolName = "dotnet zipit";

@@ -8,6 +8,7 @@ using ZipIt.Models;
 using ZipIt.Checkpoints;
 using ZipIt.Core;
 using ZipIt.Hosting;
+using ZipIt.Output;
 
 namespace ZipIt.Commands;
 
@@ -43,11 +44,15 @@ internal static class CollectCommand
     private static int Execute(CommandContext ctx, string[] paths, string dataPath, long? images, int batchSize, bool resetBn, string output, string? arch, bool json)
     {
         DataOptions.Validate(images, batchSize);
+        OutputGuard.RequireDistinct([.. paths.Select(m => new OutputGuard.Named("MODEL", m)), new("--data", dataPath)], [new("--output", output)]);
+        OutputGuard.RequireWritable("--output", output);
         var clock = Stopwatch.StartNew();
         var loaded = ctx.Get<ModelLoader>().LoadAll(paths, arch);
         try
         {
+            SingleHeadCheck.Require(loaded);
             using var dataset = TensorDataset.Load(dataPath, images);
+            foreach (var m in loaded) ImageCheck.Require(m, dataset.Images, dataPath);
             var graph = loaded[0].Graph;
             using var statistics = CollectStage.Run(loaded, graph.Spaces, dataset, batchSize, resetBn, ctx.CancellationToken);
             var metadata = ArchitectureMetadata.For(loaded[0].Config);

@@ -48,11 +48,14 @@ internal static class EvaluateCommand
         bool ensemble, long? images, int batchSize, string? output, string? markdown, string? arch, bool json)
     {
         DataOptions.Validate(images, batchSize);
+        OutputGuard.RequireDistinct([.. paths.Select(m => new OutputGuard.Named("MODEL", m)), new("--data", dataPath), new("--class-embeddings", embeddingsPath)],
+            [new("--output", output), new("--markdown", markdown)]);
         var clock = Stopwatch.StartNew();
         var tasks = EvaluationTask.Parse(taskSpecs);
         if (head == HeadKind.Clip && embeddingsPath is null) throw ZipItException.Usage("--head clip needs --class-embeddings FILE");
         using var embeddings = embeddingsPath is null ? null : ClassEmbeddingsFile.Read(embeddingsPath);
         using var dataset = TensorDataset.Load(dataPath, images, labelsRequired: true);
+        CheckLabels(ctx, dataset, dataPath, tasks);
         var loader = ctx.Get<ModelLoader>();
         var results = new List<EvaluationResult>();
         var counts = new Dictionary<string, long>();
@@ -63,7 +66,18 @@ internal static class EvaluateCommand
             {
                 var model = loader.Load(path, arch);
                 loaded.Add(model);
-                results.Add(EvaluationStage.Run(Path.GetFileName(path), [model], dataset, batchSize, tasks, head, embeddings, x => model.Forward(x), ctx.CancellationToken, out counts));
+                WeightCheck.RequireFinite(model);
+                var outputs = ImageCheck.Require(model, dataset.Images, dataPath);
+                if (head == HeadKind.Logits && outputs.Count == 1) RequireClasses(path, outputs[0], tasks, taskSpecs);
+                try
+                {
+                    results.Add(EvaluationStage.Run(Path.GetFileName(path), [model], dataset, batchSize, tasks, head, embeddings, x => model.Forward(x), ctx.CancellationToken, out counts));
+                }
+                catch (ZipItException e) when (e.Code == ExitCode.Input)
+                {
+                    // The counter knows the outputs and the tasks, not which model and option they came from.
+                    throw ZipItException.Input($"{Path.GetFileName(path)} with --task {string.Join(" --task ", taskSpecs)}: {e.Message}", e);
+                }
             }
             if (ensemble)
             {
@@ -85,5 +99,34 @@ internal static class EvaluateCommand
         else ctx.Out.Write(report.ToMarkdown());
         ctx.Logger.LogInformation("evaluated {Count} models on {Images} images in {Seconds:0.00} s", results.Count, report.Images, clock.Elapsed.TotalSeconds);
         return 0;
+    }
+
+    /// <summary>
+    /// Images whose label is in no task are not counted: a warning with the count, since a data set
+    /// with more classes than the tasks is a normal thing to evaluate on; none in any task is exit 3.
+    /// </summary>
+    private static void CheckLabels(CommandContext ctx, TensorDataset dataset, string dataPath, IReadOnlyList<EvaluationTask> tasks)
+    {
+        var classes = tasks.SelectMany(t => t.Classes).ToHashSet();
+        var labels = dataset.Labels!.data<long>().ToArray();
+        var outside = labels.LongCount(l => !classes.Contains(l));
+        if (outside == labels.LongLength)
+            throw ZipItException.Input($"{Path.GetFileName(dataPath)}: no label of its {labels.LongLength} images is in any --task (labels {labels.Min()}..{labels.Max()})");
+        if (outside > 0)
+            ctx.Logger.LogWarning("{Data}: {Outside} of {Count} images have labels outside every --task and are not counted",
+                Path.GetFileName(dataPath), outside, labels.LongLength);
+    }
+
+    /// <summary>Exit 3 naming the model and the <c>--task</c> when a single-head model has fewer logits than a task's class ids need.</summary>
+    private static void RequireClasses(string model, long[] output, IReadOnlyList<EvaluationTask> tasks, IReadOnlyList<string> specs)
+    {
+        if (output.Length != 2) return;
+        for (var t = 0; t < tasks.Count; t++)
+        {
+            var largest = tasks[t].Classes.Max();
+            if (largest >= output[1])
+                throw ZipItException.Input(
+                    $"{Path.GetFileName(model)} outputs {output[1]} classes (0-{output[1] - 1}), but --task {specs[t]} names class {largest}");
+        }
     }
 }

@@ -23,6 +23,8 @@ internal static class InitCommand
             var name = ctx.Value(variant)!;
             var (architecture, config) = ctx.Plugins.Configure(name, CommonOptions.Settings(ctx.Value(set) ?? []));
             TorchRuntime.Initialize();
+            // Counted on the meta device first: an absurd width is one line (exit 5), not a failed 92 TB allocation.
+            if (MemoryEstimate.StateBytes(architecture, config) is { } bytes) MemoryEstimate.RequireAvailable(bytes, config.ToString());
             torch.manual_seed(ctx.Value(seed));
             using var model = architecture.Create(config);
             var metadata = ArchitectureMetadata.For(config);

@@ -11,6 +11,7 @@ using ZipIt.Zip;
 using static TorchSharp.torch;
 using ZipIt.Core;
 using ZipIt.Hosting;
+using ZipIt.Output;
 
 namespace ZipIt.Commands;
 
@@ -45,6 +46,7 @@ internal static class MatchCommand
     private static int Execute(CommandContext ctx, string metricsPath, string output, string matcherName, string? preset, double? alpha, double? beta,
         string[] set, string[] modelPaths, long seed, bool json)
     {
+        OutputGuard.RequireDistinct([new("METRICS", metricsPath), .. modelPaths.Select(m => new OutputGuard.Named("--models", m))], [new("--output", output)]);
         var clock = Stopwatch.StartNew();
         var matcher = ctx.Plugins.Matcher(matcherName);
         var settings = MatchStage.Settings(matcher, MatcherFlags.Values(alpha, beta, set), preset);

@@ -46,8 +46,11 @@ internal static class PredictCommand
     private static int Execute(CommandContext ctx, string checkpointPath, string inputPath, string outputPath, string? comparePath, string? arch, int batchSize, bool json)
     {
         if (batchSize < 1) throw ZipItException.Usage($"--batch-size must be at least 1, got {batchSize}");
+        OutputGuard.RequireDistinct([new("CHECKPOINT", checkpointPath), new("--input", inputPath), new("--compare", comparePath)], [new("--output", outputPath)]);
+        OutputGuard.RequireWritable("--output", outputPath);
         var clock = Stopwatch.StartNew();
         using var loaded = ctx.Get<ModelLoader>().Load(checkpointPath, arch);
+        WeightCheck.RequireFinite(loaded);
         var loadSeconds = clock.Elapsed.TotalSeconds;
 
         using var scope = torch.NewDisposeScope();
@@ -86,6 +89,11 @@ internal static class PredictCommand
             using var expected = file.Read(tensor);
             if (!expected.shape.SequenceEqual(actual.shape))
                 throw ZipItException.Input($"{name}: tensor '{tensor}' has shape {Format.Shape(expected.shape)}, the model's output is {Format.Shape(actual.shape)}");
+            // A NaN would make the difference NaN: no number to report, and no JSON number either.
+            if (expected.is_floating_point() && !expected.isfinite().all().item<bool>())
+                throw ZipItException.Input($"{name}: tensor '{tensor}' holds NaN or infinite values; there is nothing to compare with");
+            if (!actual.isfinite().all().item<bool>())
+                throw ZipItException.Input($"the model's output '{tensor}' holds NaN or infinite values; it cannot be compared with {name}");
             using var diff = (expected.to(ScalarType.Float64) - actual.to(ScalarType.Float64)).abs().max();
             largest = Math.Max(largest, diff.item<double>());
         }

@@ -3,6 +3,8 @@ using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using ZipIt.Data;
 using ZipIt.Models;
+using ZipIt.Core;
+using ZipIt.Output;
 using ZipIt.ResetBn;
 using ZipIt.Hosting;
 
@@ -20,31 +22,36 @@ internal static class ResetBnCommand
         var data = DataOptions.Data();
         var images = DataOptions.Images();
         var batchSize = DataOptions.BatchSize();
-        var output = new Option<string>("--output", "-o") { Description = "Checkpoint to write (.safetensors).", Required = true, HelpName = "FILE" };
+        var output = new Option<string?>("--output", "-o") { Description = "Checkpoint to write (.safetensors); never the model itself (see --in-place).", HelpName = "FILE" };
+        var inPlace = new Option<bool>("--in-place") { Description = "Update the model's own file (atomically: a temp file, then a rename) instead of writing -o." };
         var arch = CommonOptions.Arch();
         var json = CommonOptions.Json();
         var command = new Command("reset-bn", "Recompute a model's BatchNorm statistics (trunk and heads) from calibration data.")
         {
-            model, data, images, batchSize, output, arch, json, CommonOptions.Device(),
+            model, data, images, batchSize, output, inPlace, arch, json, CommonOptions.Device(),
         };
         command.SetAction((parse, ct) => Task.FromResult(runner.Run(parse, ct, ctx => Execute(ctx,
-            ctx.Value(model)!, ctx.Value(data)!, ctx.Value(images), ctx.Value(batchSize), ctx.Value(output)!, ctx.Value(arch), ctx.Value(json)))));
+            ctx.Value(model)!, ctx.Value(data)!, ctx.Value(images), ctx.Value(batchSize), ctx.Value(output), ctx.Value(inPlace), ctx.Value(arch), ctx.Value(json)))));
         return command;
     }
 
-    private static int Execute(CommandContext ctx, string path, string dataPath, long? images, int batchSize, string output, string? arch, bool json)
+    private static int Execute(CommandContext ctx, string path, string dataPath, long? images, int batchSize, string? output, bool inPlace, string? arch, bool json)
     {
         DataOptions.Validate(images, batchSize);
+        output = OutputFor(path, dataPath, output, inPlace);
         var clock = Stopwatch.StartNew();
         using var loaded = ctx.Get<ModelLoader>().Load(path, arch);
+        WeightCheck.RequireFinite(loaded);
         using var dataset = TensorDataset.Load(dataPath, images);
+        ImageCheck.Require(loaded, dataset.Images, dataPath);
         var layers = loaded.Modules.Sum(m => BatchNormReset.Layers(m).Count);
         if (layers == 0)
         {
-            // A ViT or a GroupNorm ResNet: no statistics to recompute, so no forward pass either.
-            ModelWriter.Save(loaded, output);
-            ctx.Logger.LogWarning("{Model} has no BatchNorm layers: nothing to reset; wrote it unchanged to {Output}", Path.GetFileName(path), output);
-            if (json) Output.Json.Write(ctx.Out, new { output, layers, images = 0, batches = 0, seconds = clock.Elapsed.TotalSeconds });
+            // GroupNorm/LayerNorm models keep no running statistics: nothing to reset. The model is
+            // still written to -o unchanged, so a script's next step finds it.
+            ctx.Logger.LogWarning("{Model}: {Config} has no BatchNorm layers; nothing to reset, the model is written unchanged", Path.GetFileName(loaded.Path), loaded.Config);
+            if (!inPlace) ModelWriter.Save(loaded, output);
+            if (json) Output.Json.Write(ctx.Out, new { output, layers, images = dataset.Count, batches = 0, seconds = clock.Elapsed.TotalSeconds });
             return 0;
         }
         var batches = BatchNormReset.Run(loaded.Modules, dataset.Batches(batchSize).Select(b => b.Images), x => loaded.Forward(x), ctx.CancellationToken);
@@ -54,5 +61,22 @@ internal static class ResetBnCommand
         if (json)
             Output.Json.Write(ctx.Out, new { output, layers, images = dataset.Count, batches, seconds = clock.Elapsed.TotalSeconds });
         return 0;
+    }
+
+    /// <summary>Where the result goes: <c>-o</c> (never an input) or, with <c>--in-place</c>, the model's own single file.</summary>
+    private static string OutputFor(string model, string data, string? output, bool inPlace)
+    {
+        if (inPlace)
+        {
+            if (output is not null) throw ZipItException.Usage("give either --output or --in-place, not both");
+            if (!File.Exists(model) || !model.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase))
+                throw ZipItException.Usage($"--in-place {model}: updates a single .safetensors file; write a folder or sharded checkpoint with --output");
+            OutputGuard.RequireDistinct([new("--data", data)], [new("--in-place", model)]);
+            return model;
+        }
+        if (output is null) throw ZipItException.Usage("give --output FILE, or --in-place to update the model's own file");
+        OutputGuard.RequireDistinct([new("MODEL", model), new("--data", data)], [new("--output", output)]);
+        OutputGuard.RequireWritable("--output", output);
+        return output;
     }
 }

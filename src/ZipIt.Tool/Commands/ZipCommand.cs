@@ -6,6 +6,7 @@ using ZipIt.Models;
 using ZipIt.Zip;
 using ZipIt.Core;
 using ZipIt.Hosting;
+using ZipIt.Output;
 
 namespace ZipIt.Commands;
 
@@ -39,10 +40,13 @@ internal static class ZipCommand
 
     private static int Execute(CommandContext ctx, string[] paths, string matchesPath, string output, string? stop, bool squared, string? arch, bool json)
     {
+        OutputGuard.RequireDistinct([.. paths.Select(m => new OutputGuard.Named("MODEL", m)), new("--matches", matchesPath)], [new("--output", output)]);
+        OutputGuard.RequireWritable("--output", output);
         var clock = Stopwatch.StartNew();
         var loaded = ctx.Get<ModelLoader>().LoadAll(paths, arch);
         try
         {
+            SingleHeadCheck.Require(loaded);
             var graph = loaded[0].Graph;
             var stopStage = StopPoint.Parse(stop, graph, loaded[0].Config);
             foreach (var m in loaded) WeightCheck.RequireFinite(m);

@@ -6,6 +6,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using ZipIt.Runtime;
 using ZipIt.Models;
+using ZipIt.Output;
 using ZipIt.Plugins;
 using ZipIt.Core;
 
@@ -21,6 +22,10 @@ internal sealed class CommandRunner(ConsoleStreams streams, IReadOnlyDictionary<
     public int Run(ParseResult parseResult, CancellationToken cancellationToken, Func<CommandContext, int> body)
     {
         var verbosity = Verbosity.Minimal;
+        // Signals cancel the command; its temps are deleted when it ends however it ends.
+        using var signals = new SignalCancellation(cancellationToken);
+        using var temps = TempFiles.Begin(signals.Token);
+        cancellationToken = signals.Token;
         try
         {
             verbosity = VerbosityExtensions.Parse(parseResult.GetValue(GlobalOptions.Verbosity) ?? "m");
@@ -33,7 +38,10 @@ internal sealed class CommandRunner(ConsoleStreams streams, IReadOnlyDictionary<
             // unavailable) before its body loads or writes anything.
             if (device is not null) TorchRuntime.ResolveDevice(parseResult.GetValue(device));
             var context = new CommandContext(parseResult, host.Services, streams, cancellationToken) { ShowProgress = verbosity > Verbosity.Quiet };
-            return body(context);
+            var code = body(context);
+            // A signal that came after the last check still means the user asked to stop.
+            cancellationToken.ThrowIfCancellationRequested();
+            return code;
         }
         catch (Exception e)
         {
@@ -55,10 +63,11 @@ internal sealed class CommandRunner(ConsoleStreams streams, IReadOnlyDictionary<
             ZipItException z => (z.Code, z.Message),
             OperationCanceledException => ((ExitCode)130, "cancelled"),
             OutOfMemoryException => (ExitCode.Resource, "out of memory"),
+            ExternalException x when ResourceErrors.IsOutOfMemory(x) => (ExitCode.Resource, $"out of memory: {ResourceErrors.FirstLine(x)}"),
             ExternalException x => (ExitCode.Unexpected, $"unexpected failure in libtorch: {x.Message}"),
             _ => (ExitCode.Unexpected, $"unexpected failure: {e.GetType().Name}: {e.Message}"),
         };
-        streams.Error.WriteLine("error: " + Messages.OneLine(message));
+        streams.Error.WriteLine("error: " + PlainWords.WithoutTypeNames(Messages.OneLine(message)));
         if (verbosity >= Verbosity.Diagnostic) streams.Error.WriteLine(e);
         else if (code == ExitCode.Unexpected) streams.Error.WriteLine("(run with --verbosity diag for details, and please report this)");
         return (int)code;

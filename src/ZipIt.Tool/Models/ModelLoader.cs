@@ -193,7 +193,25 @@ internal sealed class ModelLoader(PluginCatalog plugins)
         {
             throw ZipItException.Input($"{file}: metadata {MetadataKeys.Config} is not a JSON object of strings ({e.Message})");
         }
-        return (architecture, new ArchitectureConfig(architecture.Name, variant, settings));
+        var config = new ArchitectureConfig(architecture.Name, variant, settings);
+        // Metadata can be copied or edited by hand: a variant the tensors contradict would label
+        // (and report) the model as something it is not, since the model is built from the settings.
+        if (RecogniseOrNull(architecture, signature) is { } fromTensors && fromTensors.Variant != config.Variant)
+            throw ZipItException.Input(
+                $"{file}: metadata {MetadataKeys.Variant} says '{config.Variant}', but its tensors are {fromTensors}; correct or remove the metadata");
+        return (architecture, config);
+    }
+
+    private static ArchitectureConfig? RecogniseOrNull(IArchitecture architecture, CheckpointSignature signature)
+    {
+        try
+        {
+            return architecture.Recognize(signature);
+        }
+        catch (ArgumentException)
+        {
+            return null;
+        }
     }
 
     private (IArchitecture?, ArchitectureConfig?) Recognise(CheckpointSignature signature, string? arch, string file, bool required)

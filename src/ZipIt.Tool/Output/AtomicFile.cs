@@ -2,7 +2,7 @@ using ZipIt.Core;
 
 namespace ZipIt.Output;
 
-/// <summary>Writes a text file through a temporary file in the same folder and a rename: readers never see half a report.</summary>
+/// <summary>Writes a text file through a temporary file in the same folder (<see cref="TempFiles"/>) and a rename: readers never see half a report.</summary>
 internal static class AtomicFile
 {
     public static void WriteAllText(string path, string text) => Write(path, temp => File.WriteAllText(temp, text));
@@ -13,22 +13,25 @@ internal static class AtomicFile
     {
         var full = Path.GetFullPath(path);
         var dir = Path.GetDirectoryName(full)!;
-        var temp = Path.Combine(dir, $".{Path.GetFileName(full)}.tmp-{Guid.NewGuid():N}");
+        string? temp = null;
         try
         {
             Directory.CreateDirectory(dir);
+            temp = TempFiles.Create(full);
             write(temp);
+            // A command cancelled while it wrote leaves nothing, not a finished file.
+            TempFiles.ThrowIfCancelled();
             File.Move(temp, full, overwrite: true);
+            TempFiles.Committed(temp);
+            temp = null;
         }
-        catch (IOException e)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            File.Delete(temp);
             throw ZipItException.Resource($"{path}: cannot write ({e.Message})", e);
         }
-        catch (UnauthorizedAccessException e)
+        finally
         {
-            File.Delete(temp);
-            throw ZipItException.Resource($"{path}: cannot write ({e.Message})", e);
+            if (temp is not null) TempFiles.Delete(temp);
         }
     }
 }

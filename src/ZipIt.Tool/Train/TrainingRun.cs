@@ -34,6 +34,9 @@ internal static class TrainingRun
         var recipe = options.Recipe;
         recipe.Validate();
         if (options.TrainImages is < 2) throw ZipItException.Usage($"--train-images must be at least 2, got {options.TrainImages}");
+        if (options.ImageSize is < 1 or > 4096) throw ZipItException.Usage($"--image-size must be between 1 and 4096 pixels, got {options.ImageSize}");
+        if (recipe.Head == TrainHead.Clip && recipe.EmbeddingDimension < 2)
+            throw ZipItException.Usage($"--embedding-dim must be at least 2, got {recipe.EmbeddingDimension}");
         plugins.ArchitectureOfVariant(options.Variant); // an unknown variant fails before the dataset is read
         using var task = DataTask.Open(TaskSpec.Parse(options.Task));
         if (task.Train.Count < 2) throw ZipItException.Input($"task {task.Name} has {task.Train.Count} training images; at least 2 are needed");

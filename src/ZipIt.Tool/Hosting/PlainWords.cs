@@ -1,0 +1,108 @@
+using System.CommandLine;
+using System.CommandLine.Parsing;
+using System.Globalization;
+using System.Text.RegularExpressions;
+
+namespace ZipIt.Hosting;
+
+/// <summary>
+/// Rewrites what the command-line parser and the .NET runtime say into words a user reads: no .NET
+/// type names (<c>System.Nullable`1[System.Double]</c> becomes "a number"), unknown options as
+/// usage errors, and missing arguments with their counts.
+/// </summary>
+internal static partial class PlainWords
+{
+    [GeneratedRegex(@"Cannot parse argument '(?<value>.*?)' for (option|command) '(?<name>.*?)' as expected type '(?<type>[^']*)'\.", RegexOptions.Singleline)]
+    private static partial Regex CannotParse();
+
+    [GeneratedRegex(@"(?<![\w.])(?:System|ZipIt)(?:\.[A-Za-z_][\w`]*)+(?:\[[^\]\s]*\])?")]
+    private static partial Regex TypeName();
+
+    [GeneratedRegex(@"^-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")]
+    private static partial Regex Number();
+
+    /// <summary>The usage errors of <paramref name="parse"/>, one line each, or an empty list when it is fine.</summary>
+    public static List<string> Errors(ParseResult parse)
+    {
+        var errors = new List<string>();
+        foreach (var token in UnknownOptions(parse)) errors.Add($"unknown option '{token}' (a file whose name starts with '-' can be given as ./{token})");
+        foreach (var (option, value) in BadSwitchValues(parse)) errors.Add($"{option} takes true or false, not '{value}'");
+        if (errors.Count > 0) return errors;
+        foreach (var error in parse.Errors) errors.Add(Rewrite(error, parse));
+        return errors;
+    }
+
+    /// <summary>A message with every .NET type name replaced by what the value should be.</summary>
+    public static string WithoutTypeNames(string message) => TypeName().Replace(message, m => Describe(m.Value));
+
+    private static string Rewrite(ParseError error, ParseResult parse)
+    {
+        var message = error.Message;
+        var m = CannotParse().Match(message);
+        if (m.Success)
+            return $"{m.Groups["name"].Value}: '{m.Groups["value"].Value}' is not {Describe(m.Groups["type"].Value)}";
+        if (message.StartsWith("Required argument missing", StringComparison.Ordinal) && parse.CommandResult is { } command)
+        {
+            foreach (var argument in command.Command.Arguments)
+            {
+                var given = command.Children.OfType<ArgumentResult>().FirstOrDefault(a => a.Argument == argument)?.Tokens.Count ?? 0;
+                if (given < argument.Arity.MinimumNumberOfValues)
+                    return argument.Arity.MinimumNumberOfValues == 1
+                        ? $"{command.Command.Name} needs {argument.Name.ToUpperInvariant()}"
+                        : $"{command.Command.Name} needs at least {argument.Arity.MinimumNumberOfValues} {argument.Name}, got {given}";
+            }
+        }
+        return WithoutTypeNames(message.Split('\n')[0].Trim());
+    }
+
+    /// <summary>Tokens that look like options (<c>-x</c>, <c>--xyz</c>) but were taken as values because no option has that name.</summary>
+    private static IEnumerable<string> UnknownOptions(ParseResult parse)
+    {
+        var afterSeparator = false;
+        foreach (var token in parse.Tokens)
+        {
+            if (token.Type == TokenType.DoubleDash) afterSeparator = true;
+            if (afterSeparator || token.Type != TokenType.Argument) continue;
+            var value = token.Value;
+            if (value.Length > 1 && value[0] == '-' && !Number().IsMatch(value)) yield return value;
+        }
+    }
+
+    /// <summary>A value after a true/false switch that the parser gave to the next argument instead (e.g. <c>--reset-bn maybe</c>).</summary>
+    private static IEnumerable<(string Option, string Value)> BadSwitchValues(ParseResult parse)
+    {
+        var tokens = parse.Tokens;
+        var switches = parse.CommandResult.Command.Options.Concat(parse.RootCommandResult.Command.Options)
+            .Where(o => o.ValueType == typeof(bool) || o.ValueType == typeof(bool?))
+            .SelectMany(o => o.Aliases.Append(o.Name))
+            .ToHashSet(StringComparer.Ordinal);
+        for (var i = 0; i + 1 < tokens.Count; i++)
+        {
+            if (tokens[i].Type != TokenType.Option || !switches.Contains(tokens[i].Value)) continue;
+            var next = tokens[i + 1];
+            if (next.Type != TokenType.Argument || bool.TryParse(next.Value, out _)) continue;
+            if (File.Exists(next.Value) || Directory.Exists(next.Value)) continue;
+            yield return (tokens[i].Value, next.Value);
+        }
+    }
+
+    private static string Describe(string typeName)
+    {
+        var name = typeName;
+        var nullable = Regex.Match(name, @"^System\.Nullable`1\[(.*)\]$");
+        if (nullable.Success) name = nullable.Groups[1].Value;
+        if (name.EndsWith("[]", StringComparison.Ordinal)) name = name[..^2];
+        switch (name)
+        {
+            case "System.Double" or "System.Single" or "System.Decimal": return "a number";
+            case "System.Int32" or "System.Int64" or "System.Int16" or "System.UInt32" or "System.UInt64": return "a whole number";
+            case "System.Boolean": return "true or false";
+            case "System.String": return "text";
+        }
+        var type = typeof(PlainWords).Assembly.GetType(name) ?? Type.GetType(name);
+        if (type is { IsEnum: true })
+            return "one of " + string.Join("|", Enum.GetNames(type).Select(n => n.ToLower(CultureInfo.InvariantCulture)));
+        var simple = name[(name.LastIndexOf('.') + 1)..].Split('`')[0];
+        return "a " + Regex.Replace(simple, "(?<=[a-z])(?=[A-Z])", " ").ToLower(CultureInfo.InvariantCulture);
+    }
+}
