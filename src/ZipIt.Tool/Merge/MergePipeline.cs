@@ -48,6 +48,9 @@ internal sealed class MergePipeline(ModelLoader loader, PluginCatalog plugins, I
             using var data = recipe.Data is null ? null : TensorDataset.Load(recipe.Data, recipe.Images);
             using var test = plan.Evaluation is null ? null : TensorDataset.Load(plan.Evaluation.Data, labelsRequired: true);
             using var embeddings = plan.Evaluation?.ClassEmbeddings is { } e ? ClassEmbeddingsFile.Read(e) : null;
+            // Every data file against what the models take, before the first forward pass.
+            if (data is not null) ImageCheck.Require(models[0], data.Images, recipe.Data!);
+            if (test is not null) ImageCheck.Require(models[0], test.Images, plan.Evaluation!.Data);
             if (data is null) logger.LogWarning("no calibration data: BatchNorm statistics are merged as they are, not reset");
 
             if (recipe.ResetBn!.Value && data is not null)
@@ -86,12 +89,8 @@ internal sealed class MergePipeline(ModelLoader loader, PluginCatalog plugins, I
         var models = loader.LoadAll(paths, arch, device);
         try
         {
-            foreach (var m in models)
-            {
-                if (m.Layout is { } layout)
-                    throw ZipItException.Input($"{Path.GetFileName(m.Path)} is a partial zip with {layout.Heads} heads; merge its source models instead");
-                WeightCheck.RequireFinite(m);
-            }
+            SingleHeadCheck.Require(models);
+            foreach (var m in models) WeightCheck.RequireFinite(m);
             return models;
         }
         catch

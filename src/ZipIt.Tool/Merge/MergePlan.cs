@@ -1,6 +1,7 @@
 using ZipIt.Core;
 using ZipIt.Evaluate;
 using ZipIt.Matching;
+using ZipIt.Output;
 using ZipIt.Plugins;
 
 namespace ZipIt.Merge;
@@ -45,6 +46,12 @@ internal sealed record MergePlan(IMatcher Matcher, MatcherSettings Settings, Mat
                      .Append(("--data", recipe.Data)).Append(("--eval-data", evaluation?.Data)).Append(("--class-embeddings", evaluation?.ClassEmbeddings)))
             if (path is not null && !File.Exists(path) && !Directory.Exists(path))
                 throw ZipItException.Input($"{option} {path}: no such file");
+        // Outputs: never an input, and their folder writable, before any work.
+        OutputGuard.RequireDistinct(
+            [.. recipe.Models.Select(m => new OutputGuard.Named("--models", m)), new("--data", recipe.Data), new("--eval-data", evaluation?.Data),
+             new("--class-embeddings", evaluation?.ClassEmbeddings)],
+            [new("--output", recipe.Output), new("the recipe beside --output", recipe.Output + ".recipe.json")]);
+        OutputGuard.RequireWritable("--output", recipe.Output);
         return new MergePlan(matcher, settings, required, evaluation);
     }
 }

@@ -21,6 +21,7 @@ internal sealed record MergeRecipe
     public string? Preset { get; init; }
     public double? Alpha { get; init; }
     public double? Beta { get; init; }
+    [JsonConverter(typeof(SettingValuesConverter))]
     public Dictionary<string, string>? Settings { get; init; }
     public string? Stop { get; init; }
     public long? Seed { get; init; }
@@ -56,7 +57,12 @@ internal sealed record MergeRecipe
         }
         if (recipe is null) throw ZipItException.Usage($"{Path.GetFileName(path)}: the recipe is empty");
         var dir = Path.GetDirectoryName(Path.GetFullPath(path))!;
-        string? Resolve(string? p) => p is null ? null : Path.GetFullPath(Path.Combine(dir, p));
+        string? Resolve(string? p)
+        {
+            if (p is null) return null;
+            try { return Path.GetFullPath(Path.Combine(dir, p)); }
+            catch (ArgumentException) { throw ZipItException.Usage($"{Path.GetFileName(path)}: '{p.Replace("\0", "\\0")}' is not a valid path"); }
+        }
         return recipe with
         {
             Models = recipe.Models?.Select(m => Resolve(m)!).ToArray(),

@@ -1,3 +1,4 @@
+using ZipIt.Data;
 using System.Runtime.InteropServices;
 using TorchSharp;
 using ZipIt.Core;
@@ -5,7 +6,7 @@ using ZipIt.Models;
 using ZipIt.Output;
 using static TorchSharp.torch;
 
-namespace ZipIt.Data;
+namespace ZipIt.Models;
 
 /// <summary>
 /// Checks a data file's images against a model before the first real forward pass, so images of
