@@ -56,6 +56,6 @@ internal static class CommonOptions
         return values;
     }
 
-    public static Argument<string> Checkpoint(string description = "A .safetensors file, a sharded model.safetensors.index.json, or a folder holding either.") =>
+    public static Argument<string> Checkpoint(string description = "A .safetensors file, a torch.save file (.pt, .pth, .bin), a sharded *.index.json, or a folder holding one (and its config.json).") =>
         new("checkpoint") { Description = description };
 }
