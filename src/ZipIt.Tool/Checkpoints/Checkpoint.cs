@@ -75,7 +75,7 @@ public sealed class Checkpoint : IDisposable
         _byName = entries.ToDictionary(e => e.Entry.Name, StringComparer.Ordinal);
     }
 
-    /// <summary>The full path of the file opened: the .safetensors file or the index file.</summary>
+    /// <summary>The full path of the file opened: the tensor file or the index file (inside the folder, when given one).</summary>
     public string Path { get; }
 
     /// <summary>True when opened through an index.</summary>
@@ -111,7 +111,7 @@ public sealed class Checkpoint : IDisposable
     /// epoch or optimizer), one line each; empty for safetensors.</summary>
     public IReadOnlyList<string> Notes { get; }
 
-    /// <summary>The full paths of the .safetensors files, in ordinal name order (one unless sharded).</summary>
+    /// <summary>The full paths of the tensor files (.safetensors or torch.save), in ordinal name order (one unless sharded).</summary>
     public IReadOnlyList<string> Files { get; }
 
     /// <summary>The checkpoint's metadata (see the class remarks for the sharded rule); empty if none.</summary>
@@ -257,7 +257,9 @@ public sealed class Checkpoint : IDisposable
             throw CheckpointErrors.Input(display, $"cannot open: {e.Message}", e);
         }
         var span = head.AsSpan(0, read);
-        if (PyTorchFile.IsZip(span) || PyTorchFile.IsPickle(span))
+        // A safetensors header length under 4 GiB followed by '{' wins over any chance match below.
+        var safetensors = read >= 9 && head[8] == (byte)'{' && head[4] == 0 && head[5] == 0 && head[6] == 0 && head[7] == 0;
+        if (!safetensors && (PyTorchFile.IsZip(span) || PyTorchFile.IsPickle(span)))
         {
             var file = PyTorchFile.Open(full, display);
             return (file, file.IsLegacy ? CheckpointFormat.PyTorchLegacy : CheckpointFormat.PyTorchZip);
