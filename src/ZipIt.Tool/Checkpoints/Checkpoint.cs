@@ -2,20 +2,26 @@ using System.Diagnostics.CodeAnalysis;
 using System.Text.Json;
 using System.Text.Unicode;
 using static TorchSharp.torch;
+using Microsoft.Extensions.Logging;
+using ZipIt.Checkpoints.PyTorch;
 using ZipIt.Core;
 
 namespace ZipIt.Checkpoints;
 
 /// <summary>
 /// A model checkpoint on disk, the one way the rest of zipit reads weights: a single .safetensors
-/// file, or a Hugging Face sharded checkpoint (<c>model.safetensors.index.json</c> plus
-/// <c>model-0000K-of-0000N.safetensors</c> shards). Headers are read and cross-checked when opened;
-/// tensor data is read only by <see cref="Read"/> / <see cref="ReadAll"/>.
+/// file, a <c>torch.save</c> file (.pt/.pth/.bin, zip or legacy format, read without running any of
+/// it), a Hugging Face sharded checkpoint (an index plus its shards, of either kind), or a folder
+/// holding one of these. Headers are read and cross-checked when opened; tensor data is read only by
+/// <see cref="Read"/> / <see cref="ReadAll"/>.
 /// </summary>
 /// <remarks>
-/// <para><see cref="Open"/> accepts a .safetensors file, an index file (any path ending in ".json"),
-/// or a directory holding <c>model.safetensors</c> (preferred when both exist, as Hugging Face does)
-/// or <c>model.safetensors.index.json</c>.</para>
+/// <para><see cref="Open"/> accepts a file (its format is told by its first bytes, not its name),
+/// an index file (any path ending in ".json"), or a directory holding, in this order of preference,
+/// <c>model.safetensors</c>, <c>model.safetensors.index.json</c>, <c>pytorch_model.bin</c> or
+/// <c>pytorch_model.bin.index.json</c>. A directory's <c>config.json</c> (Hugging Face, timm) is
+/// exposed as metadata: each top-level string, number or boolean as <c>config.FIELD</c>, and each
+/// of those inside a <c>model_args</c> object as <c>config.model_args.FIELD</c>.</para>
 /// <para><b>Metadata of a sharded checkpoint</b>: the first shard's <c>__metadata__</c> (first by
 /// ordinal file name), then every <i>string</i> value of the index's <c>"metadata"</c> object on top
 /// (the index speaks for the whole checkpoint, so it wins on a clash). Non-string index values,
@@ -32,18 +38,32 @@ public sealed class Checkpoint : IDisposable
     /// <summary>The sharded index name looked for in a directory.</summary>
     public const string IndexFileName = "model.safetensors.index.json";
 
+    /// <summary>The torch.save file name looked for in a directory (Hugging Face's name).</summary>
+    public const string PyTorchFileName = "pytorch_model.bin";
+
+    /// <summary>The sharded torch.save index name looked for in a directory.</summary>
+    public const string PyTorchIndexFileName = "pytorch_model.bin.index.json";
+
+    /// <summary>The model configuration looked for in a directory.</summary>
+    public const string ConfigFileName = "config.json";
+
+    private static readonly string[] FolderFiles = [SingleFileName, IndexFileName, PyTorchFileName, PyTorchIndexFileName];
+
     private const long MaxIndexBytes = 100_000_000;
 
     private readonly string _display;
     private readonly string[] _shardDisplays;
-    private readonly SafetensorsFile?[] _open;
+    private readonly ITensorFile?[] _open;
     private readonly Dictionary<string, (TensorEntry Entry, int Shard)> _byName;
     private readonly object _gate = new();
     private bool _disposed;
 
     private Checkpoint(string path, string display, bool sharded, string[] files, string[] shardDisplays,
-        SafetensorsFile?[] open, IReadOnlyDictionary<string, string> metadata, List<(TensorEntry Entry, int Shard)> entries)
+        ITensorFile?[] open, IReadOnlyDictionary<string, string> metadata, List<(TensorEntry Entry, int Shard)> entries,
+        CheckpointFormat format, IReadOnlyList<string> notes)
     {
+        Format = format;
+        Notes = notes;
         Path = path;
         _display = display;
         IsSharded = sharded;
@@ -55,17 +75,47 @@ public sealed class Checkpoint : IDisposable
         _byName = entries.ToDictionary(e => e.Entry.Name, StringComparer.Ordinal);
     }
 
-    /// <summary>The full path of the file opened: the .safetensors file or the index file.</summary>
+    /// <summary>The full path of the file opened: the tensor file or the index file (inside the folder, when given one).</summary>
     public string Path { get; }
 
     /// <summary>True when opened through an index.</summary>
     public bool IsSharded { get; }
 
-    /// <summary>The full paths of the .safetensors files, in ordinal name order (one unless sharded).</summary>
+    /// <summary>The format of the tensor files (of the first shard when sharded).</summary>
+    public CheckpointFormat Format { get; }
+
+    /// <summary>The folder given to <see cref="Open"/>, when a folder was given; otherwise null.</summary>
+    public string? Folder { get; private set; }
+
+    /// <summary>True when the folder given to <see cref="Open"/> has a config.json (read into <see cref="Metadata"/>).</summary>
+    public bool HasConfig { get; private set; }
+
+    /// <summary>What was read, for people: "PyTorch zip (torch.save)", "sharded safetensors (3 files), folder with config.json".</summary>
+    public string Description
+    {
+        get
+        {
+            var what = Format switch
+            {
+                CheckpointFormat.PyTorchZip => "PyTorch zip (torch.save)",
+                CheckpointFormat.PyTorchLegacy => "PyTorch legacy (torch.save before 1.6)",
+                _ => "safetensors",
+            };
+            if (IsSharded) what = $"sharded {what} ({Files.Count} files)";
+            if (Folder is not null) what += HasConfig ? ", folder with config.json" : ", folder";
+            return what;
+        }
+    }
+
+    /// <summary>Entries of the files that are not tensors and were left out (a training checkpoint's
+    /// epoch or optimizer), one line each; empty for safetensors.</summary>
+    public IReadOnlyList<string> Notes { get; }
+
+    /// <summary>The full paths of the tensor files (.safetensors or torch.save), in ordinal name order (one unless sharded).</summary>
     public IReadOnlyList<string> Files { get; }
 
     /// <summary>The checkpoint's metadata (see the class remarks for the sharded rule); empty if none.</summary>
-    public IReadOnlyDictionary<string, string> Metadata { get; }
+    public IReadOnlyDictionary<string, string> Metadata { get; private set; }
 
     /// <summary>Every tensor, shard by shard (<see cref="Files"/> order), each shard in data order;
     /// <see cref="TensorEntry.FilePath"/> names the shard.</summary>
@@ -73,17 +123,48 @@ public sealed class Checkpoint : IDisposable
 
     /// <summary>Opens a checkpoint (see the class remarks for what <paramref name="path"/> may be).</summary>
     /// <exception cref="ZipItException">Exit code 3: not found, malformed, or an inconsistent index.</exception>
-    public static Checkpoint Open(string path)
+    public static Checkpoint Open(string path) => Open(path, null);
+
+    /// <summary>Opens a checkpoint; what was left out of a training checkpoint is logged at debug level.</summary>
+    /// <exception cref="ZipItException">Exit code 3: not found, malformed, refused (a pickle that
+    /// asks for code), or an inconsistent index.</exception>
+    public static Checkpoint Open(string path, ILogger? logger)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
+        var checkpoint = OpenAny(path);
+        if (logger is not null)
+        {
+            foreach (var note in checkpoint.Notes) logger.LogDebug("{Note}", note);
+        }
+        return checkpoint;
+    }
+
+    private static Checkpoint OpenAny(string path)
+    {
         var full = System.IO.Path.GetFullPath(path);
         if (Directory.Exists(full))
         {
-            if (File.Exists(System.IO.Path.Combine(full, SingleFileName)))
-                return OpenSingle(System.IO.Path.Combine(full, SingleFileName), System.IO.Path.Combine(path, SingleFileName));
-            if (File.Exists(System.IO.Path.Combine(full, IndexFileName)))
-                return OpenIndex(System.IO.Path.Combine(full, IndexFileName), System.IO.Path.Combine(path, IndexFileName));
-            throw CheckpointErrors.Input(path, $"directory holds neither {SingleFileName} nor {IndexFileName}");
+            var name = FolderFiles.FirstOrDefault(n => File.Exists(System.IO.Path.Combine(full, n)))
+                ?? throw CheckpointErrors.Input(path, $"directory holds none of {string.Join(", ", FolderFiles)}");
+            var inner = System.IO.Path.Combine(full, name);
+            var display = System.IO.Path.Combine(path, name);
+            var checkpoint = name.EndsWith(".json", StringComparison.Ordinal) ? OpenIndex(inner, display) : OpenSingle(inner, display);
+            checkpoint.Folder = full;
+            var configPath = System.IO.Path.Combine(full, ConfigFileName);
+            if (!File.Exists(configPath)) return checkpoint;
+            try
+            {
+                var metadata = new Dictionary<string, string>(checkpoint.Metadata, StringComparer.Ordinal);
+                foreach (var (k, v) in ModelConfigFile.Read(configPath, System.IO.Path.Combine(path, ConfigFileName))) metadata[k] = v;
+                checkpoint.Metadata = metadata;
+                checkpoint.HasConfig = true;
+                return checkpoint;
+            }
+            catch
+            {
+                checkpoint.Dispose();
+                throw;
+            }
         }
         if (!File.Exists(full)) throw CheckpointErrors.Input(path, "file not found");
         return full.EndsWith(".json", StringComparison.OrdinalIgnoreCase) ? OpenIndex(full, path) : OpenSingle(full, path);
@@ -117,7 +198,7 @@ public sealed class Checkpoint : IDisposable
             throw CheckpointErrors.Input(_shardDisplays[e.Shard],
                 $"tensor {CheckpointErrors.Quote(name)}: the shard changed after the checkpoint was opened");
         }
-        return file.Read(now, SafetensorsFile.DefaultChunkBytes);
+        return file.Read(now);
     }
 
     /// <summary>Reads every tensor into a new dictionary, inserted in ordinal name order. On failure
@@ -151,13 +232,39 @@ public sealed class Checkpoint : IDisposable
         }
     }
 
-    private SafetensorsFile Shard(int i)
+    private ITensorFile Shard(int i)
     {
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            return _open[i] ??= SafetensorsFile.Open(Files[i], _shardDisplays[i]);
+            return _open[i] ??= OpenFile(Files[i], _shardDisplays[i]).File;
         }
+    }
+
+    /// <summary>Opens one file of tensors, telling its format by its first bytes.</summary>
+    private static (ITensorFile File, CheckpointFormat Format) OpenFile(string full, string display)
+    {
+        if (Directory.Exists(full) || !File.Exists(full)) return (SafetensorsFile.Open(full, display), CheckpointFormat.Safetensors);
+        var head = new byte[16];
+        int read;
+        try
+        {
+            using var stream = new FileStream(full, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, 1);
+            read = stream.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw CheckpointErrors.Input(display, $"cannot open: {e.Message}", e);
+        }
+        var span = head.AsSpan(0, read);
+        // A safetensors header length under 4 GiB followed by '{' wins over any chance match below.
+        var safetensors = read >= 9 && head[8] == (byte)'{' && head[4] == 0 && head[5] == 0 && head[6] == 0 && head[7] == 0;
+        if (!safetensors && (PyTorchFile.IsZip(span) || PyTorchFile.IsPickle(span)))
+        {
+            var file = PyTorchFile.Open(full, display);
+            return (file, file.IsLegacy ? CheckpointFormat.PyTorchLegacy : CheckpointFormat.PyTorchZip);
+        }
+        return (SafetensorsFile.Open(full, display), CheckpointFormat.Safetensors);
     }
 
     private ZipItException NoSuchTensor(string name) =>
@@ -167,9 +274,9 @@ public sealed class Checkpoint : IDisposable
 
     private static Checkpoint OpenSingle(string full, string display)
     {
-        var file = SafetensorsFile.Open(full, display);
+        var (file, format) = OpenFile(full, display);
         return new Checkpoint(full, display, sharded: false, [full], [display], [file], file.Metadata,
-            file.Entries.Select(e => (e, 0)).ToList());
+            file.Entries.Select(e => (e, 0)).ToList(), format, file.Notes);
     }
 
     private static Checkpoint OpenIndex(string full, string display)
@@ -200,10 +307,14 @@ public sealed class Checkpoint : IDisposable
         var entries = new List<(TensorEntry, int)>();
         var where = new Dictionary<string, int>(StringComparer.Ordinal);
         IReadOnlyDictionary<string, string> firstShardMetadata = new Dictionary<string, string>();
+        var format = CheckpointFormat.Safetensors;
+        var notes = new List<string>();
         for (var i = 0; i < files.Length; i++)
         {
-            using var shard = SafetensorsFile.Open(files[i], displays[i]);
-            if (i == 0) firstShardMetadata = shard.Metadata;
+            var (shard, shardFormat) = OpenFile(files[i], displays[i]);
+            using var _ = shard;
+            if (i == 0) (firstShardMetadata, format) = (shard.Metadata, shardFormat);
+            notes.AddRange(shard.Notes);
             foreach (var e in shard.Entries)
             {
                 if (where.TryGetValue(e.Name, out var other))
@@ -237,7 +348,7 @@ public sealed class Checkpoint : IDisposable
 
         var metadata = new Dictionary<string, string>(firstShardMetadata, StringComparer.Ordinal);
         foreach (var (k, v) in indexMetadata) metadata[k] = v;
-        return new Checkpoint(full, display, sharded: true, files, displays, new SafetensorsFile?[files.Length], metadata, entries);
+        return new Checkpoint(full, display, sharded: true, files, displays, new ITensorFile?[files.Length], metadata, entries, format, notes);
     }
 
     /// <summary>Reads an index: its string-valued "metadata" entries and its weight_map (tensor → shard file name).</summary>

@@ -22,7 +22,7 @@ namespace ZipIt.Checkpoints;
 /// The file stays open (shared for reading) until <see cref="Dispose"/>. Tensor bytes are
 /// little-endian; big-endian hosts are not supported.
 /// </remarks>
-public sealed class SafetensorsFile : IDisposable
+public sealed class SafetensorsFile : IDisposable, ITensorFile
 {
     /// <summary>The reference library's header cap (<c>MAX_HEADER_SIZE</c>).</summary>
     public const long MaxHeaderBytes = 100_000_000;
@@ -99,6 +99,10 @@ public sealed class SafetensorsFile : IDisposable
             throw;
         }
     }
+
+    IReadOnlyList<string> ITensorFile.Notes => [];
+
+    Tensor ITensorFile.Read(TensorEntry entry) => Read(entry, DefaultChunkBytes);
 
     /// <summary>True if the file holds a tensor named <paramref name="name"/>.</summary>
     public bool Contains(string name) => _byName.ContainsKey(name);

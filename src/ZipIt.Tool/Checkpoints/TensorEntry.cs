@@ -3,8 +3,13 @@ using ScalarType = TorchSharp.torch.ScalarType;
 namespace ZipIt.Checkpoints;
 
 /// <summary>
-/// One tensor as a safetensors header describes it: where its bytes are, not the bytes themselves.
+/// One tensor as a safetensors header (or a torch.save pickle) describes it: where its bytes are,
+/// not the bytes themselves.
 /// </summary>
+/// <remarks>For a torch.save file, <see cref="Begin"/> is the file offset of the tensor's first
+/// element in its storage and <see cref="End"/> is <see cref="Begin"/> + <see cref="ByteLength"/>;
+/// a strided view's elements need not all lie in that span, and tensors sharing a storage may
+/// overlap.</remarks>
 /// <param name="Name">The tensor's key in the header (the state-dict key).</param>
 /// <param name="DType">The safetensors dtype code, always one of <see cref="SafetensorsDType.SupportedCodes"/>.</param>
 /// <param name="Shape">The dimensions; empty for a 0-d scalar. Do not modify.</param>

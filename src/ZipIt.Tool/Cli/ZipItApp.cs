@@ -52,6 +52,7 @@ public static class ZipItApp
             GlobalOptions.LibTorch,
             InitCommand.Create(runner),
             InspectCommand.Create(runner),
+            ConvertCommand.Create(runner),
             PredictCommand.Create(runner),
             CollectCommand.Create(runner),
             MatchCommand.Create(runner),

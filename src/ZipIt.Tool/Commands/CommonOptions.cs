@@ -40,6 +40,6 @@ internal static class CommonOptions
     /// <summary>Parses repeated <c>--set NAME=VALUE</c> items (case-insensitive names; exit 2 for a malformed one).</summary>
     public static Dictionary<string, string> Settings(IEnumerable<string> items) => SettingList.Parse(items);
 
-    public static Argument<string> Checkpoint(string description = "A .safetensors file, a sharded model.safetensors.index.json, or a folder holding either.") =>
+    public static Argument<string> Checkpoint(string description = "A .safetensors file, a torch.save file (.pt, .pth, .bin), a sharded *.index.json, or a folder holding one (and its config.json).") =>
         new("checkpoint") { Description = description };
 }

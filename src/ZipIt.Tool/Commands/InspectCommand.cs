@@ -8,7 +8,7 @@ using ZipIt.Hosting;
 
 namespace ZipIt.Commands;
 
-/// <summary><c>inspect CHECKPOINT</c>: tensors, dtypes, shapes, parameter count, metadata, and what the plugins recognise. Reads headers only.</summary>
+/// <summary><c>inspect CHECKPOINT</c>: tensors, dtypes, shapes, parameter count, metadata, and what the plugins recognise. Reads headers only (for a torch.save file: its pickle, never its storages).</summary>
 internal static class InspectCommand
 {
     public static Command Create(CommandRunner runner)
@@ -51,7 +51,7 @@ internal static class InspectCommand
 
     private static int Execute(CommandContext ctx, string path, bool json, string? arch)
     {
-        using var checkpoint = Checkpoint.Open(path);
+        using var checkpoint = Checkpoint.Open(path, ctx.Logger);
         var identity = ctx.Get<ModelLoader>().Identify(checkpoint, arch, required: arch is not null);
         var graph = identity is { Mismatch: null } ? identity.Architecture.Describe(identity.Config) : null;
         var plugin = identity is null ? null : ctx.Plugins.Architectures.First(a => a.Architecture == identity.Architecture).Plugin;
@@ -68,6 +68,10 @@ internal static class InspectCommand
             {
                 version = 1,
                 path,
+                format = FormatCode(checkpoint.Format),
+                sharded = checkpoint.IsSharded,
+                folder = checkpoint.Folder is not null,
+                description = checkpoint.Description,
                 files,
                 tensorCount = entries.Count,
                 bytes,
@@ -94,6 +98,7 @@ internal static class InspectCommand
 
         var o = ctx.Out;
         o.WriteLine($"checkpoint:   {path}");
+        o.WriteLine($"format:       {checkpoint.Description}");
         o.WriteLine($"files:        {files}");
         o.WriteLine($"tensors:      {entries.Count} ({string.Join(", ", dtypes.Select(d => $"{d.Key} {d.Value}"))}), {Format.Bytes(bytes)}");
         if (checkpoint.Metadata.TryGetValue(MetadataKeys.Kind, out var kind) && kind != "model")
@@ -133,4 +138,12 @@ internal static class InspectCommand
         tensors.Write(o, "  ");
         return 0;
     }
+
+    /// <summary>The <c>--json</c> name of a format.</summary>
+    private static string FormatCode(CheckpointFormat format) => format switch
+    {
+        CheckpointFormat.PyTorchZip => "pytorch-zip",
+        CheckpointFormat.PyTorchLegacy => "pytorch-legacy",
+        _ => "safetensors",
+    };
 }

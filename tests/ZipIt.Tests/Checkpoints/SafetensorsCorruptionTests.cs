@@ -209,6 +209,6 @@ public class SafetensorsCorruptionTests(ITestOutputHelper output)
         var e = Assert.Throws<ZipItException>(() => Checkpoint.Open(dir.Path));
         Assert.Equal(ExitCode.Input, e.Code);
         Assert.Contains(dir.Path, e.Message);
-        Assert.Contains("neither model.safetensors nor model.safetensors.index.json", e.Message);
+        Assert.Contains("none of model.safetensors, model.safetensors.index.json, pytorch_model.bin, pytorch_model.bin.index.json", e.Message);
     }
 }

@@ -11,6 +11,7 @@ public sealed class HelpTests
     [InlineData("root", new[] { "--help" })]
     [InlineData("inspect", new[] { "inspect", "--help" })]
     [InlineData("predict", new[] { "predict", "--help" })]
+    [InlineData("convert", new[] { "convert", "--help" })]
     [InlineData("init", new[] { "init", "--help" })]
     [InlineData("collect", new[] { "collect", "--help" })]
     [InlineData("match", new[] { "match", "--help" })]
