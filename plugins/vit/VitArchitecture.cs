@@ -23,7 +23,7 @@ public sealed class VitArchitecture : IArchitecture
     /// <summary>The timm model name from a timm folder's <c>config.json</c>, e.g. <c>vit_small_patch16_224.augreg_in21k</c>.</summary>
     public const string ConfigArchitectureMetadataKey = "config.architecture";
 
-    /// <summary>The user's per-checkpoint setting (<c>--set heads=N</c>) in <see cref="CheckpointSignature.Hints"/>.</summary>
+    /// <summary>The user's per-checkpoint setting (<c>--arch-set heads=N</c>) in <see cref="CheckpointSignature.Hints"/>.</summary>
     public const string HeadsHint = VitSpec.HeadsKey;
 
     public string Name => FamilyName;
@@ -119,16 +119,16 @@ public sealed class VitArchitecture : IArchitecture
     private static (int Heads, string Source) Heads(CheckpointSignature checkpoint, long width, VitVariant? named)
     {
         if (checkpoint.Hints.TryGetValue(HeadsHint, out var hint))
-            return (Count(hint, $"--set {HeadsHint}"), $"from --set {HeadsHint}");
+            return (Count(hint, $"--arch-set {HeadsHint}"), $"from --arch-set {HeadsHint}");
         foreach (var key in new[] { HeadsMetadataKey, ConfigHeadsMetadataKey })
             if (checkpoint.Metadata.TryGetValue(key, out var value))
                 return (Count(value, $"metadata '{key}'"), $"from metadata '{key}'");
         if (named is not null && named.Spec.Width == width)
             return (named.Spec.Heads, $"from the variant {named.Name} named by metadata '{ConfigArchitectureMetadataKey}'");
         if (width % 64 == 0)
-            return ((int)(width / 64), "from timm's head-dim-64 convention (the checkpoint does not record it; override with --set heads=N)");
+            return ((int)(width / 64), "from timm's head-dim-64 convention (the checkpoint does not record it; override with --arch-set heads=N)");
         throw new ArgumentException(
-            $"the checkpoint does not record the head count of its {width}-wide attention ('blocks.0.attn.qkv.weight') and 64 does not divide the width; give it with --set heads=N");
+            $"the checkpoint does not record the head count of its {width}-wide attention ('blocks.0.attn.qkv.weight') and 64 does not divide the width; give it with --arch-set heads=N");
     }
 
     private static int Count(string value, string source) =>

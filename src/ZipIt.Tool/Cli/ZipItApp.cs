@@ -50,6 +50,7 @@ public static class ZipItApp
             GlobalOptions.Verbosity,
             GlobalOptions.Plugins,
             GlobalOptions.LibTorch,
+            GlobalOptions.ArchSettings,
             InitCommand.Create(runner),
             InspectCommand.Create(runner),
             ConvertCommand.Create(runner),

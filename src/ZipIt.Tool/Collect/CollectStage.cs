@@ -1,3 +1,4 @@
+using ZipIt.Core;
 using ZipIt.Data;
 using ZipIt.Models;
 using ZipIt.ResetBn;
@@ -8,12 +9,19 @@ namespace ZipIt.Collect;
 internal static class CollectStage
 {
     public static PointStatistics Run(
-        IReadOnlyList<LoadedModel> models, IReadOnlyList<FeatureSpace> spaces, TensorDataset dataset, int batchSize, bool resetBn, CancellationToken cancellation)
+        IReadOnlyList<LoadedModel> models, IReadOnlyList<FeatureSpace> spaces, TensorDataset dataset, int batchSize, bool resetBn, CancellationToken cancellation,
+        IReadOnlyCollection<string>? tapSets = null)
     {
+        foreach (var set in tapSets ?? [])
+            if (!spaces.Any(sp => sp.Taps.Any(t => t.Set == set)))
+            {
+                var declared = spaces.SelectMany(sp => sp.Taps).Select(t => t.Set).OfType<string>().Distinct().Order(StringComparer.Ordinal).ToList();
+                throw ZipItException.Usage($"--tap-set {set}: {models[0].Config.Variant} declares {(declared.Count == 0 ? "no alternative tap sets" : "the tap sets " + string.Join(", ", declared))}");
+            }
         if (resetBn)
             foreach (var m in models)
                 BatchNormReset.Run(m.Modules, dataset.Batches(batchSize).Select(b => b.Images), x => m.Forward(x), cancellation);
-        var accumulators = StatisticsCollector.Collect(models.Select(m => m.Model).ToList(), spaces, dataset.Batches(batchSize).Select(b => b.Images), models[0].Device, cancellation);
+        var accumulators = StatisticsCollector.Collect(models.Select(m => m.Model).ToList(), spaces, dataset.Batches(batchSize).Select(b => b.Images), models[0].Device, cancellation, tapSets: tapSets);
         try
         {
             // Matching and the metrics file work on the CPU; an O×O matrix is small next to the features.

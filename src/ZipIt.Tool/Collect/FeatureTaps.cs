@@ -15,7 +15,13 @@ internal sealed class FeatureTaps : IDisposable
     private readonly Dictionary<string, List<Tensor>> _captured = [];
     private readonly Dictionary<string, int> _widths = [];
 
-    public FeatureTaps(nn.Module model, IEnumerable<FeatureSpace> spaces)
+    /// <param name="model">The model to observe.</param>
+    /// <param name="spaces">The spaces whose taps to hook.</param>
+    /// <param name="tapSets">
+    /// Alternative tap sets the run selects (<c>--tap-set</c>): a space with taps in one of them is
+    /// observed there instead of at its default taps; other spaces keep their defaults.
+    /// </param>
+    public FeatureTaps(nn.Module model, IEnumerable<FeatureSpace> spaces, IReadOnlyCollection<string>? tapSets = null)
     {
         var modules = model.named_modules().ToDictionary(m => m.name, m => m.module);
         foreach (var space in spaces)
@@ -23,7 +29,8 @@ internal sealed class FeatureTaps : IDisposable
             _captured[space.Name] = [];
             _widths[space.Name] = space.Width;
             // Alternative tap sets (FeatureTap.Set) are observed only when a run selects them.
-            foreach (var tap in space.Taps.Where(t => t.Set is null))
+            var selected = space.Taps.Where(t => t.Set is not null && tapSets is not null && tapSets.Contains(t.Set)).ToList();
+            foreach (var tap in selected.Count > 0 ? selected : space.Taps.Where(t => t.Set is null))
             {
                 if (!modules.TryGetValue(tap.Module, out var module) || module is not nn.Module<Tensor, Tensor> hookable)
                     throw new ArgumentException($"feature space '{space.Name}': tap module '{tap.Module}' is not a Module<Tensor, Tensor> of this model");

@@ -13,7 +13,7 @@ internal static class StatisticsCollector
 {
     public static Dictionary<string, CovarianceAccumulator> Collect(
         IReadOnlyList<StagedModel> models, IReadOnlyList<FeatureSpace> spaces, IEnumerable<Tensor> batches, Device device,
-        CancellationToken cancellation = default, Action<long>? progress = null)
+        CancellationToken cancellation = default, Action<long>? progress = null, IReadOnlyCollection<string>? tapSets = null)
     {
         var accumulators = spaces.ToDictionary(s => s.Name, s => new CovarianceAccumulator(models.Count * s.Width));
         var taps = new List<FeatureTaps>();
@@ -22,7 +22,7 @@ internal static class StatisticsCollector
             foreach (var model in models)
             {
                 model.eval();
-                taps.Add(new FeatureTaps(model, spaces));
+                taps.Add(new FeatureTaps(model, spaces, tapSets));
             }
             using var _ = torch.no_grad();
             foreach (var batch in batches)

@@ -31,17 +31,18 @@ internal static class CollectCommand
         };
         var output = new Option<string>("--output", "-o") { Description = "Metrics file to write (.safetensors).", Required = true, HelpName = "FILE" };
         var arch = CommonOptions.Arch();
+        var tapSets = CommonOptions.TapSets();
         var json = CommonOptions.Json();
         var command = new Command("collect", "Collect per-merge-point feature covariances of two or more models over calibration data.")
         {
-            models, data, images, batchSize, resetBn, output, arch, json, CommonOptions.Device(),
+            models, data, images, batchSize, resetBn, tapSets, output, arch, json, CommonOptions.Device(),
         };
         command.SetAction((parse, ct) => Task.FromResult(runner.Run(parse, ct, ctx => Execute(ctx,
-            ctx.Value(models)!, ctx.Value(data)!, ctx.Value(images), ctx.Value(batchSize), ctx.Value(resetBn), ctx.Value(output)!, ctx.Value(arch), ctx.Value(json)))));
+            ctx.Value(models)!, ctx.Value(data)!, ctx.Value(images), ctx.Value(batchSize), ctx.Value(resetBn), ctx.Value(output)!, ctx.Value(arch), ctx.Value(json), ctx.Value(tapSets) ?? []))));
         return command;
     }
 
-    private static int Execute(CommandContext ctx, string[] paths, string dataPath, long? images, int batchSize, bool resetBn, string output, string? arch, bool json)
+    private static int Execute(CommandContext ctx, string[] paths, string dataPath, long? images, int batchSize, bool resetBn, string output, string? arch, bool json, string[] tapSets)
     {
         DataOptions.Validate(images, batchSize);
         OutputGuard.RequireDistinct([.. paths.Select(m => new OutputGuard.Named("MODEL", m)), new("--data", dataPath)], [new("--output", output)]);
@@ -54,7 +55,7 @@ internal static class CollectCommand
             using var dataset = TensorDataset.Load(dataPath, images);
             foreach (var m in loaded) ImageCheck.Require(m, dataset.Images, dataPath);
             var graph = loaded[0].Graph;
-            using var statistics = CollectStage.Run(loaded, graph.Spaces, dataset, batchSize, resetBn, ctx.CancellationToken);
+            using var statistics = CollectStage.Run(loaded, graph.Spaces, dataset, batchSize, resetBn, ctx.CancellationToken, tapSets);
             var metadata = ArchitectureMetadata.For(loaded[0].Config);
             metadata[MetadataKeys.Sources] = JsonSerializer.Serialize(loaded.Select(m => Path.GetFileName(m.Path)));
             MetricsFile.Write(output, graph.Spaces, statistics, metadata);

@@ -30,6 +30,14 @@ internal static class CommonOptions
         HelpName = "NAME",
     };
 
+    /// <summary><c>--tap-set NAME</c>: observe spaces at an alternative tap set their architecture declares (e.g. a ViT's <c>blocks</c>).</summary>
+    public static Option<string[]> TapSets() => new("--tap-set")
+    {
+        Description = "Observe spaces at an alternative tap set the architecture declares (see 'inspect --graph'), e.g. blocks: a ViT's residual stream at every block's output tokens instead of the pooled token. Repeatable.",
+        Arity = ArgumentArity.OneOrMore,
+        HelpName = "NAME",
+    };
+
     /// <summary><c>--preset NAME</c>: one of the matcher's named settings (e.g. mudsc's zip or align); <c>--set</c> overrides its values.</summary>
     public static Option<string?> Preset() => new("--preset")
     {

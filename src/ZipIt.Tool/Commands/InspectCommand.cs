@@ -17,7 +17,7 @@ internal static class InspectCommand
         var json = CommonOptions.Json();
         var arch = CommonOptions.Arch();
         // --graph and --set: the merge-graph view (InspectGraph), of a checkpoint or of a registered variant.
-        var graphView = new Option<bool>("--graph") { Description = "Show the merge graph instead: every feature space (width, groups, producers, norms, consumers, taps), the stages and the declared inputs and outputs. CHECKPOINT may then be a registered variant name, e.g. resnet20." };
+        var graphView = new Option<bool>("--graph") { Arity = ArgumentArity.Zero, Description = "Show the merge graph instead: every feature space (width, groups, producers, norms, consumers, taps), the stages and the declared inputs and outputs. CHECKPOINT may then be a registered variant name, e.g. resnet20." };
         var set = new Option<string[]>("--set") { Description = "With --graph and a variant name: an architecture setting as name=value, e.g. width=4. Repeatable.", Arity = ArgumentArity.OneOrMore, HelpName = "NAME=VALUE" };
         var command = new Command("inspect", "Show a checkpoint's tensors, metadata, parameter count and recognised architecture (reads no tensor data).")
         {
@@ -83,6 +83,7 @@ internal static class InspectCommand
                     variant = identity.Config.Variant,
                     settings = identity.Config.Settings,
                     notes = identity.Config.Notes.Count == 0 ? null : identity.Config.Notes,
+                    strippedKeyPrefix = identity.Remapping is { IsNone: false } r ? r.Prefix : null,
                     plugin = plugin?.Name,
                     pluginVersion = plugin?.Version,
                     parameters = identity.ParameterCount,
@@ -114,6 +115,7 @@ internal static class InspectCommand
             o.WriteLine($"architecture: {identity.Config} [{plugin?.Name} {plugin?.Version}]");
             // How the plugin decided settings the checkpoint does not record (a ViT's head count).
             foreach (var note in identity.Config.Notes) o.WriteLine($"note:         {note}");
+            if (identity.Remapping is { IsNone: false } remap) o.WriteLine($"note:         every key starts with '{remap.Prefix}' (a training wrapper's prefix): read without it");
             o.WriteLine($"parameters:   {Format.Count(identity.ParameterCount)}");
             o.WriteLine(identity.Mismatch is null ? "keys:         match the architecture" : $"keys:         DO NOT match the architecture: {identity.Mismatch}");
             if (graph is not null)

@@ -38,6 +38,7 @@ internal static class MergeCommand
         var alpha = new Option<double?>("--alpha") { Description = "ZipIt!'s α.", HelpName = "A" };
         var beta = new Option<double?>("--beta") { Description = "ZipIt!'s β.", HelpName = "B" };
         var preset = CommonOptions.Preset();
+        var tapSets = CommonOptions.TapSets();
         var set = new Option<string[]>("--set") { Description = "Any matcher setting as name=value. Repeatable.", Arity = ArgumentArity.OneOrMore, HelpName = "NAME=VALUE" };
         var stop = new Option<string?>("--stop") { Description = "Partial zip: stop after this point (e.g. 13, or a stage name); default: full zip.", HelpName = "POINT" };
         var seed = new Option<long?>("--seed") { Description = "Seed for matchers with randomness (default 0).", HelpName = "N" };
@@ -50,7 +51,7 @@ internal static class MergeCommand
         var device = CommonOptions.Device();
         var command = new Command("merge", "Run the whole merge (collect, match, zip, reset BN, evaluate) from flags or a JSON recipe.")
         {
-            recipe, models, data, images, batchSize, resetBn, matcher, preset, alpha, beta, set, stop, seed, output, evalData, tasks, head, embeddings, json, device,
+            recipe, models, data, images, batchSize, resetBn, tapSets, matcher, preset, alpha, beta, set, stop, seed, output, evalData, tasks, head, embeddings, json, device,
         };
         command.SetAction((parse, ct) => Task.FromResult(runner.Run(parse, ct, ctx =>
         {
@@ -76,6 +77,7 @@ internal static class MergeCommand
                 ResetBn = Flag(resetBn) ?? file.ResetBn ?? true,
                 Matcher = Flag(matcher) ?? file.Matcher ?? ZipItMatcher.MatcherName,
                 Preset = Flag(preset) ?? file.Preset,
+                TapSets = Flag(tapSets) ?? file.TapSets,
                 Alpha = Flag(alpha) ?? file.Alpha,
                 Beta = Flag(beta) ?? file.Beta,
                 Settings = settings,

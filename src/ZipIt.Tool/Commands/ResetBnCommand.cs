@@ -1,3 +1,4 @@
+using ZipIt.Checkpoints;
 using System.CommandLine;
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;

@@ -1,3 +1,4 @@
+using ZipIt.Checkpoints;
 using System.CommandLine;
 using ZipIt.Output;
 using ZipIt.Train;

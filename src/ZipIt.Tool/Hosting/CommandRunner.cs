@@ -91,6 +91,7 @@ internal sealed class CommandRunner(ConsoleStreams streams, IReadOnlyDictionary<
             FromEnvironment: SplitPaths(builder.Configuration["PLUGIN_PATH"]),
             User: Path.Combine(builder.Configuration["HOME"] ?? DefaultHome(), "plugins")));
         builder.Services.AddSingleton(sp => PluginHost.Load(sp.GetRequiredService<PluginSearchPath>(), sp.GetRequiredService<ILoggerFactory>().CreateLogger("plugins")));
+        builder.Services.AddSingleton(new RecognitionHints(SettingList.Parse(parseResult.GetValue(GlobalOptions.ArchSettings) ?? [], "--arch-set")));
         builder.Services.AddSingleton<ModelLoader>();
         return builder.Build();
     }

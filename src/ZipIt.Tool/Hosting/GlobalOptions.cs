@@ -22,6 +22,15 @@ internal static class GlobalOptions
         HelpName = "DIR",
     };
 
+    /// <summary>Architecture settings a checkpoint does not record, used when recognising it (a timm ViT's head count).</summary>
+    public static readonly Option<string[]> ArchSettings = new("--arch-set")
+    {
+        Description = "An architecture setting the checkpoints do not record, used to recognise them, e.g. --arch-set heads=6 for a timm ViT. Repeatable.",
+        Recursive = true,
+        Arity = ArgumentArity.OneOrMore,
+        HelpName = "NAME=VALUE",
+    };
+
     private static Option<string> CreateVerbosity()
     {
         var option = new Option<string>("--verbosity", "-v")

@@ -73,7 +73,7 @@ internal static partial class PlainWords
     {
         var tokens = parse.Tokens;
         var switches = parse.CommandResult.Command.Options.Concat(parse.RootCommandResult.Command.Options)
-            .Where(o => o.ValueType == typeof(bool) || o.ValueType == typeof(bool?))
+            .Where(o => (o.ValueType == typeof(bool) || o.ValueType == typeof(bool?)) && o.Arity.MaximumNumberOfValues > 0)
             .SelectMany(o => o.Aliases.Append(o.Name))
             .ToHashSet(StringComparer.Ordinal);
         for (var i = 0; i + 1 < tokens.Count; i++)

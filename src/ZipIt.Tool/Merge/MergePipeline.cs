@@ -47,7 +47,7 @@ internal sealed class MergePipeline(ModelLoader loader, PluginCatalog plugins, I
             var stop = StopPoint.Parse(recipe.Stop, graph, models[0].Config);
             using var data = recipe.Data is null ? null : TensorDataset.Load(recipe.Data, recipe.Images);
             using var test = plan.Evaluation is null ? null : TensorDataset.Load(plan.Evaluation.Data, labelsRequired: true);
-            using var embeddings = plan.Evaluation?.ClassEmbeddings is { } e ? ClassEmbeddingsFile.Read(e) : null;
+            using var embeddings = plan.Evaluation?.EmbeddingsFile is { } e ? ClassEmbeddingsFile.Read(e) : null;
             // Every data file against what the models take, before the first forward pass.
             if (data is not null) ImageCheck.Require(models[0], data.Images, recipe.Data!);
             if (test is not null) ImageCheck.Require(models[0], test.Images, plan.Evaluation!.Data);
@@ -58,7 +58,7 @@ internal sealed class MergePipeline(ModelLoader loader, PluginCatalog plugins, I
 
             var points = Zipper.PointsUpTo(graph, stop);
             using var statistics = plan.Required.HasFlag(MatcherInputs.Activations)
-                ? Time("collect", () => Collect(models, points, data!, recipe.BatchSize!.Value))
+                ? Time("collect", () => Collect(models, points, data!, recipe.BatchSize!.Value, recipe.TapSets))
                 : PointStatistics.None(models.Count);
 
             var merged = MergeFromStatistics(models, statistics, plan.Matcher, plan.Settings, stop, recipe.Seed!.Value,
@@ -105,8 +105,9 @@ internal sealed class MergePipeline(ModelLoader loader, PluginCatalog plugins, I
         BatchNormReset.Run(model.Modules, data.Batches(batchSize).Select(b => b.Images), x => model.Forward(x), cancellation);
 
     /// <summary>The statistics of <paramref name="points"/> over <paramref name="data"/> (BatchNorm left as it is).</summary>
-    public PointStatistics Collect(IReadOnlyList<LoadedModel> models, IReadOnlyList<FeatureSpace> points, TensorDataset data, int batchSize) =>
-        CollectStage.Run(models, points, data, batchSize, resetBn: false, cancellation);
+    public PointStatistics Collect(IReadOnlyList<LoadedModel> models, IReadOnlyList<FeatureSpace> points, TensorDataset data, int batchSize,
+        IReadOnlyCollection<string>? tapSets = null) =>
+        CollectStage.Run(models, points, data, batchSize, resetBn: false, cancellation, tapSets);
 
     /// <summary>
     /// Match → zip → (in memory) model → BatchNorm reset on <paramref name="data"/> when given. The

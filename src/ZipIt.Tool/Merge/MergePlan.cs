@@ -1,3 +1,4 @@
+using ZipIt.Checkpoints;
 using ZipIt.Core;
 using ZipIt.Evaluate;
 using ZipIt.Matching;
@@ -14,7 +15,7 @@ namespace ZipIt.Merge;
 /// </summary>
 internal sealed record MergePlan(IMatcher Matcher, MatcherSettings Settings, MatcherInputs Required, MergePlan.EvaluationPlan? Evaluation)
 {
-    public sealed record EvaluationPlan(string Data, IReadOnlyList<EvaluationTask> Tasks, HeadKind Head, string? ClassEmbeddings);
+    public sealed record EvaluationPlan(string Data, IReadOnlyList<EvaluationTask> Tasks, HeadKind Head, string? EmbeddingsFile);
 
     public static MergePlan Check(MergeRecipe recipe, PluginCatalog plugins)
     {
@@ -43,13 +44,13 @@ internal sealed record MergePlan(IMatcher Matcher, MatcherSettings Settings, Mat
         }
 
         foreach (var (option, path) in recipe.Models.Select(m => ("--models", m))
-                     .Append(("--data", recipe.Data)).Append(("--eval-data", evaluation?.Data)).Append(("--class-embeddings", evaluation?.ClassEmbeddings)))
+                     .Append(("--data", recipe.Data)).Append(("--eval-data", evaluation?.Data)).Append(("--class-embeddings", evaluation?.EmbeddingsFile)))
             if (path is not null && !File.Exists(path) && !Directory.Exists(path))
                 throw ZipItException.Input($"{option} {path}: no such file");
         // Outputs: never an input, and their folder writable, before any work.
         OutputGuard.RequireDistinct(
             [.. recipe.Models.Select(m => new OutputGuard.Named("--models", m)), new("--data", recipe.Data), new("--eval-data", evaluation?.Data),
-             new("--class-embeddings", evaluation?.ClassEmbeddings)],
+             new("--class-embeddings", evaluation?.EmbeddingsFile)],
             [new("--output", recipe.Output), new("the recipe beside --output", recipe.Output + ".recipe.json")]);
         OutputGuard.RequireWritable("--output", recipe.Output);
         return new MergePlan(matcher, settings, required, evaluation);

@@ -19,6 +19,7 @@ internal sealed record MergeRecipe
     public bool? ResetBn { get; init; }
     public string? Matcher { get; init; }
     public string? Preset { get; init; }
+    public string[]? TapSets { get; init; }
     public double? Alpha { get; init; }
     public double? Beta { get; init; }
     [JsonConverter(typeof(SettingValuesConverter))]

@@ -14,7 +14,7 @@ namespace ZipIt.Models;
 /// names, shapes and metadata), checks every key and shape against that configuration before any
 /// tensor is copied, then loads the weights.
 /// </summary>
-internal sealed class ModelLoader(PluginCatalog plugins)
+internal sealed class ModelLoader(PluginCatalog plugins, RecognitionHints? userHints = null)
 {
     /// <summary>Loads several models that must share one configuration (exit 3 naming the first that differs).</summary>
     public List<LoadedModel> LoadAll(IReadOnlyList<string> paths, string? arch = null, Device? device = null)
@@ -55,7 +55,7 @@ internal sealed class ModelLoader(PluginCatalog plugins)
     /// </summary>
     public ModelIdentity? Identify(Checkpoint checkpoint, string? arch, bool required = true, IReadOnlyDictionary<string, string>? hints = null)
     {
-        var signature = SignatureOf(checkpoint, hints);
+        var signature = SignatureOf(checkpoint, hints ?? userHints?.Values);
         var remapping = KeyRemapping.For(checkpoint.Entries.Select(e => e.Name).ToList());
         var file = System.IO.Path.GetFileName(checkpoint.Path);
         if (signature.Metadata.TryGetValue(MetadataKeys.Kind, out var kind) && kind != "model")

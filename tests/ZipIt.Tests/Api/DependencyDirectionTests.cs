@@ -5,7 +5,8 @@ namespace ZipIt.Tests.Api;
 /// <summary>
 /// Keeps the README's dependency picture true: a folder of src/ZipIt.Tool may use the types of
 /// folders in lower layers only (and of its own layer where the table says so). A folder's types
-/// are the classes, records, structs, enums and interfaces declared in it; a use is the type's name
+/// are the top-level classes, records, structs, enums and interfaces declared in it (nested ones are
+/// private to their file); a use is the type's name
 /// as a word in another folder's code (comments stripped).
 /// </summary>
 public sealed class DependencyDirectionTests
@@ -34,7 +35,7 @@ public sealed class DependencyDirectionTests
         ("Matching", "Collect"),
     ];
 
-    private static readonly Regex Declaration = new(@"^\s*(?:(?:public|internal|private|protected|sealed|static|abstract|readonly|partial|file)\s+)*(?:class|record(?: struct| class)?|struct|enum|interface)\s+(\w+)", RegexOptions.Multiline);
+    private static readonly Regex Declaration = new(@"^(?:(?:public|internal|private|protected|sealed|static|abstract|readonly|partial|file)\s+)*(?:class|record(?: struct| class)?|struct|enum|interface)\s+(\w+)", RegexOptions.Multiline);
 
     [Fact]
     public void Tool_folders_depend_downwards_only()

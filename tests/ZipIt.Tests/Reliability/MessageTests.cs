@@ -17,7 +17,7 @@ public sealed partial class MessageTests
         { "match {d} -o {o} --alpha x", 2, "--alpha: 'x' is not a number" },
         { "collect {a} {b} --data {d} -o {o} --batch-size x", 2, "--batch-size: 'x' is not a whole number" },
         { "evaluate {a} --data {d} --task a=0-9 --head foo", 2, "--head: 'foo' is not one of logits|clip" },
-        { "train resnet20 --task fashion-mnist:0-4 -o {o} --schedule x", 2, "one of onecycle|cosine" },
+        { "train resnet20 --task fashion-mnist:0-4 -o {o} --schedule x", 2, "is not one of onecycle" },
         { "collect --frobnicate {a} {b} --data {d} -o {o}", 2, "unknown option '--frobnicate'" },
         { "zip {a} {b} --matches {d} -o {o} -q", 2, "unknown option '-q'" },
         { "predict {a} -i {d} -o {o} --frob", 2, "unknown option '--frob'" },

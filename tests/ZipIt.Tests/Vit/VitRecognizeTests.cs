@@ -55,7 +55,7 @@ public class VitRecognizeTests
         Assert.NotNull(recognised);
         Assert.Equal(config.Settings, recognised.Settings);
         if (!variant.StartsWith("deit", StringComparison.Ordinal)) Assert.Equal(config, recognised);
-        Assert.Equal(["heads: " + config.Settings["heads"] + ", from --set heads"], recognised.Notes);
+        Assert.Equal(["heads: " + config.Settings["heads"] + ", from --arch-set heads"], recognised.Notes);
 
         // Metadata round trip, as zipit writes and reads it.
         var metadata = ZipIt.Checkpoints.ArchitectureMetadata.For(config);
@@ -77,7 +77,7 @@ public class VitRecognizeTests
         Assert.Equal("6", Architecture.Recognize(bare with { Hints = new Dictionary<string, string> { ["heads"] = "6" } })!.Settings["heads"]);
         var fromHint = Architecture.Recognize(fixture with { Hints = new Dictionary<string, string> { ["heads"] = "2" } })!;
         Assert.Equal("2", fromHint.Settings["heads"]);
-        Assert.Equal(["heads: 2, from --set heads"], fromHint.Notes);
+        Assert.Equal(["heads: 2, from --arch-set heads"], fromHint.Notes);
 
         var modelArgs = Architecture.Recognize(bare with { Metadata = new Dictionary<string, string> { ["config.model_args.num_heads"] = "4" } })!;
         Assert.Equal("4", modelArgs.Settings["heads"]);
@@ -89,7 +89,7 @@ public class VitRecognizeTests
 
         // 96 is not a multiple of 64 and nothing says how many heads: an error, not a guess.
         var e = Assert.Throws<ArgumentException>(() => Architecture.Recognize(bare));
-        Assert.Contains("--set heads", e.Message);
+        Assert.Contains("--arch-set heads", e.Message);
     }
 
     [Fact]

@@ -1,8 +1,9 @@
+using ZipIt.Output;
 using System.Runtime.InteropServices;
 using ZipIt.Checkpoints;
 using ZipIt.Core;
 
-namespace ZipIt.Output;
+namespace ZipIt.Checkpoints;
 
 /// <summary>
 /// Checks, before a command does any work, that its outputs can be written and destroy no input:
