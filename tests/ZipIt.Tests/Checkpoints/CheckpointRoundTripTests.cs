@@ -167,7 +167,7 @@ public class CheckpointRoundTripTests
             var totalBytes = tensors.Values.Sum(t => t.NumberOfElements * t.ElementSize);
 
             var names = Directory.GetFiles(outDir).Select(f => Path.GetFileName(f)).Order(StringComparer.Ordinal).ToArray();
-            var shards = names.Where(n => n.EndsWith(".safetensors")).ToArray();
+            var shards = names.Where(n => n.EndsWith(".safetensors", StringComparison.Ordinal)).ToArray();
             Assert.True(shards.Length >= 3, $"expected several shards, got {shards.Length}");
             Assert.Equal(shards.Select((_, i) => $"model-{i + 1:D5}-of-{shards.Length:D5}.safetensors"), shards);
             Assert.Equal([.. shards, Checkpoint.IndexFileName], names);
