@@ -38,6 +38,7 @@ internal static class PluginsCommand
                     name = m.Matcher.Name,
                     description = m.Matcher.Description,
                     parameters = m.Matcher.Parameters.Select(p => new { name = p.Name, @default = p.Default, description = p.Description }),
+                    presets = m.Matcher.Presets.Select(p => new { name = p.Name, label = p.Label, settings = p.Settings, description = p.Description }),
                     plugin = m.Plugin.Name,
                     pluginVersion = m.Plugin.Version,
                     path = m.Plugin.Path,

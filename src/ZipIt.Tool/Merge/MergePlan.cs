@@ -43,7 +43,7 @@ internal sealed record MergePlan(IMatcher Matcher, MatcherSettings Settings, Mat
             evaluation = new EvaluationPlan(e.Data, EvaluationTask.Parse(e.Tasks), head, e.ClassEmbeddings);
         }
 
-        foreach (var (option, path) in recipe.Models.Select(m => ("--models", m))
+        foreach (var (option, path) in recipe.Models.Select(m => ("--models", (string?)m))
                      .Append(("--data", recipe.Data)).Append(("--eval-data", evaluation?.Data)).Append(("--class-embeddings", evaluation?.EmbeddingsFile)))
             if (path is not null && !File.Exists(path) && !Directory.Exists(path))
                 throw ZipItException.Input($"{option} {path}: no such file");

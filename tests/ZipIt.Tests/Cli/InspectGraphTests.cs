@@ -10,6 +10,7 @@ using ZipIt.Plugins;
 namespace ZipIt.Tests.Cli;
 
 /// <summary><c>inspect --graph</c> pins the merge graph of every registered variant, and every load checks the graph.</summary>
+[Trait("Category", ZipIt.Tests.Infrastructure.Tier.Integration)]
 public sealed class InspectGraphTests
 {
     /// <summary>

@@ -23,6 +23,12 @@ public sealed class PluginLoadingTests
         Assert.Equal("built-in", plugin.GetProperty("source").GetString());
         Assert.Equal(0, json.GetProperty("problems").GetArrayLength());
         Assert.Equal(["zipit", "permute", "average", "mudsc"], json.GetProperty("matchers").EnumerateArray().Select(m => m.GetProperty("name").GetString()));
+        // Presets are listed with their labels and settings; built-in matchers have none.
+        var mudsc = json.GetProperty("matchers").EnumerateArray().Single(m => m.GetProperty("name").GetString() == "mudsc");
+        Assert.Equal(["zip:MuDSC-zip:mode=zip", "align:MuDSC-align:mode=align"], mudsc.GetProperty("presets").EnumerateArray().Select(p =>
+            $"{p.GetProperty("name").GetString()}:{p.GetProperty("label").GetString()}:mode={p.GetProperty("settings").GetProperty("mode").GetString()}"));
+        var zipit = json.GetProperty("matchers").EnumerateArray().Single(m => m.GetProperty("name").GetString() == "zipit");
+        Assert.Equal(0, zipit.GetProperty("presets").GetArrayLength());
     }
 
     [Fact]

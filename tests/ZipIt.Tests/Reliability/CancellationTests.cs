@@ -8,6 +8,7 @@ using static ZipIt.Tests.Reliability.ReliabilitySupport;
 namespace ZipIt.Tests.Reliability;
 
 /// <summary>Nothing is left behind when a command is cancelled, fails, or loses its parent.</summary>
+[Trait("Category", ZipIt.Tests.Infrastructure.Tier.Integration)]
 public sealed class CancellationTests
 {
     [Fact]

@@ -6,6 +6,7 @@ using static ZipIt.Tests.Reliability.ReliabilitySupport;
 namespace ZipIt.Tests.Reliability;
 
 /// <summary>No command replaces one of its inputs with its output.</summary>
+[Trait("Category", ZipIt.Tests.Infrastructure.Tier.Integration)]
 public sealed class OutputGuardTests
 {
     public static TheoryData<string, string> Overlaps => new()
