@@ -112,6 +112,31 @@ def tiny_resnet():
     return model.state_dict()
 
 
+def cifar_resnet_111():
+    """State dict of a CIFAR-layout ResNet with blocks 1,1,1 (3×3 projection shortcuts), random values."""
+    g = torch.Generator().manual_seed(11)
+    sd = collections.OrderedDict()
+    def conv(name, o, i):
+        sd[name + ".weight"] = torch.randn(o, i, 3, 3, generator=g) * (2.0 / (9 * i)) ** 0.5
+    def bn(name, c):
+        sd[name + ".weight"] = 1 + 0.1 * torch.randn(c, generator=g)
+        sd[name + ".bias"] = 0.1 * torch.randn(c, generator=g)
+        sd[name + ".running_mean"] = 0.1 * torch.randn(c, generator=g)
+        sd[name + ".running_var"] = 1 + 0.1 * torch.rand(c, generator=g)
+        sd[name + ".num_batches_tracked"] = torch.tensor(3, dtype=torch.int64)
+    conv("conv1", 16, 3); bn("bn1", 16)
+    widths = [16, 32, 64]
+    for s, c in enumerate(widths, start=1):
+        i = widths[s - 2] if s > 1 else 16
+        conv(f"layer{s}.0.conv1", c, i); bn(f"layer{s}.0.bn1", c)
+        conv(f"layer{s}.0.conv2", c, c); bn(f"layer{s}.0.bn2", c)
+        if s > 1:
+            conv(f"layer{s}.0.shortcut.0", c, i); bn(f"layer{s}.0.shortcut.1", c)
+    sd["linear.weight"] = torch.randn(10, 64, generator=g) * 0.1
+    sd["linear.bias"] = torch.randn(10, generator=g) * 0.1
+    return sd
+
+
 def every_dtype():
     torch.manual_seed(1)
     base = torch.randn(3, 5, dtype=torch.float64) * 100
@@ -213,9 +238,11 @@ def main():
     save(collections.OrderedDict([("weight", torch.ones(2)), ("payload", Hostile())]), "hostile_system.pt")
     save(collections.OrderedDict([("weight", torch.ones(2)), ("payload", Hostile())]), "hostile_system_legacy.pt", legacy=True)
 
-    # The ResNet-20 parity fixture as a .pt file, to run predict on.
-    resnet = read_safetensors(os.path.join(PARITY, "resnet20x2_cifar.safetensors"))
-    save(resnet, "resnet20x2_cifar.pt")
+    # A small runnable CIFAR ResNet (one block per stage, width 16/32/64) as a .pt file and its
+    # safetensors twin, to run predict on both (parity with PyTorch itself is the shared fixtures' job).
+    cifar = cifar_resnet_111()
+    save(cifar, "cifar_resnet_111.pt")
+    twin(cifar, "cifar_resnet_111.safetensors")
 
 
 if __name__ == "__main__":
