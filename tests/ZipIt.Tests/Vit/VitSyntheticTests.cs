@@ -84,6 +84,33 @@ public sealed class VitSyntheticTests
     }
 
     [Fact]
+    public void Tap_set_blocks_observes_the_stream_at_every_blocks_tokens_and_an_unknown_set_is_a_usage_error()
+    {
+        using var dir = new TempDirectory();
+        var (_, a, b) = Models(dir);
+        var data = PermutationRecoveryTests.Images(dir, "data.safetensors", 6, 8, seed: 3);
+        var pooled = dir.File("pooled.safetensors");
+        var tokens = dir.File("tokens.safetensors");
+        Assert.Equal(0, Tool.Run("collect", a, b, "--data", data, "-o", pooled).ExitCode);
+        var result = Tool.Run("collect", a, b, "--data", data, "-o", tokens, "--tap-set", "blocks");
+        Assert.True(result.ExitCode == 0, result.ToString());
+        using (var p = Checkpoint.Open(pooled))
+        using (var t = Checkpoint.Open(tokens))
+        {
+            // The stream's statistics change (pooled head input vs every token of every block);
+            // the per-block spaces have no alternative taps and keep theirs.
+            Assert.False(p.Read("stream.covariance").allclose(t.Read("stream.covariance")));
+            Assert.True(p.Read("blocks.0.mlp.covariance").allclose(t.Read("blocks.0.mlp.covariance")));
+        }
+
+        var unknown = Tool.Run("collect", a, b, "--data", data, "-o", dir.File("x.safetensors"), "--tap-set", "everything");
+        Assert.Equal(2, unknown.ExitCode);
+        Assert.Contains("--tap-set everything", unknown.Error);
+        Assert.Contains("blocks", unknown.Error);
+        Assert.False(File.Exists(dir.File("x.safetensors")));
+    }
+
+    [Fact]
     public void Zip_applies_each_space_to_its_slice_and_the_embeddings_on_their_channel_axis()
     {
         using var dir = new TempDirectory();
