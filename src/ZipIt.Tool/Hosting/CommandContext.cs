@@ -1,7 +1,9 @@
 using System.CommandLine;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using TorchSharp;
 using ZipIt.Plugins;
+using static TorchSharp.torch;
 
 namespace ZipIt.Hosting;
 
@@ -13,6 +15,12 @@ internal sealed class CommandContext(ParseResult parseResult, IServiceProvider s
     public TextWriter Out { get; } = streams.Out;
     public TextWriter Error { get; } = streams.Error;
     public CancellationToken CancellationToken { get; } = cancellationToken;
+
+    /// <summary>
+    /// Where the command computes: its <c>--device</c>, resolved before the body runs (CPU for
+    /// commands without the option). Stages get it from here or from the models loaded onto it.
+    /// </summary>
+    public Device Device { get; init; } = torch.CPU;
 
     /// <summary>Whether long loops may draw a progress bar on stderr (not with <c>--verbosity q</c>; only on a terminal).</summary>
     public bool ShowProgress { get; init; }
