@@ -10,10 +10,9 @@ internal static class CommonOptions
     public static Option<bool> Json() => new("--json") { Description = "Write machine-readable JSON to stdout instead of text." };
 
     /// <summary>
-    /// <c>--device auto|cpu|cuda|cuda:N</c>. A command that computes adds this option and calls
-    /// <c>TorchRuntime.ResolveDevice(ctx.Value(device))</c> first thing in its body (before loading
-    /// models or writing anything); the runner sees the option by name and loads a CUDA libtorch
-    /// when it asks for cuda.
+    /// <c>--device auto|cpu|cuda|cuda:N</c>. A command that computes adds this option; the runner
+    /// sees it by name, loads a CUDA libtorch when it asks for cuda and resolves it into
+    /// <c>CommandContext.Device</c> before the body loads or writes anything.
     /// </summary>
     public static Option<string> Device() => new(DeviceOptionName)
     {
@@ -23,6 +22,19 @@ internal static class CommonOptions
     };
 
     public const string DeviceOptionName = "--device";
+
+    /// <summary>
+    /// An option whose values are an enum's names, shown and typed in lower case
+    /// (<c>--schedule &lt;onecycle|linear|cosine&gt;</c>, not .NET's <c>OneCycle</c>). Null when not
+    /// given; the caller applies <paramref name="defaultValue"/>, which the description states.
+    /// </summary>
+    public static Option<T?> Choice<T>(string name, string description, T? defaultValue = null) where T : struct, Enum => new(name)
+    {
+        Description = defaultValue is { } d ? $"{description} [default: {Lower(d)}]" : description,
+        HelpName = string.Join("|", Enum.GetValues<T>().Select(Lower)),
+    };
+
+    private static string Lower<T>(T value) where T : struct, Enum => value.ToString().ToLowerInvariant();
 
     public static Option<string?> Arch() => new("--arch")
     {

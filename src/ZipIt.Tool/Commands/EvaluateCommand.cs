@@ -27,7 +27,7 @@ internal static class EvaluateCommand
         var images = DataOptions.Images();
         var batchSize = DataOptions.BatchSize();
         var tasks = new Option<string[]>("--task") { Description = "A task as NAME=CLASSES (e.g. a=0-4). Repeatable; head i of a multi-head model answers task i.", Required = true, Arity = ArgumentArity.OneOrMore, HelpName = "NAME=CLASSES" };
-        var head = new Option<HeadKind>("--head") { Description = "How outputs are read: logits, or clip (cosine with --class-embeddings).", DefaultValueFactory = _ => HeadKind.Logits };
+        var head = CommonOptions.Choice<HeadKind>("--head", "How outputs are read: logits, or clip (cosine with --class-embeddings).", HeadKind.Logits);
         var embeddings = new Option<string?>("--class-embeddings") { Description = "A .safetensors file with tensor 'embeddings' [K, D], row c for class c (clip heads).", HelpName = "FILE" };
         var ensemble = new Option<bool>("--ensemble") { Description = "Also evaluate the given single-head models together as an ensemble (model i answers task i): the usual upper bound." };
         var output = new Option<string?>("--output", "-o") { Description = "Write the JSON report here.", HelpName = "FILE" };
@@ -39,7 +39,7 @@ internal static class EvaluateCommand
             models, data, tasks, head, embeddings, ensemble, images, batchSize, output, markdown, arch, json, CommonOptions.Device(),
         };
         command.SetAction((parse, ct) => Task.FromResult(runner.Run(parse, ct, ctx => Execute(ctx,
-            ctx.Value(models)!, ctx.Value(data)!, ctx.Value(tasks)!, ctx.Value(head), ctx.Value(embeddings), ctx.Value(ensemble),
+            ctx.Value(models)!, ctx.Value(data)!, ctx.Value(tasks)!, ctx.Value(head) ?? HeadKind.Logits, ctx.Value(embeddings), ctx.Value(ensemble),
             ctx.Value(images), ctx.Value(batchSize), ctx.Value(output), ctx.Value(markdown), ctx.Value(arch), ctx.Value(json)))));
         return command;
     }

@@ -45,7 +45,7 @@ internal static class MergeCommand
         var output = new Option<string?>("--output", "-o") { Description = "Merged checkpoint to write; the resolved recipe goes to <output>.recipe.json.", HelpName = "FILE" };
         var evalData = new Option<string?>("--eval-data") { Description = "Evaluate the merged model on these labelled images.", HelpName = "FILE" };
         var tasks = new Option<string[]>("--task") { Description = "Evaluation task NAME=CLASSES (repeatable; needs --eval-data).", Arity = ArgumentArity.OneOrMore, HelpName = "NAME=CLASSES" };
-        var head = new Option<HeadKind?>("--head") { Description = "How outputs are read for evaluation: logits (default) or clip." };
+        var head = CommonOptions.Choice<HeadKind>("--head", "How outputs are read for evaluation: logits (default) or clip.");
         var embeddings = new Option<string?>("--class-embeddings") { Description = "Class embeddings for clip heads.", HelpName = "FILE" };
         var json = CommonOptions.Json();
         var device = CommonOptions.Device();

@@ -16,20 +16,20 @@ internal sealed class RecipeOptions
     private readonly TrainingRecipe _defaults;
     private readonly Option<int> _epochs;
     private readonly Option<int> _batchSize;
-    private readonly Option<OptimizerKind> _optimizer;
+    private readonly Option<OptimizerKind?> _optimizer;
     private readonly Option<double> _lr;
     private readonly Option<double> _momentum;
     private readonly Option<bool> _nesterov;
     private readonly Option<double> _weightDecay;
     private readonly Option<double[]> _betas;
-    private readonly Option<LearningRateSchedule> _schedule;
+    private readonly Option<LearningRateSchedule?> _schedule;
     private readonly Option<double> _warmup;
     private readonly Option<double[]> _momentumRange;
     private readonly Option<int> _cropPadding;
     private readonly Option<bool> _flip;
     private readonly Option<double> _labelSmoothing;
     private readonly Option<double?> _clip;
-    private readonly Option<TrainHead>? _head;
+    private readonly Option<TrainHead?>? _head;
     private readonly Option<double?> _logitScale;
     private readonly Option<int> _embeddingDim;
 
@@ -41,33 +41,32 @@ internal sealed class RecipeOptions
         string Invariant(double v) => v.ToString(CultureInfo.InvariantCulture);
         _epochs = new("--epochs") { Description = "Passes over the training split per model.", DefaultValueFactory = _ => d.Epochs };
         _batchSize = new("--batch-size") { Description = "Training images per step.", DefaultValueFactory = _ => d.BatchSize, HelpName = "N" };
-        _optimizer = new("--optimizer") { Description = "sgd (PyTorch's SGD) or adamw (Adam with decoupled weight decay).", DefaultValueFactory = _ => d.Optimizer };
+        _optimizer = CommonOptions.Choice<OptimizerKind>("--optimizer", "sgd (PyTorch's SGD) or adamw (Adam with decoupled weight decay).", d.Optimizer);
         _lr = new("--lr") { Description = "Peak learning rate (one-cycle's max_lr).", DefaultValueFactory = _ => d.LearningRate };
         _momentum = new("--momentum") { Description = "SGD momentum when the schedule does not cycle it (linear, cosine).", DefaultValueFactory = _ => d.Momentum };
         _nesterov = new("--nesterov") { Description = $"SGD with Nesterov momentum (--nesterov false: classical momentum); default {(d.Nesterov ? "true" : "false")}.", DefaultValueFactory = _ => d.Nesterov };
         _weightDecay = new("--weight-decay") { Description = "SGD: L2 penalty on the gradient; AdamW: decoupled decay.", DefaultValueFactory = _ => d.WeightDecay };
         _betas = new("--betas")
         {
-            Description = "AdamW's β1 and β2 (β1 is cycled by one-cycle).", DefaultValueFactory = _ => [d.Beta1, d.Beta2],
+            // The defaults are stated in the text: help would print an array default as "0.9|0.999".
+            Description = $"AdamW's β1 and β2 (β1 is cycled by one-cycle). [default: {Invariant(d.Beta1)} {Invariant(d.Beta2)}]",
             AllowMultipleArgumentsPerToken = true, Arity = new ArgumentArity(2, 2), HelpName = "B1 B2",
         };
-        _schedule = new("--schedule")
-        {
-            Description = "onecycle: PyTorch's OneCycleLR (cosine, from lr/25 up over the warm-up share, down to lr/25e4, momentum cycled 0.95 → 0.85 → 0.95); linear or cosine: linear warm-up then linear or cosine decay to 0.",
-            DefaultValueFactory = _ => d.Schedule,
-        };
+        _schedule = CommonOptions.Choice<LearningRateSchedule>("--schedule",
+            "onecycle: PyTorch's OneCycleLR (cosine, from lr/25 up over the warm-up share, down to lr/25e4, momentum cycled 0.95 → 0.85 → 0.95); linear or cosine: linear warm-up then linear or cosine decay to 0.",
+            d.Schedule);
         _warmup = new("--warmup") { Description = "Share of the steps rising to the peak learning rate (one-cycle's pct_start).", DefaultValueFactory = _ => d.Warmup, HelpName = "SHARE" };
         _momentumRange = new("--momentum-range")
         {
-            Description = "One-cycle's base and max momentum.",
-            DefaultValueFactory = _ => [d.BaseMomentum, d.MaxMomentum], AllowMultipleArgumentsPerToken = true, Arity = new ArgumentArity(2, 2), HelpName = "BASE MAX",
+            Description = $"One-cycle's base and max momentum. [default: {Invariant(d.BaseMomentum)} {Invariant(d.MaxMomentum)}]",
+            AllowMultipleArgumentsPerToken = true, Arity = new ArgumentArity(2, 2), HelpName = "BASE MAX",
         };
         _cropPadding = new("--crop-padding") { Description = "Random crops after zero-padding by this many pixels (0: none).", DefaultValueFactory = _ => d.CropPadding, HelpName = "PIXELS" };
         _flip = new("--flip") { Description = $"Random horizontal flips (never for digits); default {(d.HorizontalFlip ? "true" : "false")}.", DefaultValueFactory = _ => d.HorizontalFlip };
         _labelSmoothing = new("--label-smoothing") { Description = "Label smoothing of the cross-entropy.", DefaultValueFactory = _ => d.LabelSmoothing, HelpName = "EPS" };
         _clip = new("--clip-grad-norm") { Description = "Clip the gradients' global L2 norm to this before each step (default: no clipping).", DefaultValueFactory = _ => d.GradientClipNorm, HelpName = "NORM" };
         if (withHead)
-            _head = new("--head") { Description = "clip: output scored against class embeddings (a space shared across tasks); logits: one output per class.", DefaultValueFactory = _ => d.Head };
+            _head = CommonOptions.Choice<TrainHead>("--head", "clip: output scored against class embeddings (a space shared across tasks); logits: one output per class.", d.Head);
         _logitScale = new("--logit-scale")
         {
             Description = $"Class-embedding heads: logits are this times the cosine (default: {Invariant(TrainingRecipe.DefaultLogitScale)}, the reference's; {Invariant(TrainingRecipe.GroupNormLogitScale)} for norm=gn, which does not learn at {Invariant(TrainingRecipe.DefaultLogitScale)}).",
@@ -92,14 +91,14 @@ internal sealed class RecipeOptions
         {
             Epochs = ctx.Value(_epochs),
             BatchSize = ctx.Value(_batchSize),
-            Optimizer = ctx.Value(_optimizer),
+            Optimizer = ctx.Value(_optimizer) ?? _defaults.Optimizer,
             LearningRate = ctx.Value(_lr),
             Momentum = ctx.Value(_momentum),
             Nesterov = ctx.Value(_nesterov),
             WeightDecay = ctx.Value(_weightDecay),
             Beta1 = betas[0],
             Beta2 = betas[1],
-            Schedule = ctx.Value(_schedule),
+            Schedule = ctx.Value(_schedule) ?? _defaults.Schedule,
             Warmup = ctx.Value(_warmup),
             BaseMomentum = range[0],
             MaxMomentum = range[1],
@@ -107,7 +106,7 @@ internal sealed class RecipeOptions
             HorizontalFlip = ctx.Value(_flip),
             LabelSmoothing = ctx.Value(_labelSmoothing),
             GradientClipNorm = ctx.Value(_clip),
-            Head = _head is null ? _defaults.Head : ctx.Value(_head),
+            Head = (_head is null ? null : ctx.Value(_head)) ?? _defaults.Head,
             LogitScale = ctx.Value(_logitScale),
             EmbeddingDimension = ctx.Value(_embeddingDim),
         };
