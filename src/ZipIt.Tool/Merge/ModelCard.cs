@@ -43,6 +43,9 @@ internal sealed record ModelCard
     public required string Command { get; init; }
     public required string RecipeFile { get; init; }
 
+    /// <summary>The output folder's name (the model's name when the checkpoint is <c>model.safetensors</c>).</summary>
+    public string? FolderName { get; init; }
+
     /// <summary>
     /// The card's path for the checkpoint <paramref name="output"/>: <c>README.md</c> beside a
     /// Hugging Face-style <c>model.safetensors</c> (the folder is the model, as mergekit's output
@@ -99,6 +102,7 @@ internal sealed record ModelCard
             : null,
         Command = command,
         RecipeFile = Path.GetFileName(recipe.Output!) + ".recipe.json",
+        FolderName = Path.GetFileName(Path.GetDirectoryName(Path.GetFullPath(recipe.Output!))),
     };
 
     /// <summary>zipit's version without the source revision.</summary>
@@ -110,7 +114,7 @@ internal sealed record ModelCard
         var s = new StringBuilder();
         s.Append("---\nlibrary_name: zipit\ntags:\n- zipit\n- model-merging\n- ").Append(Architecture.Architecture).Append("\n---\n");
         s.Append(Marker).Append("\n\n");
-        s.Append("# ").Append(Name).Append("\n\n");
+        s.Append("# ").Append(Title(Name)).Append("\n\n");
         s.Append(Inv($"A merge of {Models.Count} models made with zipit {Version}, without retraining.\n\n"));
 
         s.Append("## Models merged\n\n| # | Model | Task | SHA-256 |\n|---:|---|---|---|\n");
@@ -146,11 +150,14 @@ internal sealed record ModelCard
             s.Append("Accuracies in percent; FLOPs are multiply-accumulates per image.\n\n");
         }
 
-        s.Append("## Reproduce\n\n```sh\n").Append(Command).Append("\n```\n\n");
-        s.Append("or, from the resolved recipe written beside the checkpoint (absolute paths):\n\n```sh\n")
+        s.Append("## Reproduce\n\nThe command that made it, in the folder it was run in:\n\n```sh\n").Append(Command).Append("\n```\n\n");
+        s.Append(Inv($"or, in this folder, from the resolved recipe written beside {Cell(Name)} (absolute paths):\n\n```sh\n"))
             .Append(ToolIdentity.Command).Append(" merge ").Append(Shell.Quote(RecipeFile)).Append("\n```\n");
         return s.ToString();
     }
+
+    /// <summary>The model's name: the checkpoint's name without extension, or the folder's for a Hugging Face-style <c>model.safetensors</c>.</summary>
+    private string Title(string file) => file == Checkpoint.SingleFileName && FolderName is { Length: > 0 } folder ? folder : Path.GetFileNameWithoutExtension(file);
 
     private static void Row(StringBuilder s, string name, string value) => s.Append("| ").Append(name).Append(" | ").Append(Cell(value)).Append(" |\n");
 

@@ -42,7 +42,7 @@ internal sealed class ProgressDisplay(TextWriter error, ProgressMode mode)
         {
             yield return item;
             done++;
-            progress.Report(done, $"{description} {done}/{count}");
+            progress.Report(done, $"{description}, batch {done}/{count}");
         }
     }
 }
