@@ -29,7 +29,7 @@ internal static class MergeCommand
 {
     public static Command Create(CommandRunner runner)
     {
-        var recipe = new Argument<string?>("recipe") { Description = "A JSON recipe (keys: models, data, images, batchSize, resetBn, matcher, alpha, beta, settings, stop, seed, output, evaluate).", Arity = ArgumentArity.ZeroOrOne };
+        var recipe = new Argument<string?>("recipe") { Description = "A JSON recipe (keys: models, data, images, batchSize, resetBn, matcher, preset, alpha, beta, settings, stop, seed, output, dtype, card, evaluate).", Arity = ArgumentArity.ZeroOrOne };
         var models = new Option<string[]>("--models") { Description = "Two or more checkpoints of one architecture and width.", Arity = ArgumentArity.OneOrMore, AllowMultipleArgumentsPerToken = true, HelpName = "FILE" };
         var data = new Option<string?>("--data") { Description = "Calibration images (.safetensors with tensor 'images') for collecting statistics and resetting BatchNorm; data-free matchers (average, mudsc with balance 1) run without it.", HelpName = "FILE" };
         var images = DataOptions.Images();
