@@ -48,7 +48,7 @@ internal static class CollectCommand
         OutputGuard.RequireDistinct([.. paths.Select(m => new OutputGuard.Named("MODEL", m)), new("--data", dataPath)], [new("--output", output)]);
         OutputGuard.RequireWritable("--output", output);
         var clock = Stopwatch.StartNew();
-        var loaded = ctx.Get<ModelLoader>().LoadAll(paths, arch);
+        var loaded = ctx.Get<ModelLoader>().LoadAll(paths, ctx.Device, arch);
         try
         {
             SingleHeadCheck.Require(loaded);

@@ -64,7 +64,7 @@ internal static class EvaluateCommand
         {
             foreach (var path in paths)
             {
-                var model = loader.Load(path, arch);
+                var model = loader.Load(path, ctx.Device, arch);
                 loaded.Add(model);
                 WeightCheck.RequireFinite(model);
                 var outputs = ImageCheck.Require(model, dataset.Images, dataPath);

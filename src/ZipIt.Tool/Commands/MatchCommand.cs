@@ -70,7 +70,7 @@ internal static class MatchCommand
             {
                 if (modelPaths.Length != n)
                     throw ZipItException.Usage($"--matcher {matcher.Name} uses the models' weights: pass the {n} checkpoints with --models");
-                loaded = ctx.Get<ModelLoader>().LoadAll(modelPaths);
+                loaded = ctx.Get<ModelLoader>().LoadAll(modelPaths, ctx.Device);
                 graph ??= loaded[0].Graph;
                 // A bare covariance file names its points but cannot describe them; the models can.
                 var known = graph;

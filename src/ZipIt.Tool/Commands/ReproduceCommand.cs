@@ -96,7 +96,7 @@ internal static class ReproduceCommand
             };
             var folder = Path.GetFullPath(ctx.Value(output)!);
             void Status(string line) { if (ctx.ShowStatus) ctx.Error.WriteLine($"{name}: {line}"); }
-            var run = new ReproduceRun(ctx.Plugins, ctx.Get<ModelLoader>(), ctx.Logger, Status, ctx.Progress, ctx.CancellationToken);
+            var run = new ReproduceRun(ctx.Plugins, ctx.Get<ModelLoader>(), ctx.Device, ctx.Logger, Status, ctx.Progress, ctx.CancellationToken);
             var report = run.Run(options, folder);
             Directory.CreateDirectory(folder);
             var plots = ReproducePlots.Write(report, folder);

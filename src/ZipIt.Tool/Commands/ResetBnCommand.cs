@@ -41,7 +41,7 @@ internal static class ResetBnCommand
         DataOptions.Validate(images, batchSize);
         output = OutputFor(path, dataPath, output, inPlace);
         var clock = Stopwatch.StartNew();
-        using var loaded = ctx.Get<ModelLoader>().Load(path, arch);
+        using var loaded = ctx.Get<ModelLoader>().Load(path, ctx.Device, arch);
         WeightCheck.RequireFinite(loaded);
         using var dataset = TensorDataset.Load(dataPath, images);
         ImageCheck.Require(loaded, dataset.Images, dataPath);

@@ -44,7 +44,7 @@ internal static class ZipCommand
         OutputGuard.RequireDistinct([.. paths.Select(m => new OutputGuard.Named("MODEL", m)), new("--matches", matchesPath)], [new("--output", output)]);
         OutputGuard.RequireWritable("--output", output);
         var clock = Stopwatch.StartNew();
-        var loaded = ctx.Get<ModelLoader>().LoadAll(paths, arch);
+        var loaded = ctx.Get<ModelLoader>().LoadAll(paths, ctx.Device, arch);
         try
         {
             SingleHeadCheck.Require(loaded);

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using TorchSharp;
 using ZipIt.Runtime;
 using ZipIt.Models;
 using ZipIt.Output;
@@ -36,11 +37,12 @@ internal sealed class CommandRunner(ConsoleStreams streams, IReadOnlyDictionary<
                 device is null ? null : parseResult.GetValue(device));
             // A command opts into --device by having the option: the device is resolved (exit 5 when
             // unavailable) before its body loads or writes anything.
-            if (device is not null) TorchRuntime.ResolveDevice(parseResult.GetValue(device));
+            var computeDevice = device is null ? torch.CPU : TorchRuntime.ResolveDevice(parseResult.GetValue(device));
             var context = new CommandContext(parseResult, host.Services, streams, cancellationToken)
             {
                 ShowStatus = verbosity > Verbosity.Quiet,
                 Progress = new ProgressDisplay(streams.Error, ProgressModeOf(parseResult, verbosity)),
+                Device = computeDevice,
             };
             var code = body(context);
             // A signal that came after the last check still means the user asked to stop.

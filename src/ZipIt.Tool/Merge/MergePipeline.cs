@@ -93,7 +93,7 @@ internal sealed class MergePipeline(ModelLoader loader, PluginCatalog plugins, I
     /// <summary>Loads the models to merge (one architecture and width, finite weights, not partial zips) on the pipeline's device.</summary>
     public List<LoadedModel> LoadModels(IReadOnlyList<string> paths, string? arch = null)
     {
-        var models = loader.LoadAll(paths, arch, device);
+        var models = loader.LoadAll(paths, device, arch);
         try
         {
             SingleHeadCheck.Require(models);

@@ -27,7 +27,7 @@ namespace ZipIt.Reproduce;
 /// collected once per pair and shared by all methods (they depend only on the base models and the
 /// calibration images); each merged model gets its BatchNorm statistics reset on those images.
 /// </summary>
-internal sealed class ReproduceRun(PluginCatalog plugins, ModelLoader loader, ILogger logger, Action<string> status, ProgressDisplay progress,
+internal sealed class ReproduceRun(PluginCatalog plugins, ModelLoader loader, Device device, ILogger logger, Action<string> status, ProgressDisplay progress,
     CancellationToken cancellation)
 {
     private const int ImageSize = 32;
@@ -59,7 +59,7 @@ internal sealed class ReproduceRun(PluginCatalog plugins, ModelLoader loader, IL
 
         var models = TrainModels(o, setting);
         Lap("train");
-        var pipeline = new MergePipeline(loader, plugins, logger, TorchRuntime.ComputeDevice, progress, cancellation);
+        var pipeline = new MergePipeline(loader, plugins, logger, device, progress, cancellation);
 
         var baseLabels = setting.Tasks.Select((_, i) => $"Model {(char)('A' + i)}").ToList();
         var perMethod = baseLabels.Append("Ensemble").ToDictionary(l => l, _ => new List<EvaluationResult>());
@@ -69,7 +69,7 @@ internal sealed class ReproduceRun(PluginCatalog plugins, ModelLoader loader, IL
         for (var p = 0; p < models.Count; p++)
         {
             status($"pair {p + 1}/{models.Count}: evaluating the base models and their ensemble");
-            var loaded = loader.LoadAll(models[p].Select(m => m.Path).ToList());
+            var loaded = loader.LoadAll(models[p].Select(m => m.Path).ToList(), device);
             try
             {
                 // The base models are evaluated as trained, before collection resets their BatchNorm statistics.
@@ -177,7 +177,7 @@ internal sealed class ReproduceRun(PluginCatalog plugins, ModelLoader loader, IL
                     continue;
                 }
                 status($"pair {p + 1}/{o.Pairs}: training {options.Task} from seed {options.Seed} ({o.Recipe.Epochs} epochs)");
-                var result = TrainingRun.Run(plugins, options, path, logger, progress, cancellation);
+                var result = TrainingRun.Run(plugins, options, path, device, logger, progress, cancellation);
                 status($"pair {p + 1}/{o.Pairs}: {options.Task} validation accuracy {100 * result.ValidationAccuracy:0.0}% ({result.TrainImagesPerSecond:0} images/s)");
                 pair.Add(new ReproduceReport.ModelEntry(p, options.Task, options.Seed, path, false, 100 * result.ValidationAccuracy, result.TrainImagesPerSecond, result.Seconds));
             }

@@ -22,7 +22,7 @@ internal sealed record TrainResult(long Images, int Epochs, double Loss, double 
 /// </summary>
 internal static class Trainer
 {
-    public static TrainResult Run(StagedModel model, TrainOptions options, DataTask task, Tensor? targets, ILogger logger,
+    public static TrainResult Run(StagedModel model, TrainOptions options, DataTask task, Tensor? targets, Device device, ILogger logger,
         ProgressDisplay progress, CancellationToken cancellation)
     {
         TorchRuntime.Initialize();
@@ -39,9 +39,8 @@ internal static class Trainer
         // moved: the same inputs on every device. On a GPU the copy is asynchronous from pinned
         // memory and the running loss and accuracy stay on the device, read only when shown, so the
         // CPU prepares the next batch while the GPU computes this one.
-        var device = TorchRuntime.ComputeDevice;
         var onGpu = device.type == DeviceType.CUDA;
-        using var tf32 = TorchRuntime.AllowTf32();
+        using var tf32 = TorchRuntime.AllowTf32(device);
         Tensor ToDevice(Tensor cpu) => onGpu ? cpu.pin_memory().to(device, non_blocking: true) : cpu;
         using var lookup = WithinTaskIndex(task.Classes).to(device);
         using var classIds = torch.tensor(task.Classes.ToArray()).to(device);

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using TorchSharp;
+using static TorchSharp.torch;
 using ZipIt.Runtime;
 using ZipIt.Checkpoints;
 using ZipIt.Data;
@@ -27,7 +28,7 @@ internal static class TrainingRun
     public const string SeedKey = MetadataKeys.Seed;
     public const string TrainingKey = MetadataKeys.Training;
 
-    public static TrainResult Run(PluginCatalog plugins, TrainOptions options, string output, ILogger logger, ProgressDisplay progress,
+    public static TrainResult Run(PluginCatalog plugins, TrainOptions options, string output, Device device, ILogger logger, ProgressDisplay progress,
         CancellationToken cancellation)
     {
         options = options.Resolved();
@@ -51,16 +52,16 @@ internal static class TrainingRun
         torch.manual_seed(options.Seed);
         // Initialised on the CPU (the same weights for a seed whatever the device), then moved.
         using var model = architecture.Create(config);
-        model.to(TorchRuntime.ComputeDevice);
+        model.to(device);
         using var cpuTargets = recipe.Head != TrainHead.Clip ? null
             : options.EmbeddingsFile is { } file ? ClassEmbeddings.FromFile(file, task.Classes)
             : ClassEmbeddings.FromNames(task.ClassNames, recipe.EmbeddingDimension);
-        using var targets = cpuTargets?.to(TorchRuntime.ComputeDevice);
+        using var targets = cpuTargets?.to(device);
         if (targets is not null && targets.shape[1] != recipe.EmbeddingDimension)
             throw ZipItException.Input($"{options.EmbeddingsFile}: embeddings have {targets.shape[1]} dimensions, --embedding-dim is {recipe.EmbeddingDimension}");
         logger.LogInformation("training {Config} on {Task} ({Images} images, {Classes} classes) for {Epochs} epochs, seed {Seed}",
             config, task.Name, options.TrainImages is { } k ? Math.Min(k, task.Train.Count) : task.Train.Count, task.Classes.Count, recipe.Epochs, options.Seed);
-        var result = Trainer.Run(model, options, task, targets, logger, progress, cancellation);
+        var result = Trainer.Run(model, options, task, targets, device, logger, progress, cancellation);
         logger.LogInformation("{Task}: validation accuracy {Accuracy:P2}; {Rate:0} training images/s, {EvalRate:0} evaluation images/s, {Seconds:0.0} s",
             task.Name, result.ValidationAccuracy, result.TrainImagesPerSecond, result.EvalImagesPerSecond, result.Seconds);
 
