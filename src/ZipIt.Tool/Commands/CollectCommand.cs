@@ -55,7 +55,7 @@ internal static class CollectCommand
             using var dataset = TensorDataset.Load(dataPath, images);
             foreach (var m in loaded) ImageCheck.Require(m, dataset.Images, dataPath);
             var graph = loaded[0].Graph;
-            using var statistics = CollectStage.Run(loaded, graph.Spaces, dataset, batchSize, resetBn, ctx.CancellationToken, tapSets);
+            using var statistics = CollectStage.Run(loaded, graph.Spaces, dataset, batchSize, resetBn, ctx.CancellationToken, tapSets, ctx.Progress);
             var metadata = ArchitectureMetadata.For(loaded[0].Config);
             metadata[MetadataKeys.Sources] = JsonSerializer.Serialize(loaded.Select(m => Path.GetFileName(m.Path)));
             MetricsFile.Write(output, graph.Spaces, statistics, metadata);

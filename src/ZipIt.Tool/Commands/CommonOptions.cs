@@ -7,7 +7,10 @@ namespace ZipIt.Commands;
 /// <summary>Options several commands share, defined once so their names and help agree everywhere.</summary>
 internal static class CommonOptions
 {
-    public static Option<bool> Json() => new("--json") { Description = "Write machine-readable JSON to stdout instead of text." };
+    /// <summary>The name of <see cref="Json"/>, by which the runner finds it.</summary>
+    public const string JsonOptionName = "--json";
+
+    public static Option<bool> Json() => new(JsonOptionName) { Description = "Write machine-readable JSON to stdout instead of text." };
 
     /// <summary>
     /// <c>--device auto|cpu|cuda|cuda:N</c>. A command that computes adds this option; the runner

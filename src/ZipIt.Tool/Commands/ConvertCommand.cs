@@ -35,7 +35,7 @@ internal static partial class ConvertCommand
         };
         var dtype = new Option<string?>("--dtype")
         {
-            Description = "Store floating-point tensors as f32, f16 or bf16 (integer and boolean tensors keep their type). Default: as they are.",
+            Description = $"Store floating-point tensors as {StorageDType.Names} (integer and boolean tensors keep their type). Default: as they are.",
             HelpName = "TYPE",
         };
         var shardSize = new Option<string?>("--shard-size")
@@ -55,7 +55,7 @@ internal static partial class ConvertCommand
 
     private static int Execute(CommandContext ctx, string input, string output, string? dtypeName, string? shardSizeText, bool json)
     {
-        var dtype = ParseDType(dtypeName);
+        var dtype = StorageDType.Parse(dtypeName);
         var shardBytes = shardSizeText is null ? (long?)null : ParseSize(shardSizeText);
         var outFull = Path.GetFullPath(output);
         if (shardBytes is null && Directory.Exists(outFull))
@@ -83,10 +83,10 @@ internal static partial class ConvertCommand
             {
                 ctx.CancellationToken.ThrowIfCancellationRequested();
                 var tensor = checkpoint.Read(entry.Name);
-                if (dtype is { } target && tensor.is_floating_point() && tensor.dtype != target)
+                if (StorageDType.Changes(tensor, dtype))
                 {
                     // Convert one tensor at a time, so the input's copy never sits beside the whole output.
-                    var converted = tensor.to_type(target);
+                    var converted = StorageDType.Cast(tensor, dtype);
                     tensor.Dispose();
                     tensor = converted;
                 }
@@ -118,15 +118,6 @@ internal static partial class ConvertCommand
             foreach (var t in tensors.Values) t.Dispose();
         }
     }
-
-    private static ScalarType? ParseDType(string? name) => name?.ToLowerInvariant() switch
-    {
-        null => null,
-        "f32" or "float32" => ScalarType.Float32,
-        "f16" or "float16" => ScalarType.Float16,
-        "bf16" or "bfloat16" => ScalarType.BFloat16,
-        _ => throw ZipItException.Usage($"--dtype {name}: expected f32, f16 or bf16"),
-    };
 
     /// <summary>"2GB", "500MB", "1.5GiB", "123456" → bytes.</summary>
     internal static long ParseSize(string text)

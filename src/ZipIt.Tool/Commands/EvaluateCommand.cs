@@ -71,7 +71,7 @@ internal static class EvaluateCommand
                 if (head == HeadKind.Logits && outputs.Count == 1) RequireClasses(path, outputs[0], tasks, taskSpecs);
                 try
                 {
-                    results.Add(EvaluationStage.Run(Path.GetFileName(path), [model], dataset, batchSize, tasks, head, embeddings, x => model.Forward(x), ctx.CancellationToken, out counts));
+                    results.Add(EvaluationStage.Run(Path.GetFileName(path), [model], dataset, batchSize, tasks, head, embeddings, x => model.Forward(x), ctx.CancellationToken, out counts, ctx.Progress));
                 }
                 catch (ZipItException e) when (e.Code == ExitCode.Input)
                 {
@@ -83,7 +83,7 @@ internal static class EvaluateCommand
             {
                 if (loaded.Any(m => m.Layout is not null)) throw ZipItException.Usage("--ensemble combines single-head models");
                 if (loaded.Count != tasks.Count) throw ZipItException.Usage($"--ensemble needs one model per task: {loaded.Count} models, {tasks.Count} tasks");
-                results.Add(EvaluationStage.Run("Ensemble", loaded, dataset, batchSize, tasks, head, embeddings, x => loaded.Select(m => m.Forward(x)[0]).ToList(), ctx.CancellationToken, out counts));
+                results.Add(EvaluationStage.Run("Ensemble", loaded, dataset, batchSize, tasks, head, embeddings, x => loaded.Select(m => m.Forward(x)[0]).ToList(), ctx.CancellationToken, out counts, ctx.Progress));
             }
         }
         finally

@@ -95,8 +95,8 @@ internal static class ReproduceCommand
                 Cache = ctx.Value(cache) is { } c ? Path.GetFullPath(c) : null,
             };
             var folder = Path.GetFullPath(ctx.Value(output)!);
-            void Status(string line) { if (ctx.ShowProgress) ctx.Error.WriteLine($"{name}: {line}"); }
-            var run = new ReproduceRun(ctx.Plugins, ctx.Get<ModelLoader>(), ctx.Device, ctx.Logger, Status, ctx.Error, ctx.ShowProgress, ctx.CancellationToken);
+            void Status(string line) { if (ctx.ShowStatus) ctx.Error.WriteLine($"{name}: {line}"); }
+            var run = new ReproduceRun(ctx.Plugins, ctx.Get<ModelLoader>(), ctx.Device, ctx.Logger, Status, ctx.Progress, ctx.CancellationToken);
             var report = run.Run(options, folder);
             Directory.CreateDirectory(folder);
             var plots = ReproducePlots.Write(report, folder);

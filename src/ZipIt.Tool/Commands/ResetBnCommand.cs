@@ -55,7 +55,8 @@ internal static class ResetBnCommand
             if (json) Output.Json.Write(ctx.Out, new { output, layers, images = dataset.Count, batches = 0, seconds = clock.Elapsed.TotalSeconds });
             return 0;
         }
-        var batches = BatchNormReset.Run(loaded.Modules, dataset.Batches(batchSize).Select(b => b.Images), x => loaded.Forward(x), ctx.CancellationToken);
+        var batches = ctx.Progress.Over($"reset BN {Path.GetFileName(loaded.Path)}", dataset.Batches(batchSize).Select(b => b.Images),
+            ProgressDisplay.Batches(dataset.Count, batchSize), items => BatchNormReset.Run(loaded.Modules, items, x => loaded.Forward(x), ctx.CancellationToken));
         ModelWriter.Save(loaded, output);
         ctx.Logger.LogInformation("reset {Layers} BatchNorm layers over {Images} images ({Batches} batches) → {Output} in {Seconds:0.00} s",
             layers, dataset.Count, batches, output, clock.Elapsed.TotalSeconds);

@@ -40,7 +40,7 @@ internal static class TrainCommand
                 ImageSize = ctx.Value(imageSize),
             };
             OutputGuard.RequireDistinct([new("--class-embeddings", options.EmbeddingsFile)], [new("--output", ctx.Value(output))]);
-            var result = TrainingRun.Run(ctx.Plugins, options, ctx.Value(output)!, ctx.Device, ctx.Logger, ctx.Error, ctx.ShowProgress, ctx.CancellationToken);
+            var result = TrainingRun.Run(ctx.Plugins, options, ctx.Value(output)!, ctx.Device, ctx.Logger, ctx.Progress, ctx.CancellationToken);
             if (ctx.Value(json)) Json.Write(ctx.Out, new { output = ctx.Value(output), result });
             else ctx.Out.WriteLine($"{ctx.Value(output)}: validation accuracy {result.ValidationAccuracy:P2} ({result.Images} images × {result.Epochs} epochs in {result.Seconds:0.0} s, {result.TrainImagesPerSecond:0} images/s)");
             return 0;

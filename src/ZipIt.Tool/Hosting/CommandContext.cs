@@ -2,6 +2,7 @@ using System.CommandLine;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using TorchSharp;
+using ZipIt.Output;
 using ZipIt.Plugins;
 using static TorchSharp.torch;
 
@@ -22,8 +23,11 @@ internal sealed class CommandContext(ParseResult parseResult, IServiceProvider s
     /// </summary>
     public Device Device { get; init; } = torch.CPU;
 
-    /// <summary>Whether long loops may draw a progress bar on stderr (not with <c>--verbosity q</c>; only on a terminal).</summary>
-    public bool ShowProgress { get; init; }
+    /// <summary>Whether status lines may go to stderr (not with <c>--verbosity q</c>).</summary>
+    public bool ShowStatus { get; init; }
+
+    /// <summary>How long loops show progress on stderr (<see cref="ProgressDisplay.Decide"/>).</summary>
+    public ProgressDisplay Progress { get; init; } = ProgressDisplay.Off;
 
     public ILogger Logger { get; } = services.GetRequiredService<ILoggerFactory>().CreateLogger("zipit");
 

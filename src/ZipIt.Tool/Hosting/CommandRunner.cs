@@ -40,7 +40,8 @@ internal sealed class CommandRunner(ConsoleStreams streams, IReadOnlyDictionary<
             var computeDevice = device is null ? torch.CPU : TorchRuntime.ResolveDevice(parseResult.GetValue(device));
             var context = new CommandContext(parseResult, host.Services, streams, cancellationToken)
             {
-                ShowProgress = verbosity > Verbosity.Quiet,
+                ShowStatus = verbosity > Verbosity.Quiet,
+                Progress = new ProgressDisplay(streams.Error, ProgressModeOf(parseResult, verbosity)),
                 Device = computeDevice,
             };
             var code = body(context);
@@ -57,6 +58,15 @@ internal sealed class CommandRunner(ConsoleStreams streams, IReadOnlyDictionary<
             streams.Out.Flush();
             streams.Error.Flush();
         }
+    }
+
+    /// <summary>The command's progress mode: <c>--json</c> is any command's option of that name.</summary>
+    private ProgressMode ProgressModeOf(ParseResult parseResult, Verbosity verbosity)
+    {
+        var json = parseResult.CommandResult.Command.Options.OfType<Option<bool>>().FirstOrDefault(o => o.Name == Commands.CommonOptions.JsonOptionName);
+        var terminal = ReferenceEquals(streams.Error, Console.Error) && !Console.IsErrorRedirected;
+        return ProgressDisplay.Decide(verbosity == Verbosity.Quiet, json is not null && parseResult.GetValue(json),
+            parseResult.GetValue(GlobalOptions.Progress), terminal);
     }
 
     private int Report(Exception e, Verbosity verbosity)

@@ -10,6 +10,7 @@ using ZipIt.Evaluate;
 using ZipIt.Matching;
 using ZipIt.Merge;
 using ZipIt.Models;
+using ZipIt.Output;
 using ZipIt.Plugins;
 using ZipIt.ResetBn;
 using ZipIt.Train;
@@ -26,8 +27,8 @@ namespace ZipIt.Reproduce;
 /// collected once per pair and shared by all methods (they depend only on the base models and the
 /// calibration images); each merged model gets its BatchNorm statistics reset on those images.
 /// </summary>
-internal sealed class ReproduceRun(PluginCatalog plugins, ModelLoader loader, Device device, ILogger logger, Action<string> status, TextWriter progress,
-    bool showProgress, CancellationToken cancellation)
+internal sealed class ReproduceRun(PluginCatalog plugins, ModelLoader loader, Device device, ILogger logger, Action<string> status, ProgressDisplay progress,
+    CancellationToken cancellation)
 {
     private const int ImageSize = 32;
 
@@ -58,7 +59,7 @@ internal sealed class ReproduceRun(PluginCatalog plugins, ModelLoader loader, De
 
         var models = TrainModels(o, setting);
         Lap("train");
-        var pipeline = new MergePipeline(loader, plugins, logger, device, cancellation);
+        var pipeline = new MergePipeline(loader, plugins, logger, device, progress, cancellation);
 
         var baseLabels = setting.Tasks.Select((_, i) => $"Model {(char)('A' + i)}").ToList();
         var perMethod = baseLabels.Append("Ensemble").ToDictionary(l => l, _ => new List<EvaluationResult>());
@@ -176,7 +177,7 @@ internal sealed class ReproduceRun(PluginCatalog plugins, ModelLoader loader, De
                     continue;
                 }
                 status($"pair {p + 1}/{o.Pairs}: training {options.Task} from seed {options.Seed} ({o.Recipe.Epochs} epochs)");
-                var result = TrainingRun.Run(plugins, options, path, device, logger, progress, showProgress, cancellation);
+                var result = TrainingRun.Run(plugins, options, path, device, logger, progress, cancellation);
                 status($"pair {p + 1}/{o.Pairs}: {options.Task} validation accuracy {100 * result.ValidationAccuracy:0.0}% ({result.TrainImagesPerSecond:0} images/s)");
                 pair.Add(new ReproduceReport.ModelEntry(p, options.Task, options.Seed, path, false, 100 * result.ValidationAccuracy, result.TrainImagesPerSecond, result.Seconds));
             }
@@ -245,7 +246,7 @@ internal sealed class ReproduceRun(PluginCatalog plugins, ModelLoader loader, De
 
     internal EvaluationResult Evaluate(string label, IReadOnlyList<LoadedModel> models, TensorDataset set, ProtocolData data,
         Func<Tensor, IReadOnlyList<Tensor>> forward, ReproduceOptions o) =>
-        EvaluationStage.Run(label, models, set, o.EvalBatchSize, data.EvaluationTasks, HeadKind.Clip, data.Embeddings, forward, cancellation, out _);
+        EvaluationStage.Run(label, models, set, o.EvalBatchSize, data.EvaluationTasks, HeadKind.Clip, data.Embeddings, forward, cancellation, out _, progress);
 
     /// <summary>One pair's statistics at every merge point, collected once and shared by every method and stop point.</summary>
     internal sealed class PairStatistics : IDisposable

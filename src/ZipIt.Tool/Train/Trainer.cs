@@ -23,7 +23,7 @@ internal sealed record TrainResult(long Images, int Epochs, double Loss, double 
 internal static class Trainer
 {
     public static TrainResult Run(StagedModel model, TrainOptions options, DataTask task, Tensor? targets, Device device, ILogger logger,
-        TextWriter progressWriter, bool showProgress, CancellationToken cancellation)
+        ProgressDisplay progress, CancellationToken cancellation)
     {
         TorchRuntime.Initialize();
         var clock = Stopwatch.StartNew();
@@ -57,7 +57,7 @@ internal static class Trainer
         using var lossSum = torch.zeros(1, ScalarType.Float64, device);
         using var correct = torch.zeros(1, ScalarType.Int64, device);
         var trainClock = Stopwatch.StartNew();
-        ConsoleProgress.Run(progressWriter, showProgress, $"training {task.Name}", totalSteps, progress =>
+        progress.Run($"training {task.Name}", totalSteps, bar =>
         {
             for (var epoch = 1; epoch <= recipe.Epochs; epoch++)
             {
@@ -86,7 +86,7 @@ internal static class Trainer
                     // Reading the sums waits for the GPU: every 25 steps and at the epoch's end only.
                     if (!onGpu || step % 25 == 0 || b == stepsPerEpoch - 1)
                         shown = $" loss {lossSum.item<double>() / seen:0.000} acc {100.0 * correct.item<long>() / seen:0.0}%";
-                    progress.Report(step, $"{task.Name} epoch {epoch}/{recipe.Epochs}{shown}");
+                    bar.Report(step, $"{task.Name} epoch {epoch}/{recipe.Epochs}{shown}");
                 }
                 lastLoss = seen > 0 ? lossSum.item<double>() / seen : double.NaN;
                 lastAccuracy = seen > 0 ? (double)correct.item<long>() / seen : double.NaN;

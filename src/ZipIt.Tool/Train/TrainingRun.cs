@@ -28,7 +28,7 @@ internal static class TrainingRun
     public const string SeedKey = MetadataKeys.Seed;
     public const string TrainingKey = MetadataKeys.Training;
 
-    public static TrainResult Run(PluginCatalog plugins, TrainOptions options, string output, Device device, ILogger logger, TextWriter progress, bool showProgress,
+    public static TrainResult Run(PluginCatalog plugins, TrainOptions options, string output, Device device, ILogger logger, ProgressDisplay progress,
         CancellationToken cancellation)
     {
         options = options.Resolved();
@@ -61,7 +61,7 @@ internal static class TrainingRun
             throw ZipItException.Input($"{options.EmbeddingsFile}: embeddings have {targets.shape[1]} dimensions, --embedding-dim is {recipe.EmbeddingDimension}");
         logger.LogInformation("training {Config} on {Task} ({Images} images, {Classes} classes) for {Epochs} epochs, seed {Seed}",
             config, task.Name, options.TrainImages is { } k ? Math.Min(k, task.Train.Count) : task.Train.Count, task.Classes.Count, recipe.Epochs, options.Seed);
-        var result = Trainer.Run(model, options, task, targets, device, logger, progress, showProgress, cancellation);
+        var result = Trainer.Run(model, options, task, targets, device, logger, progress, cancellation);
         logger.LogInformation("{Task}: validation accuracy {Accuracy:P2}; {Rate:0} training images/s, {EvalRate:0} evaluation images/s, {Seconds:0.0} s",
             task.Name, result.ValidationAccuracy, result.TrainImagesPerSecond, result.EvalImagesPerSecond, result.Seconds);
 
