@@ -55,9 +55,12 @@ internal static class CollectCommand
             using var dataset = TensorDataset.Load(dataPath, images);
             foreach (var m in loaded) ImageCheck.Require(m, dataset.Images, dataPath);
             var graph = loaded[0].Graph;
+            // Before the BatchNorm reset changes the models: the identity is that of the files given.
+            var hashes = loaded.Select(ModelFingerprint.Of).ToList();
             using var statistics = CollectStage.Run(loaded, graph.Spaces, dataset, batchSize, resetBn, ctx.CancellationToken, tapSets);
             var metadata = ArchitectureMetadata.For(loaded[0].Config);
             metadata[MetadataKeys.Sources] = JsonSerializer.Serialize(loaded.Select(m => Path.GetFileName(m.Path)));
+            metadata[MetadataKeys.SourceHashes] = SourceHashes.Serialize(hashes);
             MetricsFile.Write(output, graph.Spaces, statistics, metadata);
             ctx.Logger.LogInformation("{Points} merge points of {Models} models over {Images} images → {Output} in {Seconds:0.00} s",
                 graph.Spaces.Count, loaded.Count, dataset.Count, output, clock.Elapsed.TotalSeconds);

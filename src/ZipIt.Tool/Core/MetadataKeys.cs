@@ -33,7 +33,7 @@ public static class MetadataKeys
     // How a merged model was made.
     /// <summary>The source checkpoints' file names (JSON list).</summary>
     public const string Sources = "zipit.sources";
-    /// <summary>The sources' content hashes (JSON list), in model order.</summary>
+    /// <summary>The sources' weight fingerprints (JSON list of <c>sha256:HEX</c>, see <c>Models/ModelFingerprint</c>), in model order: in metrics and matches files, the models they were computed from.</summary>
     public const string SourceHashes = "zipit.source_hashes";
     /// <summary>The resolved recipe (JSON).</summary>
     public const string Recipe = "zipit.recipe";
