@@ -12,9 +12,8 @@ namespace ZipIt.Collect;
 /// </summary>
 /// <param name="TapFloats">Elements every tapped feature space captures per image (summed over spaces; one model).</param>
 /// <param name="LargestSpaceFloats">Elements of the largest single space's taps per image (one model).</param>
-/// <param name="LargestActivation">Elements of the largest output of any module per image.</param>
-/// <param name="ActivationFloats">Elements of every module's output per image, summed: what training keeps for the backward pass.</param>
-internal sealed record ForwardFootprint(long TapFloats, long LargestSpaceFloats, long LargestActivation, long ActivationFloats)
+/// <param name="ActivationFloats">Elements of every module's output per image, summed: what a batch holds until its dispose scope ends, and what training keeps for the backward pass.</param>
+internal sealed record ForwardFootprint(long TapFloats, long LargestSpaceFloats, long ActivationFloats)
 {
     /// <summary>
     /// The footprint of <paramref name="model"/> (on <paramref name="device"/>) on images of shape
@@ -38,7 +37,7 @@ internal sealed record ForwardFootprint(long TapFloats, long LargestSpaceFloats,
             using var scope = torch.NewDisposeScope();
             model.call(torch.zeros([1, .. image], device: device));
             var perSpace = spaces.Select(s => { using var t = taps.Take(s.Name); return t.NumberOfElements; }).ToList();
-            return new ForwardFootprint(perSpace.Sum(), perSpace.DefaultIfEmpty(0).Max(), outputs.DefaultIfEmpty(0).Max(), outputs.Sum());
+            return new ForwardFootprint(perSpace.Sum(), perSpace.DefaultIfEmpty(0).Max(), outputs.Sum());
         }
         catch (Exception e) when (e is ArgumentException or System.Runtime.InteropServices.ExternalException or InvalidOperationException)
         {

@@ -34,8 +34,6 @@ public sealed class MemoryEstimateTests
         var real = RealTaps(batch: 2);
         Assert.Equal(real.Values.Sum() / 2, footprint.TapFloats);
         Assert.Equal(real.Values.Max() / 2, footprint.LargestSpaceFloats);
-        // ResNet-20×1's largest output is the stem's (and layer1's) 16 × 32 × 32.
-        Assert.Equal(16 * 32 * 32, footprint.LargestActivation);
         Assert.InRange(footprint.ActivationFloats, 20 * 16 * 32 * 32, 200 * 16 * 32 * 32);
     }
 
@@ -59,8 +57,9 @@ public sealed class MemoryEstimateTests
         const long dataBytes = 200L * 3 * 32 * 32 * 4;
         var memory = new MergeMemory(2, modelBytes, dataBytes, 0, 3 * 32 * 32, batch, Graph.Spaces, footprint);
         var fixedBytes = MemoryEstimate.RuntimeBytes + 2 * modelBytes + dataBytes;
-        // What is surely held at once while collecting: both models' taps of one batch and the sums.
-        var floor = 4L * 2 * RealTaps(batch).Values.Sum() + StatisticsMemory.Accumulating(Graph.Spaces, 2);
+        // What is surely held at once while collecting: both models' taps of one batch, their
+        // intermediate outputs (ResNet-20's stem and layer1 alone have 21 of 16 × 32 × 32) and the sums.
+        var floor = 4L * 2 * (RealTaps(batch).Values.Sum() + batch * 21L * 16 * 32 * 32) + StatisticsMemory.Accumulating(Graph.Spaces, 2);
         var work = memory.Collect - fixedBytes;
         Assert.InRange(work, floor, 3 * floor);
         Assert.InRange(memory.Merge, memory.Collect, memory.Collect + 4 * modelBytes + StatisticsMemory.Finishing(Graph.Spaces, 2));
