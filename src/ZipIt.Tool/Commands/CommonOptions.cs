@@ -60,6 +60,18 @@ internal static class CommonOptions
         HelpName = "NAME",
     };
 
+    /// <summary><c>--max-memory SIZE</c>: the memory a command may plan to use (exit 5 before any work when its estimate is more); default: what the machine has available.</summary>
+    public static Option<string?> MaxMemory() => new(MaxMemoryOptionName)
+    {
+        Description = "Refuse (exit 5) before any work when the estimated peak memory exceeds SIZE (e.g. 8GiB, 500MB, bytes); default: the memory this machine has available.",
+        HelpName = "SIZE",
+    };
+
+    public const string MaxMemoryOptionName = "--max-memory";
+
+    /// <summary>The bytes of a <c>--max-memory</c> value (exit 2 when it is not a size), or null when not given.</summary>
+    public static long? MaxMemoryBytes(string? text) => text is null ? null : ByteSize.Parse(text, MaxMemoryOptionName);
+
     /// <summary>Parses repeated <c>--set NAME=VALUE</c> items (case-insensitive names; exit 2 for a malformed one).</summary>
     public static Dictionary<string, string> Settings(IEnumerable<string> items) => SettingList.Parse(items);
 

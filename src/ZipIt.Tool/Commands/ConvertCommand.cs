@@ -56,7 +56,7 @@ internal static partial class ConvertCommand
     private static int Execute(CommandContext ctx, string input, string output, string? dtypeName, string? shardSizeText, bool json)
     {
         var dtype = StorageDType.Parse(dtypeName);
-        var shardBytes = shardSizeText is null ? (long?)null : ParseSize(shardSizeText);
+        var shardBytes = shardSizeText is null ? (long?)null : ByteSize.Parse(shardSizeText, "--shard-size");
         var outFull = Path.GetFullPath(output);
         if (shardBytes is null && Directory.Exists(outFull))
             throw ZipItException.Usage($"-o {output} is a folder; give a .safetensors file name (or --shard-size to write shards into a folder)");
@@ -119,29 +119,6 @@ internal static partial class ConvertCommand
         }
     }
 
-    /// <summary>"2GB", "500MB", "1.5GiB", "123456" → bytes.</summary>
-    internal static long ParseSize(string text)
-    {
-        var s = text.Trim();
-        var units = new (string Suffix, double Factor)[]
-        {
-            ("KiB", 1L << 10), ("MiB", 1L << 20), ("GiB", 1L << 30), ("TiB", 1L << 40),
-            ("KB", 1e3), ("MB", 1e6), ("GB", 1e9), ("TB", 1e12), ("B", 1),
-        };
-        var factor = 1.0;
-        foreach (var (suffix, f) in units)
-        {
-            if (s.EndsWith(suffix, StringComparison.OrdinalIgnoreCase))
-            {
-                factor = f;
-                s = s[..^suffix.Length].Trim();
-                break;
-            }
-        }
-        if (!double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var number) || !double.IsFinite(number) || number * factor < 1 || number * factor > long.MaxValue)
-            throw ZipItException.Usage($"--shard-size {text}: expected a size such as 2GB, 500MB or 1GiB (at least 1 byte)");
-        return (long)(number * factor);
-    }
 
     /// <summary>The input files a sharded write into <paramref name="folder"/> could replace: shards
     /// and an index of the writer's names there (whatever their count, so no stale shard is mixed in).</summary>

@@ -51,10 +51,11 @@ internal static class MergeCommand
         var head = CommonOptions.Choice<HeadKind>("--head", "How outputs are read for evaluation: logits (default) or clip.");
         var embeddings = new Option<string?>("--class-embeddings") { Description = "Class embeddings for clip heads.", HelpName = "FILE" };
         var json = CommonOptions.Json();
+        var maxMemory = CommonOptions.MaxMemory();
         var device = CommonOptions.Device();
         var command = new Command("merge", "Run the whole merge (collect, match, zip, reset BN, evaluate) from flags or a JSON recipe.")
         {
-            recipe, models, data, images, batchSize, resetBn, tapSets, matcher, preset, alpha, beta, set, stop, seed, output, dtype, noCard, evalData, tasks, head, embeddings, json, device,
+            recipe, models, data, images, batchSize, resetBn, tapSets, matcher, preset, alpha, beta, set, stop, seed, output, dtype, noCard, evalData, tasks, head, embeddings, maxMemory, json, device,
         };
         command.SetAction((parse, ct) => Task.FromResult(runner.Run(parse, ct, ctx =>
         {
@@ -92,17 +93,17 @@ internal static class MergeCommand
                 Evaluate = evaluation,
             };
             var command = Shell.Join(ToolIdentity.Command.Split(' ').Concat(parse.Tokens.Select(t => t.Value)));
-            return Execute(ctx, resolved, command, ctx.Value(json), ctx.Value(device)!);
+            return Execute(ctx, resolved, command, ctx.Value(json), ctx.Value(device)!, CommonOptions.MaxMemoryBytes(ctx.Value(maxMemory)));
         })));
         return command;
     }
 
     private static string? FullPath(string? path) => path is null ? null : Path.GetFullPath(path);
 
-    private static int Execute(CommandContext ctx, MergeRecipe recipe, string command, bool json, string deviceSpec)
+    private static int Execute(CommandContext ctx, MergeRecipe recipe, string command, bool json, string deviceSpec, long? maxMemory)
     {
         var device = TorchRuntime.ResolveDevice(deviceSpec);
-        var pipeline = new MergePipeline(ctx.Get<ModelLoader>(), ctx.Plugins, ctx.Logger, device, ctx.Progress, ctx.CancellationToken);
+        var pipeline = new MergePipeline(ctx.Get<ModelLoader>(), ctx.Plugins, ctx.Logger, device, ctx.Progress, ctx.CancellationToken) { MaxMemory = maxMemory };
         var clock = Stopwatch.StartNew();
         // merge writes several artifacts (checkpoint, recipe) into the output's folder, as mergekit does.
         Directory.CreateDirectory(Path.GetDirectoryName(recipe.Output ?? ".") is { Length: > 0 } folder ? folder : ".");

@@ -83,8 +83,9 @@ internal sealed class RecipeOptions
     /// <summary>The recipe the command line asks for (the defaults where it is silent); not yet validated or resolved.</summary>
     public TrainingRecipe Read(CommandContext ctx)
     {
-        var betas = ctx.Value(_betas) ?? [_defaults.Beta1, _defaults.Beta2];
-        var range = ctx.Value(_momentumRange) ?? [_defaults.BaseMomentum, _defaults.MaxMomentum];
+        // An array option that was not given reads as empty, not null.
+        var betas = ctx.Value(_betas) is { Length: > 0 } givenBetas ? givenBetas : [_defaults.Beta1, _defaults.Beta2];
+        var range = ctx.Value(_momentumRange) is { Length: > 0 } givenRange ? givenRange : [_defaults.BaseMomentum, _defaults.MaxMomentum];
         if (betas.Length != 2) throw ZipItException.Usage($"--betas needs two values, got {betas.Length}");
         if (range.Length != 2) throw ZipItException.Usage($"--momentum-range needs two values, got {range.Length}");
         return _defaults with

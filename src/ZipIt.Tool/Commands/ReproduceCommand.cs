@@ -71,13 +71,15 @@ internal static class ReproduceCommand
         var cache = new Option<string?>("--cache") { Description = "Folder of trained models, reused when the recipe matches (default: ~/.cache/zipit/models).", HelpName = "DIR" };
         var output = new Option<string>("--output", "-o") { Description = "Folder for report.json, report.md and the plots.", DefaultValueFactory = _ => $"zipit-{name}", HelpName = "DIR" };
         var json = CommonOptions.Json();
+        var maxMemory = CommonOptions.MaxMemory();
         var command = new Command(name, description)
         {
-            setting, width, norm, pairs, calibration, trainImages, alphas, betas, validationImages, testImages, seed, cache, output, json, CommonOptions.Device(),
+            setting, width, norm, pairs, calibration, trainImages, alphas, betas, validationImages, testImages, seed, cache, output, maxMemory, json, CommonOptions.Device(),
         };
         foreach (var option in recipe.All) command.Options.Add(option);
         command.SetAction((parse, ct) => Task.FromResult(runner.Run(parse, ct, ctx =>
         {
+            var limit = CommonOptions.MaxMemoryBytes(ctx.Value(maxMemory));
             var options = d with
             {
                 Setting = ctx.Value(setting)!,
@@ -97,7 +99,7 @@ internal static class ReproduceCommand
             var folder = Path.GetFullPath(ctx.Value(output)!);
             void Status(string line) { if (ctx.ShowStatus) ctx.Error.WriteLine($"{name}: {line}"); }
             var run = new ReproduceRun(ctx.Plugins, ctx.Get<ModelLoader>(), ctx.Device, ctx.Logger, Status, ctx.Progress, ctx.CancellationToken);
-            var report = run.Run(options, folder);
+            var report = run.Run(options, folder, limit);
             Directory.CreateDirectory(folder);
             var plots = ReproducePlots.Write(report, folder);
             report = report with { Plots = plots };

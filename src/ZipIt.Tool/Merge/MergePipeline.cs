@@ -29,6 +29,9 @@ internal sealed class MergePipeline(ModelLoader loader, PluginCatalog plugins, I
 {
     private readonly Dictionary<string, double> _seconds = [];
 
+    /// <summary>The memory a run may plan to use (<c>--max-memory</c>); null: what the machine has available.</summary>
+    public long? MaxMemory { get; init; }
+
     /// <summary>Seconds per stage so far (<c>load</c>, <c>hash</c>, <c>resetBnBase</c>, <c>collect</c>, <c>match</c>, <c>zip</c>, <c>resetBnMerged</c>, <c>evaluate</c>).</summary>
     public IReadOnlyDictionary<string, double> Seconds => _seconds;
 
@@ -55,6 +58,9 @@ internal sealed class MergePipeline(ModelLoader loader, PluginCatalog plugins, I
             if (data is not null) ImageCheck.Require(models[0], data.Images, recipe.Data!);
             if (test is not null) ImageCheck.Require(models[0], test.Images, plan.Evaluation!.Data);
             if (data is null) logger.LogWarning("no calibration data: BatchNorm statistics are merged as they are, not reset");
+            var collected = plan.Required.HasFlag(MatcherInputs.Activations) && data is not null ? Zipper.PointsUpTo(graph, stop) : [];
+            MemoryEstimate.RequireAvailable(MergeMemory.For(models, data, test, collected, recipe.BatchSize!.Value, recipe.TapSets).Merge,
+                $"merge of {models.Count} × {models[0].Config}", MaxMemory);
 
             if (recipe.ResetBn!.Value && data is not null)
                 Time("resetBnBase", () => { foreach (var m in models) ResetBatchNorm(m, data, recipe.BatchSize!.Value); });

@@ -35,7 +35,10 @@ internal sealed class ReproduceRun(PluginCatalog plugins, ModelLoader loader, De
     /// <summary>A row of the table: how a merged (or unmerged) model is made.</summary>
     private sealed record Method(string Name, string Label, IMatcher? Matcher, Dictionary<string, string> Settings, string? Stop);
 
-    public ReproduceReport Run(ReproduceOptions o, string outputFolder)
+    /// <param name="o">The experiment.</param>
+    /// <param name="outputFolder">Where the report goes.</param>
+    /// <param name="maxMemory">The memory the run may plan to use (<c>--max-memory</c>); null: what the machine has available.</param>
+    public ReproduceReport Run(ReproduceOptions o, string outputFolder, long? maxMemory = null)
     {
         Validate(o);
         var setting = ReproduceSetting.Find(o.Setting);
@@ -56,8 +59,9 @@ internal sealed class ReproduceRun(PluginCatalog plugins, ModelLoader loader, De
         status($"{setting.Name}: {setting.Description}");
         using var data = ProtocolData.Build(setting.Tasks, o.Calibration, o.ValidationImages, o.TestImages, o.Recipe.EmbeddingDimension, ImageSize, o.Seed);
         Lap("data");
+        RequireMemory(o, setting, data, maxMemory);
 
-        var models = TrainModels(o, setting);
+        var models = TrainModels(o, setting, maxMemory);
         Lap("train");
         var pipeline = new MergePipeline(loader, plugins, logger, device, progress, cancellation);
 
@@ -147,7 +151,24 @@ internal sealed class ReproduceRun(PluginCatalog plugins, ModelLoader loader, De
         if (o.Alphas.Count == 0 || o.Betas.Count == 0) throw ZipItException.Usage("--alphas and --betas need at least one value each");
     }
 
-    private List<List<ReproduceReport.ModelEntry>> TrainModels(ReproduceOptions o, ReproduceSetting setting)
+    // A pair's merges, before any training: each model's training is checked again as it starts.
+    private void RequireMemory(ReproduceOptions o, ReproduceSetting setting, ProtocolData data, long? maxMemory)
+    {
+        var settings = new Dictionary<string, string>(o.ModelSettings()) { ["classes"] = o.Recipe.EmbeddingDimension.ToString(CultureInfo.InvariantCulture) };
+        var (architecture, config) = plugins.Configure(o.Variant, settings);
+        var spaces = architecture.Describe(config).Spaces;
+        var image = data.Calibration.Images.shape[1..];
+        var estimate = new MergeMemory(setting.Tasks.Count, MemoryEstimate.StateBytes(architecture, config) ?? 0, MergeMemory.Bytes(data.Calibration),
+            MergeMemory.Bytes(data.Validation) + MergeMemory.Bytes(data.Test), image.Aggregate(1L, (a, b) => a * b),
+            (int)Math.Min(o.EvalBatchSize, data.Calibration.Count), spaces, null);
+        var what = $"reproduce {setting.Name} (merging {setting.Tasks.Count} × {config})";
+        // Without activations first (counted on the meta device), then with one blank image through a model of the variant.
+        MemoryEstimate.RequireAvailable(estimate.Merge, what, maxMemory);
+        using var probe = architecture.Create(config);
+        MemoryEstimate.RequireAvailable((estimate with { Forward = ForwardFootprint.Probe(probe, torch.CPU, spaces, image) }).Merge, what, maxMemory);
+    }
+
+    private List<List<ReproduceReport.ModelEntry>> TrainModels(ReproduceOptions o, ReproduceSetting setting, long? maxMemory)
     {
         var cache = new ModelCache(o.Cache ?? Path.Combine(DatasetCatalog.CacheFolder, "models"));
         Directory.CreateDirectory(cache.Folder);
@@ -177,7 +198,7 @@ internal sealed class ReproduceRun(PluginCatalog plugins, ModelLoader loader, De
                     continue;
                 }
                 status($"pair {p + 1}/{o.Pairs}: training {options.Task} from seed {options.Seed} ({o.Recipe.Epochs} epochs)");
-                var result = TrainingRun.Run(plugins, options, path, device, logger, progress, cancellation);
+                var result = TrainingRun.Run(plugins, options, path, device, logger, progress, cancellation, maxMemory);
                 status($"pair {p + 1}/{o.Pairs}: {options.Task} validation accuracy {100 * result.ValidationAccuracy:0.0}% ({result.TrainImagesPerSecond:0} images/s)");
                 pair.Add(new ReproduceReport.ModelEntry(p, options.Task, options.Seed, path, false, 100 * result.ValidationAccuracy, result.TrainImagesPerSecond, result.Seconds));
             }

@@ -10,6 +10,7 @@ using ZipIt.Models;
 using ZipIt.Output;
 using ZipIt.Plugins;
 using ZipIt.Core;
+using ZipIt.Collect;
 
 namespace ZipIt.Train;
 
@@ -29,7 +30,7 @@ internal static class TrainingRun
     public const string TrainingKey = MetadataKeys.Training;
 
     public static TrainResult Run(PluginCatalog plugins, TrainOptions options, string output, Device device, ILogger logger, ProgressDisplay progress,
-        CancellationToken cancellation)
+        CancellationToken cancellation, long? maxMemory = null)
     {
         options = options.Resolved();
         var recipe = options.Recipe;
@@ -48,11 +49,17 @@ internal static class TrainingRun
         settings["classes"] = outputs.ToString(CultureInfo.InvariantCulture);
         var (architecture, config) = plugins.Configure(options.Variant, settings);
 
+        long[] image = [task.Train.Channels, options.ImageSize, options.ImageSize];
+        var what = $"training {config}";
+        // Weights, optimiser and images first (counted on the meta device), then with one blank image's activations.
+        MemoryEstimate.RequireAvailable(TrainingMemory.Estimate(MemoryEstimate.StateBytes(architecture, config) ?? 0, null, task, recipe, image), what, maxMemory);
         TorchRuntime.Initialize();
         torch.manual_seed(options.Seed);
         // Initialised on the CPU (the same weights for a seed whatever the device), then moved.
         using var model = architecture.Create(config);
         model.to(device);
+        MemoryEstimate.RequireAvailable(TrainingMemory.Estimate(MemoryEstimate.Bytes(model), ForwardFootprint.Probe(model, device, [], image),
+            task, recipe, image), what, maxMemory);
         using var cpuTargets = recipe.Head != TrainHead.Clip ? null
             : options.EmbeddingsFile is { } file ? ClassEmbeddings.FromFile(file, task.Classes)
             : ClassEmbeddings.FromNames(task.ClassNames, recipe.EmbeddingDimension);
