@@ -34,6 +34,8 @@ internal static class CollectStage
             foreach (var (name, accumulator) in accumulators)
             {
                 var (c, m) = accumulator.Finish();
+                // Freed at once: the statistics' peak is then one set of O×O matrices, not two.
+                accumulator.Dispose();
                 points[name] = c.device_type == TorchSharp.DeviceType.CPU ? (c, m) : (Cpu(c), Cpu(m));
             }
             return new PointStatistics(points, models.Count, dataset.Count);

@@ -102,6 +102,7 @@ internal sealed class CovarianceAccumulator : IDisposable
     public void Dispose()
     {
         _sumCentred?.Dispose();
+        _sumCentred = null;
         foreach (var (m, _) in _batchMeans) m.Dispose();
         _batchMeans.Clear();
     }

@@ -2,11 +2,12 @@ namespace ZipIt.Collect;
 
 /// <summary>
 /// Bytes the statistics of a merge take, from the points' widths alone. Per point of O = N·C units,
-/// <see cref="CovarianceAccumulator"/> keeps two float64 O×O sums (centred second moments and mean
-/// outer products) and an O-vector while it accumulates; each batch adds a float32 O×O product, its
-/// float64 copy and a float64 outer product for the point being added. Finishing a point makes its
-/// float64 covariance while every other point's sums are still held; <see cref="PointStatistics"/>
-/// then keeps one O×O float64 covariance and mean per point.
+/// <see cref="CovarianceAccumulator"/> keeps one float64 O×O sum of centred products (and an
+/// O-vector per batch) while it accumulates; each batch adds a float32 product of at most C×C ≤ O×O
+/// for the point being added. Finishing a point makes three float64 O×O matrices (the scaled sum,
+/// the batch means' spread, the symmetrised result) while the unfinished points' sums and the
+/// finished covariances are held; each point's sum is freed once it is finished.
+/// <see cref="PointStatistics"/> then keeps one O×O float64 covariance and mean per point.
 /// </summary>
 internal static class StatisticsMemory
 {
@@ -21,14 +22,14 @@ internal static class StatisticsMemory
     public static long Accumulating(IEnumerable<FeatureSpace> spaces, int models)
     {
         var (sum, max) = Squares(spaces, models);
-        return Bytes(16 * sum + 20 * max);
+        return Bytes(8 * sum + 4 * max);
     }
 
-    /// <summary>While finishing: every point's sums plus the covariances finished so far, and one point's temporaries.</summary>
+    /// <summary>While finishing: the unfinished points' sums plus the covariances finished so far, and one point's temporaries.</summary>
     public static long Finishing(IEnumerable<FeatureSpace> spaces, int models)
     {
         var (sum, max) = Squares(spaces, models);
-        return Bytes(24 * sum + 16 * max);
+        return Bytes(8 * sum + 24 * max);
     }
 
     /// <summary>The finished statistics (<see cref="PointStatistics"/>): one float64 covariance and mean per point.</summary>

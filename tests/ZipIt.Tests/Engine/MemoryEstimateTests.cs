@@ -43,8 +43,8 @@ public sealed class MemoryEstimateTests
         var squares = Graph.Spaces.Sum(s => Math.Pow(2.0 * s.Width, 2));
         var largest = Graph.Spaces.Max(s => Math.Pow(2.0 * s.Width, 2));
         Assert.Equal((long)(8 * squares), StatisticsMemory.Finished(Graph.Spaces, 2));
-        Assert.Equal((long)(16 * squares + 20 * largest), StatisticsMemory.Accumulating(Graph.Spaces, 2));
-        Assert.Equal((long)(24 * squares + 16 * largest), StatisticsMemory.Finishing(Graph.Spaces, 2));
+        Assert.Equal((long)(8 * squares + 4 * largest), StatisticsMemory.Accumulating(Graph.Spaces, 2));
+        Assert.Equal((long)(8 * squares + 24 * largest), StatisticsMemory.Finishing(Graph.Spaces, 2));
     }
 
     [Fact]
