@@ -6,6 +6,8 @@ using ZipIt.Output;
 using ZipIt.Reproduce;
 using ZipIt.Train;
 using ZipIt.Hosting;
+using ZipIt.Core;
+using Microsoft.Extensions.Logging;
 
 namespace ZipIt.Commands;
 
@@ -51,6 +53,7 @@ internal static class ReproduceCommand
 
     private static Command Build(CommandRunner runner, string name, string description, ReproduceOptions d, bool settingRequired)
     {
+        var isDemo = name == "demo";
         var setting = new Argument<string>("setting")
         {
             Description = $"The experiment: {string.Join(", ", ReproduceSetting.All.Select(s => s.Name))}.",
@@ -72,14 +75,26 @@ internal static class ReproduceCommand
         var output = new Option<string>("--output", "-o") { Description = "Folder for report.json, report.md and the plots.", DefaultValueFactory = _ => $"zipit-{name}", HelpName = "DIR" };
         var json = CommonOptions.Json();
         var maxMemory = CommonOptions.MaxMemory();
+        var models = new Option<string[]>("--models")
+        {
+            Description = isDemo
+                ? "Merge these checkpoints (one per task, in task order) instead of the example pair that ships with zipit."
+                : "Merge these checkpoints (one per task, in task order) as the only pair instead of training.",
+            Arity = ArgumentArity.OneOrMore, AllowMultipleArgumentsPerToken = true, HelpName = "FILE",
+        };
+        var train = new Option<bool>("--train") { Description = "Train a pair from scratch (a few minutes on a CPU) instead of merging the example pair that ships with zipit." };
         var command = new Command(name, description)
         {
-            setting, width, norm, pairs, calibration, trainImages, alphas, betas, validationImages, testImages, seed, cache, output, maxMemory, json, CommonOptions.Device(),
+            setting, width, norm, pairs, calibration, trainImages, alphas, betas, validationImages, testImages, seed, cache, output, models, maxMemory, json, CommonOptions.Device(),
         };
+        if (isDemo) command.Options.Add(train);
         foreach (var option in recipe.All) command.Options.Add(option);
+        // Options that only shape training: given models are merged as they are.
+        Option[] trainingOptions = [width, norm, pairs, trainImages, seed, cache, .. recipe.All];
         command.SetAction((parse, ct) => Task.FromResult(runner.Run(parse, ct, ctx =>
         {
             var limit = CommonOptions.MaxMemoryBytes(ctx.Value(maxMemory));
+            var given = GivenPair(ctx, name, isDemo, ctx.Value(models), isDemo && ctx.Value(train), trainingOptions);
             var options = d with
             {
                 Setting = ctx.Value(setting)!,
@@ -95,7 +110,9 @@ internal static class ReproduceCommand
                 TestImages = ctx.Value(testImages),
                 Seed = ctx.Value(seed),
                 Cache = ctx.Value(cache) is { } c ? Path.GetFullPath(c) : null,
+                Models = given,
             };
+            if (given is not null) options = options with { Pairs = 1, Width = PairWidth(given[0]) ?? options.Width };
             var folder = Path.GetFullPath(ctx.Value(output)!);
             void Status(string line) { if (ctx.ShowStatus) ctx.Error.WriteLine($"{name}: {line}"); }
             var run = new ReproduceRun(ctx.Plugins, ctx.Get<ModelLoader>(), ctx.Device, ctx.Logger, Status, ctx.Progress, ctx.CancellationToken);
@@ -118,5 +135,37 @@ internal static class ReproduceCommand
             return 0;
         })));
         return command;
+    }
+
+    /// <summary>
+    /// The pair to merge instead of training: <c>--models</c>, or for <c>demo</c> without
+    /// <c>--train</c> the example pair beside the tool; null when a pair is to be trained. Training
+    /// options given with a pair to merge are a usage error (exit 2): they would change nothing.
+    /// </summary>
+    private static IReadOnlyList<string>? GivenPair(CommandContext ctx, string name, bool isDemo, string[]? models, bool train, Option[] trainingOptions)
+    {
+        var given = models is { Length: > 0 } ? models : null;
+        if (given is not null && train) throw ZipItException.Usage("--models and --train: give models to merge or ask for a pair to be trained, not both");
+        if (given is null && isDemo && !train)
+        {
+            given = GivenModels.DemoPair()?.ToArray();
+            if (given is null) ctx.Logger.LogWarning("this build has no example pair ({Folder}/ beside the tool): training one instead", GivenModels.DemoPairFolder);
+        }
+        if (given is null) return null;
+        var explicitOption = trainingOptions.FirstOrDefault(o => ctx.ParseResult.GetResult(o) is { Implicit: false });
+        if (explicitOption is not null)
+            throw ZipItException.Usage(isDemo && models is not { Length: > 0 }
+                ? $"{explicitOption.Name} shapes training, and {name} merges the example pair as it is: add --train to train a pair by these options"
+                : $"{explicitOption.Name} shapes training, and --models are merged as they are");
+        return given;
+    }
+
+    /// <summary>The width setting a checkpoint records (for the report), or null.</summary>
+    private static int? PairWidth(string path)
+    {
+        using var file = Checkpoints.Checkpoint.Open(path);
+        return file.Metadata.TryGetValue(MetadataKeys.Config, out var json)
+            && JsonSerializer.Deserialize<Dictionary<string, string>>(json) is { } settings
+            && settings.TryGetValue("width", out var w) && int.TryParse(w, CultureInfo.InvariantCulture, out var width) ? width : null;
     }
 }

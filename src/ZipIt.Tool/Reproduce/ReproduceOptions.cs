@@ -12,6 +12,8 @@ internal sealed record ReproduceOptions
     /// <summary>bn or gn: BatchNorm ResNets (the paper) or GroupNorm ones (MuDSC's group matching).</summary>
     public string Norm { get; init; } = "bn";
     public int Pairs { get; init; } = 3;
+    /// <summary>Checkpoints to merge as the only pair (one per task, in task order) instead of training; null: train <see cref="Pairs"/> pairs.</summary>
+    public IReadOnlyList<string>? Models { get; init; }
     /// <summary>Images (half from each task's training split, augmented) for collecting statistics and resetting BatchNorm.</summary>
     public int Calibration { get; init; } = 1000;
     /// <summary>Train on a seeded draw of at most this many images per model (all when null).</summary>

@@ -87,9 +87,18 @@ internal sealed record ReproduceReport
         sb.AppendLine();
         for (var i = 0; i < Tasks.Count; i++)
             sb.AppendLine(CultureInfo.InvariantCulture, $"- Task {(char)('A' + i)}: `{Tasks[i].Name}` ({string.Join(", ", Tasks[i].ClassNames)}); {Tasks[i].TrainImages} training, {Tasks[i].ValidationImages} validation, {Tasks[i].TestImages} test images");
-        sb.AppendLine(CultureInfo.InvariantCulture,
-            $"- Models: {Options.Variant}×{Options.Width} ({Options.Norm}), {pairs} pair(s), class-embedding heads ({Options.Recipe.EmbeddingDimension}-d, logits {Options.ResolvedRecipe().LogitScale:0.##}×cosine); {Options.Calibration} calibration images");
-        sb.AppendLine($"- Training recipe: {Options.ResolvedRecipe().Describe()}");
+        if (Options.Models is { } given)
+        {
+            sb.AppendLine(CultureInfo.InvariantCulture,
+                $"- Models: the given checkpoints {string.Join(", ", given.Select(m => $"`{System.IO.Path.GetFileName(m)}`"))} ({Options.Variant}×{Options.Width}), class-embedding heads; {Options.Calibration} calibration images");
+            sb.AppendLine("- Training recipe: as each checkpoint records it (metadata `zipit.recipe`); not trained by this run");
+        }
+        else
+        {
+            sb.AppendLine(CultureInfo.InvariantCulture,
+                $"- Models: {Options.Variant}×{Options.Width} ({Options.Norm}), {pairs} pair(s), class-embedding heads ({Options.Recipe.EmbeddingDimension}-d, logits {Options.ResolvedRecipe().LogitScale:0.##}×cosine); {Options.Calibration} calibration images");
+            sb.AppendLine($"- Training recipe: {Options.ResolvedRecipe().Describe()}");
+        }
         sb.AppendLine(CultureInfo.InvariantCulture,
             $"- ZipIt! α = {Hyperparameters.Alpha}, β = {Hyperparameters.Beta}, chosen on {Hyperparameters.SelectedOn}");
         sb.AppendLine();

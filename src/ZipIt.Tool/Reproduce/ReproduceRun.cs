@@ -56,12 +56,14 @@ internal sealed class ReproduceRun(PluginCatalog plugins, ModelLoader loader, De
             foreach (var b in o.Betas)
                 foreach (var method in Methods(o, a, b, "20/20"))
                     MatchStage.RequiredInputs(method.Matcher!, MatchStage.Settings(method.Matcher!, method.Settings));
+        // Given models are checked before the data are read: a wrong file is one line at once.
+        var givenPair = o.Models is { } given ? GivenModels.Pair(given, setting) : null;
         status($"{setting.Name}: {setting.Description}");
         using var data = ProtocolData.Build(setting.Tasks, o.Calibration, o.ValidationImages, o.TestImages, o.Recipe.EmbeddingDimension, ImageSize, o.Seed);
         Lap("data");
         RequireMemory(o, setting, data, maxMemory);
 
-        var models = TrainModels(o, setting, maxMemory);
+        var models = givenPair is not null ? [givenPair] : TrainModels(o, setting, maxMemory);
         Lap("train");
         var pipeline = new MergePipeline(loader, plugins, logger, device, progress, cancellation);
 
@@ -210,9 +212,7 @@ internal sealed class ReproduceRun(PluginCatalog plugins, ModelLoader loader, De
     private static double CachedValidationAccuracy(string path)
     {
         using var file = Checkpoints.Checkpoint.Open(path);
-        if (!file.Metadata.TryGetValue(TrainingRun.TrainingKey, out var json)) return double.NaN;
-        using var doc = System.Text.Json.JsonDocument.Parse(json);
-        return 100 * doc.RootElement.GetProperty("result").GetProperty("validationAccuracy").GetDouble();
+        return GivenModels.ValidationAccuracy(file.Metadata);
     }
 
     /// <summary>The grid search of the reference's hyper-parameter script, scored on validation images rather than the test set.</summary>
