@@ -128,6 +128,10 @@ internal static class ReproduceCommand
                 ctx.Out.Write(report.ToMarkdown());
                 ctx.Out.WriteLine();
                 ctx.Out.WriteLine(report.Legend());
+                if (given is not null)
+                    ctx.Out.WriteLine(isDemo && ctx.Value(models) is not { Length: > 0 }
+                        ? $"Models: the example pair that ships with zipit ({options.Variant}×{options.Width} trained by 'zipit train', stored as {GivenModels.Storage(given)}; 'demo --train' trains a pair instead)."
+                        : $"Models: {string.Join(", ", given.Select(Path.GetFileName))} as given (stored as {GivenModels.Storage(given)}).");
                 ctx.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"α = {report.Hyperparameters.Alpha}, β = {report.Hyperparameters.Beta} (chosen on validation images); {report.Seconds["total"]:0} s"));
                 ctx.Out.WriteLine($"report: {Path.Combine(folder, "report.json")}");

@@ -46,6 +46,19 @@ internal static class GivenModels
         return entries;
     }
 
+    /// <summary>How the checkpoints store their weights, e.g. <c>float16</c>: the floating-point dtypes of their tensors (models are computed in float32 whatever they store).</summary>
+    public static string Storage(IEnumerable<string> paths)
+    {
+        var codes = new SortedSet<string>(StringComparer.Ordinal);
+        foreach (var path in paths)
+        {
+            using var file = Checkpoint.Open(path);
+            foreach (var entry in file.Entries)
+                if (entry.DType.StartsWith('F') || entry.DType == "BF16") codes.Add(entry.DType);
+        }
+        return string.Join(" and ", codes.Select(c => c switch { "F16" => "float16", "BF16" => "bfloat16", "F32" => "float32", "F64" => "float64", _ => c }));
+    }
+
     /// <summary>The validation accuracy <c>train</c> recorded, in %; NaN when the checkpoint does not say.</summary>
     public static double ValidationAccuracy(IReadOnlyDictionary<string, string> metadata)
     {

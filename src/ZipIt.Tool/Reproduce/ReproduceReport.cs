@@ -90,7 +90,7 @@ internal sealed record ReproduceReport
         if (Options.Models is { } given)
         {
             sb.AppendLine(CultureInfo.InvariantCulture,
-                $"- Models: the given checkpoints {string.Join(", ", given.Select(m => $"`{System.IO.Path.GetFileName(m)}`"))} ({Options.Variant}×{Options.Width}), class-embedding heads; {Options.Calibration} calibration images");
+                $"- Models: the given checkpoints {string.Join(", ", given.Select(m => $"`{System.IO.Path.GetFileName(m)}`"))} ({Options.Variant}×{Options.Width}, stored as {GivenModels.Storage(given)}, computed in float32), class-embedding heads; {Options.Calibration} calibration images");
             sb.AppendLine("- Training recipe: as each checkpoint records it (metadata `zipit.recipe`); not trained by this run");
         }
         else

@@ -4,6 +4,7 @@ using ZipIt.Checkpoints;
 using ZipIt.Commands;
 using ZipIt.Core;
 using ZipIt.Train;
+using ZipIt.Reproduce;
 
 namespace ZipIt.Tests.Reproduce;
 
@@ -20,7 +21,7 @@ public sealed class DemoTests : IDisposable
     public void Dispose() => _dir.Dispose();
 
     private CliResult Demo(string output, params string[] extra) => Tool.Run([
-        "demo", "--epochs", "1", "--train-images", "256", "--batch-size", "64", "--calibration", "100", "--validation-images", "100",
+        "demo", "--train", "--epochs", "1", "--train-images", "256", "--batch-size", "64", "--calibration", "100", "--validation-images", "100",
         "--test-images", "200", "--alphas", "0.5", "--betas", "0.5", "1", "--cache", _dir.File("cache"), "-o", output, .. extra]);
 
     [Fact]
@@ -77,6 +78,69 @@ public sealed class DemoTests : IDisposable
     }
 
     [Fact]
+    public void Without_train_the_demo_merges_the_example_pair_as_it_ships()
+    {
+        var pair = GivenModels.DemoPair();
+        Assert.NotNull(pair);
+        var r = Tool.Run("demo", "--calibration", "100", "--validation-images", "100", "--test-images", "200", "--alphas", "0.5", "--betas", "0.5",
+            "-o", _dir.File("shipped"));
+        Assert.True(r.ExitCode == 0, r.ToString());
+        using var report = JsonDocument.Parse(File.ReadAllText(Path.Combine(_dir.File("shipped"), "report.json")));
+        var models = report.RootElement.GetProperty("models").EnumerateArray().Select(m => m.GetProperty("path").GetString()).ToArray();
+        Assert.Equal(pair, models);
+        // Trained models, not an untrained pair: each base model is far above chance (20 %) on its task.
+        var rows = report.RootElement.GetProperty("results").EnumerateArray().ToDictionary(x => x.GetProperty("label").GetString()!);
+        Assert.True(rows["Model A"].GetProperty("tasks").GetProperty("fashion-mnist:0-4").GetProperty("mean").GetDouble() > 60);
+        Assert.True(rows["Model B"].GetProperty("tasks").GetProperty("fashion-mnist:5-9").GetProperty("mean").GetDouble() > 60);
+        Assert.Contains("the given checkpoints `a.safetensors`, `b.safetensors`", File.ReadAllText(Path.Combine(_dir.File("shipped"), "report.md")));
+    }
+
+    [Fact]
+    public void The_example_pair_is_a_recognised_resnet20x4_pair_that_records_its_recipe_and_task()
+    {
+        var pair = GivenModels.DemoPair()!;
+        string[] tasks = ["fashion-mnist:0-4", "fashion-mnist:5-9"];
+        for (var i = 0; i < 2; i++)
+        {
+            using var checkpoint = Checkpoint.Open(pair[i]);
+            Assert.Equal(tasks[i], checkpoint.Metadata[MetadataKeys.Task]);
+            Assert.Equal("resnet20", checkpoint.Metadata[MetadataKeys.Variant]);
+            Assert.Contains("\"width\":\"4\"", checkpoint.Metadata[MetadataKeys.Config]);
+            var recipe = TrainingRecipe.FromMetadata(checkpoint.Metadata, checkpoint.Path);
+            Assert.NotNull(recipe);
+            Assert.Equal(TrainHead.Clip, recipe!.Head);
+        }
+        var inspect = Tool.Run("inspect", pair[0], "--json");
+        Assert.True(inspect.ExitCode == 0, inspect.ToString());
+        Assert.Contains("resnet20", inspect.Out);
+    }
+
+    [Theory]
+    [InlineData("--width", "2")]
+    [InlineData("--epochs", "5")]
+    public void Training_options_without_train_are_a_usage_error(string option, string value)
+    {
+        var r = Tool.Run("demo", option, value, "-o", _dir.File("out"));
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains($"{option} shapes training", r.Error);
+        Assert.Contains("add --train", r.Error);
+        Assert.False(Directory.Exists(_dir.File("out")));
+    }
+
+    [Fact]
+    public void Given_models_in_the_wrong_order_or_number_are_refused_before_any_work()
+    {
+        var pair = GivenModels.DemoPair()!;
+        var swapped = Tool.Run("reproduce", "fmnist-5+5", "--models", pair[1], pair[0], "-o", _dir.File("out"));
+        Assert.Equal(3, swapped.ExitCode);
+        Assert.Contains("b.safetensors: trained on fashion-mnist:5-9, but model A of fmnist-5+5 is for fashion-mnist:0-4", swapped.Error);
+        var one = Tool.Run("reproduce", "fmnist-5+5", "--models", pair[0], "-o", _dir.File("out"));
+        Assert.Equal(2, one.ExitCode);
+        Assert.Contains("needs 2 checkpoints in that order, got 1", one.Error);
+        Assert.False(Directory.Exists(_dir.File("out")));
+    }
+
+    [Fact]
     public void An_unknown_setting_is_a_usage_error_that_lists_the_settings()
     {
         var r = Tool.Run("reproduce", "cifar-5+5", "-o", _dir.File("out"));
@@ -88,7 +152,7 @@ public sealed class DemoTests : IDisposable
     [Fact]
     public void An_alpha_a_method_refuses_fails_before_any_training()
     {
-        var r = Tool.Run("demo", "--alphas", "1.5", "--cache", _dir.File("cache"), "-o", _dir.File("out"));
+        var r = Tool.Run("demo", "--train", "--alphas", "1.5", "--cache", _dir.File("cache"), "-o", _dir.File("out"));
         Assert.Equal(2, r.ExitCode);
         Assert.Contains("'alpha' must be in (0, 1], got 1.5", r.Error);
         Assert.False(Directory.Exists(_dir.File("cache")));
@@ -100,7 +164,7 @@ public sealed class DemoTests : IDisposable
     [InlineData("-5")]
     public void A_non_positive_logit_scale_is_a_usage_error_before_any_training(string scale)
     {
-        var r = Tool.Run("demo", "--logit-scale", scale, "--cache", _dir.File("cache"), "-o", _dir.File("out"));
+        var r = Tool.Run("demo", "--train", "--logit-scale", scale, "--cache", _dir.File("cache"), "-o", _dir.File("out"));
         Assert.Equal(2, r.ExitCode);
         Assert.Contains("--logit-scale must be a positive number", r.Error);
         Assert.False(Directory.Exists(_dir.File("cache")));
