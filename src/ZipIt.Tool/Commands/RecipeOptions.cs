@@ -32,6 +32,7 @@ internal sealed class RecipeOptions
     private readonly Option<TrainHead>? _head;
     private readonly Option<double?> _logitScale;
     private readonly Option<int> _embeddingDim;
+    private readonly Option<TrainPrecision> _precision;
 
     /// <param name="defaults">The command's default recipe.</param>
     /// <param name="withHead">Whether the head can be chosen (<c>reproduce</c> evaluates class-embedding heads only).</param>
@@ -74,12 +75,17 @@ internal sealed class RecipeOptions
             DefaultValueFactory = _ => d.LogitScale, HelpName = "S",
         };
         _embeddingDim = new("--embedding-dim") { Description = "Width of a class-embedding head's output.", DefaultValueFactory = _ => d.EmbeddingDimension, HelpName = "D" };
+        _precision = new("--precision")
+        {
+            Description = "f32, or bf16: bfloat16 mixed precision on a GPU (a bfloat16 copy of the model runs forward and backward, float32 master weights are updated); refused on the CPU.",
+            DefaultValueFactory = _ => d.Precision,
+        };
     }
 
     /// <summary>Every option, to add to a command.</summary>
     public IEnumerable<Option> All =>
         new Option?[] { _epochs, _batchSize, _optimizer, _lr, _momentum, _nesterov, _weightDecay, _betas, _schedule, _warmup, _momentumRange,
-            _cropPadding, _flip, _labelSmoothing, _clip, _head, _logitScale, _embeddingDim }.OfType<Option>();
+            _cropPadding, _flip, _labelSmoothing, _clip, _head, _logitScale, _embeddingDim, _precision }.OfType<Option>();
 
     /// <summary>The recipe the command line asks for (the defaults where it is silent); not yet validated or resolved.</summary>
     public TrainingRecipe Read(CommandContext ctx)
@@ -110,6 +116,7 @@ internal sealed class RecipeOptions
             Head = _head is null ? _defaults.Head : ctx.Value(_head),
             LogitScale = ctx.Value(_logitScale),
             EmbeddingDimension = ctx.Value(_embeddingDim),
+            Precision = ctx.Value(_precision),
         };
     }
 }
