@@ -87,36 +87,42 @@ internal sealed class RecipeOptions
         new Option?[] { _epochs, _batchSize, _optimizer, _lr, _momentum, _nesterov, _weightDecay, _betas, _schedule, _warmup, _momentumRange,
             _cropPadding, _flip, _labelSmoothing, _clip, _head, _logitScale, _embeddingDim, _precision }.OfType<Option>();
 
-    /// <summary>The recipe the command line asks for (the defaults where it is silent); not yet validated or resolved.</summary>
-    public TrainingRecipe Read(CommandContext ctx)
+    /// <summary>
+    /// The recipe the command line asks for: an option given wins, an option left out takes its
+    /// value from <paramref name="defaults"/> (default: the command's own defaults, the ones its
+    /// help shows; <c>reproduce --arch vit</c> passes the ViT recipe). Not yet validated or resolved.
+    /// </summary>
+    public TrainingRecipe Read(CommandContext ctx, TrainingRecipe? defaults = null)
     {
-        var betas = ctx.Value(_betas) ?? [_defaults.Beta1, _defaults.Beta2];
-        var range = ctx.Value(_momentumRange) ?? [_defaults.BaseMomentum, _defaults.MaxMomentum];
+        var d = defaults ?? _defaults;
+        T Pick<T>(Option<T> option, T fallback) => ctx.ParseResult.GetResult(option) is { Implicit: false } ? ctx.Value(option)! : fallback;
+        var betas = Pick(_betas, [d.Beta1, d.Beta2]);
+        var range = Pick(_momentumRange, [d.BaseMomentum, d.MaxMomentum]);
         if (betas.Length != 2) throw ZipItException.Usage($"--betas needs two values, got {betas.Length}");
         if (range.Length != 2) throw ZipItException.Usage($"--momentum-range needs two values, got {range.Length}");
-        return _defaults with
+        return d with
         {
-            Epochs = ctx.Value(_epochs),
-            BatchSize = ctx.Value(_batchSize),
-            Optimizer = ctx.Value(_optimizer),
-            LearningRate = ctx.Value(_lr),
-            Momentum = ctx.Value(_momentum),
-            Nesterov = ctx.Value(_nesterov),
-            WeightDecay = ctx.Value(_weightDecay),
+            Epochs = Pick(_epochs, d.Epochs),
+            BatchSize = Pick(_batchSize, d.BatchSize),
+            Optimizer = Pick(_optimizer, d.Optimizer),
+            LearningRate = Pick(_lr, d.LearningRate),
+            Momentum = Pick(_momentum, d.Momentum),
+            Nesterov = Pick(_nesterov, d.Nesterov),
+            WeightDecay = Pick(_weightDecay, d.WeightDecay),
             Beta1 = betas[0],
             Beta2 = betas[1],
-            Schedule = ctx.Value(_schedule),
-            Warmup = ctx.Value(_warmup),
+            Schedule = Pick(_schedule, d.Schedule),
+            Warmup = Pick(_warmup, d.Warmup),
             BaseMomentum = range[0],
             MaxMomentum = range[1],
-            CropPadding = ctx.Value(_cropPadding),
-            HorizontalFlip = ctx.Value(_flip),
-            LabelSmoothing = ctx.Value(_labelSmoothing),
-            GradientClipNorm = ctx.Value(_clip),
-            Head = _head is null ? _defaults.Head : ctx.Value(_head),
-            LogitScale = ctx.Value(_logitScale),
-            EmbeddingDimension = ctx.Value(_embeddingDim),
-            Precision = ctx.Value(_precision),
+            CropPadding = Pick(_cropPadding, d.CropPadding),
+            HorizontalFlip = Pick(_flip, d.HorizontalFlip),
+            LabelSmoothing = Pick(_labelSmoothing, d.LabelSmoothing),
+            GradientClipNorm = Pick(_clip, d.GradientClipNorm),
+            Head = _head is null ? d.Head : Pick(_head, d.Head),
+            LogitScale = Pick(_logitScale, d.LogitScale),
+            EmbeddingDimension = Pick(_embeddingDim, d.EmbeddingDimension),
+            Precision = Pick(_precision, d.Precision),
         };
     }
 }
