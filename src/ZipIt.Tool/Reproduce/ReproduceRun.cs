@@ -60,6 +60,13 @@ internal sealed class ReproduceRun(PluginCatalog plugins, ModelLoader loader, IL
 
         var (models, pretrained) = TrainModels(o, setting);
         Lap("train");
+        // "train" is every model this run trained; pretraining of the shared starts is its own phase.
+        var pretrainSeconds = pretrained.Sum(m => m.Seconds ?? 0);
+        if (pretrainSeconds > 0)
+        {
+            seconds["pretrain"] = pretrainSeconds;
+            seconds["train"] -= pretrainSeconds;
+        }
         var pipeline = new MergePipeline(loader, plugins, logger, TorchRuntime.ComputeDevice, cancellation);
 
         var baseLabels = setting.Tasks.Select((_, i) => $"Model {(char)('A' + i)}").ToList();
