@@ -27,6 +27,8 @@ internal sealed class MixedPrecision
         if (_masterParameters.Count != _lowParameters.Count)
             throw new InvalidOperationException($"the bfloat16 model has {_lowParameters.Count} parameters, the master {_masterParameters.Count}");
         low.train();
+        // Buffers start where the master's are (an --init model's BatchNorm statistics).
+        Copy(master, low);
         // Gives every master parameter a gradient tensor to overwrite (TorchSharp cannot assign .grad).
         using var scope = NewDisposeScope();
         torch.stack(_masterParameters.Select(p => p.sum()).ToArray()).sum().mul(0).backward();
@@ -49,11 +51,13 @@ internal sealed class MixedPrecision
         }
     }
 
-    public void StoreBuffers()
+    public void StoreBuffers() => Copy(_low, _master);
+
+    private static void Copy(nn.Module from, nn.Module to)
     {
         using var noGrad = torch.no_grad();
-        var low = _low.named_buffers().ToDictionary(b => b.name, b => b.buffer);
-        foreach (var (name, buffer) in _master.named_buffers())
-            if (low.TryGetValue(name, out var value)) buffer.copy_(value);
+        var source = from.named_buffers().ToDictionary(b => b.name, b => b.buffer);
+        foreach (var (name, buffer) in to.named_buffers())
+            if (source.TryGetValue(name, out var value)) buffer.copy_(value);
     }
 }
