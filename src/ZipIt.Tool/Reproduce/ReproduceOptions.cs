@@ -68,12 +68,15 @@ internal sealed record ReproduceOptions
         return [1 + 4 * late, 1 + 4 * early];
     }
 
-    /// <summary>The architecture settings of every model.</summary>
+    /// <summary>
+    /// The architecture settings of every model; a ViT's MLP ratio 2 and patch 8 (16 patches of a
+    /// 32×32 input) are CPU-sized defaults that <see cref="Set"/> overrides.
+    /// </summary>
     public Dictionary<string, string> ModelSettings()
     {
         string I(int v) => v.ToString(CultureInfo.InvariantCulture);
         var settings = Arch == Vit
-            ? new Dictionary<string, string> { ["width"] = I(Width), ["depth"] = I(Depth), ["heads"] = I(Heads), ["mlp_ratio"] = "2" }
+            ? new Dictionary<string, string> { ["width"] = I(Width), ["depth"] = I(Depth), ["heads"] = I(Heads), ["mlp_ratio"] = "2", ["patch"] = "8" }
             : new Dictionary<string, string> { ["width"] = I(Width), ["norm"] = Norm };
         foreach (var (k, v) in Set) settings[k] = v;
         return settings;
