@@ -6,7 +6,8 @@
 #        scripts/measure-merge.sh resnet20 1000 32 100 -- --set width=4   (settings go to init)
 # Prints the per-stage seconds, the floor (the five model-passes: two base BatchNorm resets, the
 # collection over both models and the merged model's reset; estimated as 2.5 × the base resets),
-# the ratio of the merge's work (everything but writing the output) to the floor, and peak RSS.
+# the ratio of the merge's work (everything but writing the output) to the floor, and peak RSS
+# beside the memory estimate the merge makes before its work.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 variant=$1 images=$2 size=$3 batch=${4:-50}; shift $(( $# >= 4 ? 4 : $# ))
@@ -26,11 +27,15 @@ header += b" " * (-len(header) % 8)
 with open(path, "wb") as f:
     f.write(struct.pack("<Q", len(header))); f.write(header); values.tofile(f)
 PY
+# The memory estimate, as the refusal under an impossible limit states it (exit 5, nothing done).
+"${zipit[@]}" merge --models "$work/a.safetensors" "$work/b.safetensors" --data "$work/data.safetensors" \
+  --batch-size "$batch" -o "$work/merged.safetensors" --max-memory 1B 2> "$work/estimate" || true
 /usr/bin/time -f "%M" -o "$work/rss" "${zipit[@]}" merge --models "$work/a.safetensors" "$work/b.safetensors" --data "$work/data.safetensors" \
   --batch-size "$batch" -o "$work/merged.safetensors" --json > "$work/out.json"
-python3 - "$work/out.json" "$work/rss" "$variant" "$images" "$size" <<'PY'
-import json, sys
+python3 - "$work/out.json" "$work/rss" "$variant" "$images" "$size" "$work/estimate" <<'PY'
+import json, re, sys
 r = json.load(open(sys.argv[1])); s = r["seconds"]; rss = int(open(sys.argv[2]).read().split()[-1]) / 1024 / 1024
+estimate = re.search(r"needs about ([^()]*) of memory", open(sys.argv[6]).read())
 floor = 2.5 * s.get("resetBnBase", 0)
 work = r["total"] - s.get("write", 0)
 print(f"{sys.argv[3]}, {sys.argv[4]} images at {sys.argv[5]}x{sys.argv[5]}")
@@ -38,5 +43,5 @@ for k, v in s.items(): print(f"  {k:14s} {v:8.2f} s")
 print(f"  total          {r['total']:8.2f} s   (work without writing: {work:.2f} s)")
 print(f"  forward floor  {floor:8.2f} s   (2.5 x base BN reset)")
 print(f"  ratio          {work / floor if floor else float('nan'):8.2f}   (without load: {(work - s.get('load', 0)) / floor if floor else float('nan'):.2f})")
-print(f"  peak RSS       {rss:8.2f} GiB")
+print(f"  peak RSS       {rss:8.2f} GiB   (estimated before the work: {estimate.group(1) if estimate else 'n/a'})")
 PY

@@ -9,6 +9,7 @@ namespace ZipIt;
 /// </summary>
 public sealed class ArchitectureConfig : IEquatable<ArchitectureConfig>
 {
+    /// <summary>A configuration of <paramref name="variant"/> in family <paramref name="architecture"/>; <paramref name="settings"/> are copied and kept in ordinal key order.</summary>
     public ArchitectureConfig(string architecture, string variant, IReadOnlyDictionary<string, string>? settings = null)
     {
         Architecture = architecture;
@@ -44,13 +45,16 @@ public sealed class ArchitectureConfig : IEquatable<ArchitectureConfig>
         return i;
     }
 
+    /// <summary>Same family, variant and settings (<see cref="Notes"/> are ignored).</summary>
     public bool Equals(ArchitectureConfig? other) =>
         other is not null && Architecture == other.Architecture && Variant == other.Variant &&
         Settings.Count == other.Settings.Count &&
         Settings.All(kv => other.Settings.TryGetValue(kv.Key, out var v) && v == kv.Value);
 
+    /// <inheritdoc cref="Equals(ArchitectureConfig?)"/>
     public override bool Equals(object? obj) => Equals(obj as ArchitectureConfig);
 
+    /// <summary>A hash consistent with <see cref="Equals(ArchitectureConfig?)"/>.</summary>
     public override int GetHashCode() => HashCode.Combine(Architecture, Variant, Settings.Count);
 
     /// <summary><c>resnet/resnet20 (norm=bn, width=4)</c>.</summary>

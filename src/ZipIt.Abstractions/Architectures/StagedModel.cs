@@ -12,6 +12,7 @@ namespace ZipIt;
 /// </summary>
 public abstract class StagedModel : nn.Module<Tensor, Tensor>
 {
+    /// <summary>Names the module as TorchSharp does (<see cref="nn.Module"/>'s name).</summary>
     protected StagedModel(string name) : base(name) { }
 
     /// <summary>Number of stages; equals <c>MergeGraph.Stages.Count</c> for this model's configuration.</summary>

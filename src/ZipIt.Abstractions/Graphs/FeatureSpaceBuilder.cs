@@ -16,6 +16,7 @@ public sealed class FeatureSpaceBuilder
     private string? _groupTie;
     private bool _residual;
 
+    /// <summary>Starts a space named <paramref name="name"/> with <paramref name="width"/> features.</summary>
     public FeatureSpaceBuilder(string name, int width)
     {
         _name = name;
@@ -105,6 +106,7 @@ public sealed class FeatureSpaceBuilder
         return this;
     }
 
+    /// <summary>The space as declared so far (producers, consumers, norms, taps, groups).</summary>
     public FeatureSpace Build() => new(_name, _width)
     {
         Producers = _producers.ToArray(),

@@ -24,5 +24,6 @@ public sealed record FeatureTap(string Module, TapSite Site, int ChannelAxis = 1
     /// </summary>
     public string? Set { get; init; }
 
+    /// <summary><c>output of layer1.0.bn2</c>.</summary>
     public override string ToString() => $"{Site.ToString().ToLowerInvariant()} of {Module}";
 }

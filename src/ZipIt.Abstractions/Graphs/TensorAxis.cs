@@ -17,6 +17,7 @@ public sealed record TensorAxis(string Tensor, int Axis, TensorKind Kind = Tenso
     /// <summary>Length of the slice; null means "the whole axis" (which must then equal the space width).</summary>
     public long? Length { get; init; }
 
+    /// <summary><c>conv1.weight[axis 0]</c>, or with the slice: <c>blocks.0.attn.qkv.weight[axis 0, 0..64)</c>.</summary>
     public override string ToString() =>
         Length is null && Offset == 0 ? $"{Tensor}[axis {Axis}]" : $"{Tensor}[axis {Axis}, {Offset}..{Offset + (Length ?? 0)})";
 }

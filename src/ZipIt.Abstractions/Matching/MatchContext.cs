@@ -31,5 +31,6 @@ public sealed class MatchContext
     /// <summary>Where to log progress (stderr); <c>--verbosity d</c> shows Debug.</summary>
     public ILogger Logger { get; init; } = NullLogger.Instance;
 
+    /// <summary>Cancelled on Ctrl+C or SIGTERM; long matchers check it between points.</summary>
     public CancellationToken CancellationToken { get; init; }
 }

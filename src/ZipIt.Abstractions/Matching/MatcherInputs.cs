@@ -4,6 +4,7 @@ namespace ZipIt;
 [Flags]
 public enum MatcherInputs
 {
+    /// <summary>Nothing beyond point names and widths (e.g. weight averaging).</summary>
     None = 0,
     /// <summary>Each point's activation covariance (and mean) over calibration data.</summary>
     Activations = 1,

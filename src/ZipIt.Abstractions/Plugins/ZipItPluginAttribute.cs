@@ -7,6 +7,7 @@ namespace ZipIt;
 [AttributeUsage(AttributeTargets.Assembly, AllowMultiple = false)]
 public sealed class ZipItPluginAttribute : Attribute
 {
+    /// <summary>Names <paramref name="pluginType"/> as the assembly's plugin.</summary>
     public ZipItPluginAttribute(Type pluginType) => PluginType = pluginType;
 
     /// <summary>A public, non-abstract class implementing <see cref="IZipItPlugin"/>.</summary>

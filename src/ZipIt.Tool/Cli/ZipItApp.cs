@@ -37,7 +37,7 @@ public static class ZipItApp
         return parse.InvokeAsync(invocation, cancellationToken).GetAwaiter().GetResult();
     }
 
-    public const string ToolName = "dotnet zipit";
+    public const string ToolName = ToolIdentity.Command;
 
     internal static Command CreateRootCommand(CommandRunner runner)
     {
@@ -48,6 +48,7 @@ public static class ZipItApp
             new HelpOption(),
             new VersionOption(),
             GlobalOptions.Verbosity,
+            GlobalOptions.Progress,
             GlobalOptions.Plugins,
             GlobalOptions.LibTorch,
             GlobalOptions.ArchSettings,

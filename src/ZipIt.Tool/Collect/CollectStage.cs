@@ -1,6 +1,7 @@
 using ZipIt.Core;
 using ZipIt.Data;
 using ZipIt.Models;
+using ZipIt.Output;
 using ZipIt.ResetBn;
 
 namespace ZipIt.Collect;
@@ -10,8 +11,10 @@ internal static class CollectStage
 {
     public static PointStatistics Run(
         IReadOnlyList<LoadedModel> models, IReadOnlyList<FeatureSpace> spaces, TensorDataset dataset, int batchSize, bool resetBn, CancellationToken cancellation,
-        IReadOnlyCollection<string>? tapSets = null)
+        IReadOnlyCollection<string>? tapSets = null, ProgressDisplay? progress = null)
     {
+        progress ??= ProgressDisplay.Off;
+        var count = ProgressDisplay.Batches(dataset.Count, batchSize);
         foreach (var set in tapSets ?? [])
             if (!spaces.Any(sp => sp.Taps.Any(t => t.Set == set)))
             {
@@ -20,8 +23,10 @@ internal static class CollectStage
             }
         if (resetBn)
             foreach (var m in models)
-                BatchNormReset.Run(m.Modules, dataset.Batches(batchSize).Select(b => b.Images), x => m.Forward(x), cancellation);
-        var accumulators = StatisticsCollector.Collect(models.Select(m => m.Model).ToList(), spaces, dataset.Batches(batchSize).Select(b => b.Images), models[0].Device, cancellation, tapSets: tapSets);
+                progress.Over($"reset BN {Path.GetFileName(m.Path)}", dataset.Batches(batchSize).Select(b => b.Images), count,
+                    batches => BatchNormReset.Run(m.Modules, batches, x => m.Forward(x), cancellation));
+        var accumulators = progress.Over($"collect {models.Count} models", dataset.Batches(batchSize).Select(b => b.Images), count,
+            batches => StatisticsCollector.Collect(models.Select(m => m.Model).ToList(), spaces, batches, models[0].Device, cancellation, tapSets: tapSets));
         try
         {
             // Matching and the metrics file work on the CPU; an O×O matrix is small next to the features.
@@ -29,6 +34,8 @@ internal static class CollectStage
             foreach (var (name, accumulator) in accumulators)
             {
                 var (c, m) = accumulator.Finish();
+                // Freed at once: the statistics' peak is then one set of O×O matrices, not two.
+                accumulator.Dispose();
                 points[name] = c.device_type == TorchSharp.DeviceType.CPU ? (c, m) : (Cpu(c), Cpu(m));
             }
             return new PointStatistics(points, models.Count, dataset.Count);

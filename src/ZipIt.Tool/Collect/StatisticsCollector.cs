@@ -15,7 +15,7 @@ internal static class StatisticsCollector
         IReadOnlyList<StagedModel> models, IReadOnlyList<FeatureSpace> spaces, IEnumerable<Tensor> batches, Device device,
         CancellationToken cancellation = default, Action<long>? progress = null, IReadOnlyCollection<string>? tapSets = null)
     {
-        var accumulators = spaces.ToDictionary(s => s.Name, s => new CovarianceAccumulator(models.Count * s.Width));
+        var accumulators = spaces.ToDictionary(s => s.Name, s => new CovarianceAccumulator(models.Count * s.Width, models.Count));
         var taps = new List<FeatureTaps>();
         try
         {

@@ -9,6 +9,7 @@ using ZipIt.Checkpoints;
 using ZipIt.Core;
 using ZipIt.Hosting;
 using ZipIt.Output;
+using ZipIt.Merge;
 
 namespace ZipIt.Commands;
 
@@ -33,31 +34,38 @@ internal static class CollectCommand
         var arch = CommonOptions.Arch();
         var tapSets = CommonOptions.TapSets();
         var json = CommonOptions.Json();
+        var maxMemory = CommonOptions.MaxMemory();
         var command = new Command("collect", "Collect per-merge-point feature covariances of two or more models over calibration data.")
         {
-            models, data, images, batchSize, resetBn, tapSets, output, arch, json, CommonOptions.Device(),
+            models, data, images, batchSize, resetBn, tapSets, output, arch, maxMemory, json, CommonOptions.Device(),
         };
         command.SetAction((parse, ct) => Task.FromResult(runner.Run(parse, ct, ctx => Execute(ctx,
-            ctx.Value(models)!, ctx.Value(data)!, ctx.Value(images), ctx.Value(batchSize), ctx.Value(resetBn), ctx.Value(output)!, ctx.Value(arch), ctx.Value(json), ctx.Value(tapSets) ?? []))));
+            ctx.Value(models)!, ctx.Value(data)!, ctx.Value(images), ctx.Value(batchSize), ctx.Value(resetBn), ctx.Value(output)!, ctx.Value(arch), ctx.Value(json), ctx.Value(tapSets) ?? [], ctx.Value(maxMemory)))));
         return command;
     }
 
-    private static int Execute(CommandContext ctx, string[] paths, string dataPath, long? images, int batchSize, bool resetBn, string output, string? arch, bool json, string[] tapSets)
+    private static int Execute(CommandContext ctx, string[] paths, string dataPath, long? images, int batchSize, bool resetBn, string output, string? arch, bool json, string[] tapSets, string? maxMemoryText)
     {
         DataOptions.Validate(images, batchSize);
+        var maxMemory = CommonOptions.MaxMemoryBytes(maxMemoryText);
         OutputGuard.RequireDistinct([.. paths.Select(m => new OutputGuard.Named("MODEL", m)), new("--data", dataPath)], [new("--output", output)]);
         OutputGuard.RequireWritable("--output", output);
         var clock = Stopwatch.StartNew();
-        var loaded = ctx.Get<ModelLoader>().LoadAll(paths, arch);
+        var loaded = ctx.Get<ModelLoader>().LoadAll(paths, ctx.Device, arch);
         try
         {
             SingleHeadCheck.Require(loaded);
             using var dataset = TensorDataset.Load(dataPath, images);
             foreach (var m in loaded) ImageCheck.Require(m, dataset.Images, dataPath);
             var graph = loaded[0].Graph;
-            using var statistics = CollectStage.Run(loaded, graph.Spaces, dataset, batchSize, resetBn, ctx.CancellationToken, tapSets);
+            MemoryEstimate.RequireAvailable(MergeMemory.For(loaded, dataset, null, graph.Spaces, batchSize, tapSets).Collect,
+                $"collect of {loaded.Count} × {loaded[0].Config} over {dataset.Count} images", maxMemory);
+            // Before the BatchNorm reset changes the models: the identity is that of the files given.
+            var hashes = loaded.Select(ModelFingerprint.Of).ToList();
+            using var statistics = CollectStage.Run(loaded, graph.Spaces, dataset, batchSize, resetBn, ctx.CancellationToken, tapSets, ctx.Progress);
             var metadata = ArchitectureMetadata.For(loaded[0].Config);
             metadata[MetadataKeys.Sources] = JsonSerializer.Serialize(loaded.Select(m => Path.GetFileName(m.Path)));
+            metadata[MetadataKeys.SourceFingerprints] = SourceFingerprints.Serialize(hashes);
             MetricsFile.Write(output, graph.Spaces, statistics, metadata);
             ctx.Logger.LogInformation("{Points} merge points of {Models} models over {Images} images → {Output} in {Seconds:0.00} s",
                 graph.Spaces.Count, loaded.Count, dataset.Count, output, clock.Elapsed.TotalSeconds);

@@ -35,7 +35,7 @@ internal static partial class ConvertCommand
         };
         var dtype = new Option<string?>("--dtype")
         {
-            Description = "Store floating-point tensors as f32, f16 or bf16 (integer and boolean tensors keep their type). Default: as they are.",
+            Description = $"Store floating-point tensors as {StorageDType.Names} (integer and boolean tensors keep their type). Default: as they are.",
             HelpName = "TYPE",
         };
         var shardSize = new Option<string?>("--shard-size")
@@ -55,8 +55,8 @@ internal static partial class ConvertCommand
 
     private static int Execute(CommandContext ctx, string input, string output, string? dtypeName, string? shardSizeText, bool json)
     {
-        var dtype = ParseDType(dtypeName);
-        var shardBytes = shardSizeText is null ? (long?)null : ParseSize(shardSizeText);
+        var dtype = StorageDType.Parse(dtypeName);
+        var shardBytes = shardSizeText is null ? (long?)null : ByteSize.Parse(shardSizeText, "--shard-size");
         var outFull = Path.GetFullPath(output);
         if (shardBytes is null && Directory.Exists(outFull))
             throw ZipItException.Usage($"-o {output} is a folder; give a .safetensors file name (or --shard-size to write shards into a folder)");
@@ -83,10 +83,10 @@ internal static partial class ConvertCommand
             {
                 ctx.CancellationToken.ThrowIfCancellationRequested();
                 var tensor = checkpoint.Read(entry.Name);
-                if (dtype is { } target && tensor.is_floating_point() && tensor.dtype != target)
+                if (StorageDType.Changes(tensor, dtype))
                 {
                     // Convert one tensor at a time, so the input's copy never sits beside the whole output.
-                    var converted = tensor.to_type(target);
+                    var converted = StorageDType.Cast(tensor, dtype);
                     tensor.Dispose();
                     tensor = converted;
                 }
@@ -119,38 +119,6 @@ internal static partial class ConvertCommand
         }
     }
 
-    private static ScalarType? ParseDType(string? name) => name?.ToLowerInvariant() switch
-    {
-        null => null,
-        "f32" or "float32" => ScalarType.Float32,
-        "f16" or "float16" => ScalarType.Float16,
-        "bf16" or "bfloat16" => ScalarType.BFloat16,
-        _ => throw ZipItException.Usage($"--dtype {name}: expected f32, f16 or bf16"),
-    };
-
-    /// <summary>"2GB", "500MB", "1.5GiB", "123456" → bytes.</summary>
-    internal static long ParseSize(string text)
-    {
-        var s = text.Trim();
-        var units = new (string Suffix, double Factor)[]
-        {
-            ("KiB", 1L << 10), ("MiB", 1L << 20), ("GiB", 1L << 30), ("TiB", 1L << 40),
-            ("KB", 1e3), ("MB", 1e6), ("GB", 1e9), ("TB", 1e12), ("B", 1),
-        };
-        var factor = 1.0;
-        foreach (var (suffix, f) in units)
-        {
-            if (s.EndsWith(suffix, StringComparison.OrdinalIgnoreCase))
-            {
-                factor = f;
-                s = s[..^suffix.Length].Trim();
-                break;
-            }
-        }
-        if (!double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var number) || !double.IsFinite(number) || number * factor < 1 || number * factor > long.MaxValue)
-            throw ZipItException.Usage($"--shard-size {text}: expected a size such as 2GB, 500MB or 1GiB (at least 1 byte)");
-        return (long)(number * factor);
-    }
 
     /// <summary>The input files a sharded write into <paramref name="folder"/> could replace: shards
     /// and an index of the writer's names there (whatever their count, so no stale shard is mixed in).</summary>

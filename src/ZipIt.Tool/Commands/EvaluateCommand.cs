@@ -27,7 +27,7 @@ internal static class EvaluateCommand
         var images = DataOptions.Images();
         var batchSize = DataOptions.BatchSize();
         var tasks = new Option<string[]>("--task") { Description = "A task as NAME=CLASSES (e.g. a=0-4). Repeatable; head i of a multi-head model answers task i.", Required = true, Arity = ArgumentArity.OneOrMore, HelpName = "NAME=CLASSES" };
-        var head = new Option<HeadKind>("--head") { Description = "How outputs are read: logits, or clip (cosine with --class-embeddings).", DefaultValueFactory = _ => HeadKind.Logits };
+        var head = CommonOptions.Choice<HeadKind>("--head", "How outputs are read: logits, or clip (cosine with --class-embeddings).", HeadKind.Logits);
         var embeddings = new Option<string?>("--class-embeddings") { Description = "A .safetensors file with tensor 'embeddings' [K, D], row c for class c (clip heads).", HelpName = "FILE" };
         var ensemble = new Option<bool>("--ensemble") { Description = "Also evaluate the given single-head models together as an ensemble (model i answers task i): the usual upper bound." };
         var output = new Option<string?>("--output", "-o") { Description = "Write the JSON report here.", HelpName = "FILE" };
@@ -39,7 +39,7 @@ internal static class EvaluateCommand
             models, data, tasks, head, embeddings, ensemble, images, batchSize, output, markdown, arch, json, CommonOptions.Device(),
         };
         command.SetAction((parse, ct) => Task.FromResult(runner.Run(parse, ct, ctx => Execute(ctx,
-            ctx.Value(models)!, ctx.Value(data)!, ctx.Value(tasks)!, ctx.Value(head), ctx.Value(embeddings), ctx.Value(ensemble),
+            ctx.Value(models)!, ctx.Value(data)!, ctx.Value(tasks)!, ctx.Value(head) ?? HeadKind.Logits, ctx.Value(embeddings), ctx.Value(ensemble),
             ctx.Value(images), ctx.Value(batchSize), ctx.Value(output), ctx.Value(markdown), ctx.Value(arch), ctx.Value(json)))));
         return command;
     }
@@ -64,14 +64,14 @@ internal static class EvaluateCommand
         {
             foreach (var path in paths)
             {
-                var model = loader.Load(path, arch);
+                var model = loader.Load(path, ctx.Device, arch);
                 loaded.Add(model);
                 WeightCheck.RequireFinite(model);
                 var outputs = ImageCheck.Require(model, dataset.Images, dataPath);
                 if (head == HeadKind.Logits && outputs.Count == 1) RequireClasses(path, outputs[0], tasks, taskSpecs);
                 try
                 {
-                    results.Add(EvaluationStage.Run(Path.GetFileName(path), [model], dataset, batchSize, tasks, head, embeddings, x => model.Forward(x), ctx.CancellationToken, out counts));
+                    results.Add(EvaluationStage.Run(Path.GetFileName(path), [model], dataset, batchSize, tasks, head, embeddings, x => model.Forward(x), ctx.CancellationToken, out counts, ctx.Progress));
                 }
                 catch (ZipItException e) when (e.Code == ExitCode.Input)
                 {
@@ -83,7 +83,7 @@ internal static class EvaluateCommand
             {
                 if (loaded.Any(m => m.Layout is not null)) throw ZipItException.Usage("--ensemble combines single-head models");
                 if (loaded.Count != tasks.Count) throw ZipItException.Usage($"--ensemble needs one model per task: {loaded.Count} models, {tasks.Count} tasks");
-                results.Add(EvaluationStage.Run("Ensemble", loaded, dataset, batchSize, tasks, head, embeddings, x => loaded.Select(m => m.Forward(x)[0]).ToList(), ctx.CancellationToken, out counts));
+                results.Add(EvaluationStage.Run("Ensemble", loaded, dataset, batchSize, tasks, head, embeddings, x => loaded.Select(m => m.Forward(x)[0]).ToList(), ctx.CancellationToken, out counts, ctx.Progress));
             }
         }
         finally

@@ -32,19 +32,20 @@ internal static class MatchCommand
         var set = new Option<string[]>("--set") { Description = "Any matcher setting as name=value (see 'plugins list --json'). Repeatable.", HelpName = "NAME=VALUE", Arity = ArgumentArity.OneOrMore };
         var models = new Option<string[]>("--models") { Description = "The models' checkpoints, for matchers that use weights.", Arity = ArgumentArity.OneOrMore, AllowMultipleArgumentsPerToken = true, HelpName = "FILE" };
         var seed = new Option<long>("--seed") { Description = "Seed for matchers with randomness.", DefaultValueFactory = _ => 0 };
+        var noIdentityCheck = new Option<bool>(SourceFingerprints.SkipOption) { Description = "Use the metrics even when --models are not the models (or the order) they were collected from." };
         var json = CommonOptions.Json();
         var command = new Command("match", "Compute merge and unmerge matrices for every merge point from collected statistics.")
         {
-            metrics, output, matcher, preset, alpha, beta, set, models, seed, json, CommonOptions.Device(),
+            metrics, output, matcher, preset, alpha, beta, set, models, noIdentityCheck, seed, json, CommonOptions.Device(),
         };
         command.SetAction((parse, ct) => Task.FromResult(runner.Run(parse, ct, ctx => Execute(ctx,
             ctx.Value(metrics)!, ctx.Value(output)!, ctx.Value(matcher)!, ctx.Value(preset), ctx.Value(alpha), ctx.Value(beta), ctx.Value(set) ?? [],
-            ctx.Value(models) ?? [], ctx.Value(seed), ctx.Value(json)))));
+            ctx.Value(models) ?? [], ctx.Value(noIdentityCheck), ctx.Value(seed), ctx.Value(json)))));
         return command;
     }
 
     private static int Execute(CommandContext ctx, string metricsPath, string output, string matcherName, string? preset, double? alpha, double? beta,
-        string[] set, string[] modelPaths, long seed, bool json)
+        string[] set, string[] modelPaths, bool noIdentityCheck, long seed, bool json)
     {
         OutputGuard.RequireDistinct([new("METRICS", metricsPath), .. modelPaths.Select(m => new OutputGuard.Named("--models", m))], [new("--output", output)]);
         var clock = Stopwatch.StartNew();
@@ -66,11 +67,19 @@ internal static class MatchCommand
         var loaded = new List<LoadedModel>();
         try
         {
-            if (required.HasFlag(MatcherInputs.Weights))
+            if (required.HasFlag(MatcherInputs.Weights) && modelPaths.Length != n)
+                throw ZipItException.Usage($"--matcher {matcher.Name} uses the models' weights: pass the {n} checkpoints with --models");
+            var hashes = SourceFingerprints.Read(file.Metadata, name);
+            if (modelPaths.Length > 0)
             {
                 if (modelPaths.Length != n)
-                    throw ZipItException.Usage($"--matcher {matcher.Name} uses the models' weights: pass the {n} checkpoints with --models");
-                loaded = ctx.Get<ModelLoader>().LoadAll(modelPaths);
+                    throw ZipItException.Usage($"--models: {name} holds statistics of {n} models, {modelPaths.Length} were given");
+                loaded = ctx.Get<ModelLoader>().LoadAll(modelPaths, ctx.Device);
+                hashes = loaded.Select(ModelFingerprint.Of).ToList();
+                if (!noIdentityCheck) SourceFingerprints.Require(name, file.Metadata, loaded, hashes, ctx.Logger);
+            }
+            if (required.HasFlag(MatcherInputs.Weights))
+            {
                 graph ??= loaded[0].Graph;
                 // A bare covariance file names its points but cannot describe them; the models can.
                 var known = graph;
@@ -79,7 +88,12 @@ internal static class MatchCommand
                 weights = loaded.Select(m => m.CpuState()).ToList();
             }
             using var matches = MatchStage.Run(matcher, settings, points, n, graph, weights, seed, ctx.Logger, ctx.CancellationToken, name);
-            MatchesFile.Write(output, n, points.Select(p => p.Name).ToList(), matches, matcher.Name, settings.Effective);
+            // The matches are for the models the statistics came from (or, when given, the --models).
+            var provenance = new Dictionary<string, string>();
+            if (hashes is not null) provenance[MetadataKeys.SourceFingerprints] = SourceFingerprints.Serialize(hashes);
+            if (loaded.Count > 0) provenance[MetadataKeys.Sources] = System.Text.Json.JsonSerializer.Serialize(loaded.Select(m => Path.GetFileName(m.Path)));
+            else if (file.Metadata.TryGetValue(MetadataKeys.Sources, out var sources)) provenance[MetadataKeys.Sources] = sources;
+            MatchesFile.Write(output, n, points.Select(p => p.Name).ToList(), matches, matcher.Name, settings.Effective, provenance);
             ctx.Logger.LogInformation("matched {Points} points of {Models} models with {Matcher} → {Output} in {Seconds:0.00} s",
                 points.Count, n, matcher.Name, output, clock.Elapsed.TotalSeconds);
             if (json)

@@ -16,6 +16,7 @@ using ZipIt.Zip;
 using static TorchSharp.torch;
 using ZipIt.Core;
 using ZipIt.Hosting;
+using ZipIt.Checkpoints;
 
 namespace ZipIt.Commands;
 
@@ -28,7 +29,7 @@ internal static class MergeCommand
 {
     public static Command Create(CommandRunner runner)
     {
-        var recipe = new Argument<string?>("recipe") { Description = "A JSON recipe (keys: models, data, images, batchSize, resetBn, matcher, alpha, beta, settings, stop, seed, output, evaluate).", Arity = ArgumentArity.ZeroOrOne };
+        var recipe = new Argument<string?>("recipe") { Description = "A JSON recipe (keys: models, data, images, batchSize, resetBn, matcher, preset, alpha, beta, settings, stop, seed, output, dtype, card, evaluate).", Arity = ArgumentArity.ZeroOrOne };
         var models = new Option<string[]>("--models") { Description = "Two or more checkpoints of one architecture and width.", Arity = ArgumentArity.OneOrMore, AllowMultipleArgumentsPerToken = true, HelpName = "FILE" };
         var data = new Option<string?>("--data") { Description = "Calibration images (.safetensors with tensor 'images') for collecting statistics and resetting BatchNorm; data-free matchers (average, mudsc with balance 1) run without it.", HelpName = "FILE" };
         var images = DataOptions.Images();
@@ -42,16 +43,19 @@ internal static class MergeCommand
         var set = new Option<string[]>("--set") { Description = "Any matcher setting as name=value. Repeatable.", Arity = ArgumentArity.OneOrMore, HelpName = "NAME=VALUE" };
         var stop = new Option<string?>("--stop") { Description = "Partial zip: stop after this point (e.g. 13, or a stage name); default: full zip.", HelpName = "POINT" };
         var seed = new Option<long?>("--seed") { Description = "Seed for matchers with randomness (default 0).", HelpName = "N" };
-        var output = new Option<string?>("--output", "-o") { Description = "Merged checkpoint to write; the resolved recipe goes to <output>.recipe.json.", HelpName = "FILE" };
+        var output = new Option<string?>("--output", "-o") { Description = "Merged checkpoint to write; the resolved recipe goes to <output>.recipe.json, the model card to NAME.README.md (README.md for model.safetensors).", HelpName = "FILE" };
+        var dtype = new Option<string?>("--dtype") { Description = $"Store the merged checkpoint's floating-point tensors as {StorageDType.Names} (default f32); evaluation uses the weights as stored.", HelpName = "TYPE" };
+        var noCard = new Option<bool>("--no-card", "--no-write-model-card") { Description = "Do not write the model card (README) beside the output." };
         var evalData = new Option<string?>("--eval-data") { Description = "Evaluate the merged model on these labelled images.", HelpName = "FILE" };
         var tasks = new Option<string[]>("--task") { Description = "Evaluation task NAME=CLASSES (repeatable; needs --eval-data).", Arity = ArgumentArity.OneOrMore, HelpName = "NAME=CLASSES" };
-        var head = new Option<HeadKind?>("--head") { Description = "How outputs are read for evaluation: logits (default) or clip." };
+        var head = CommonOptions.Choice<HeadKind>("--head", "How outputs are read for evaluation: logits (default) or clip.");
         var embeddings = new Option<string?>("--class-embeddings") { Description = "Class embeddings for clip heads.", HelpName = "FILE" };
         var json = CommonOptions.Json();
+        var maxMemory = CommonOptions.MaxMemory();
         var device = CommonOptions.Device();
         var command = new Command("merge", "Run the whole merge (collect, match, zip, reset BN, evaluate) from flags or a JSON recipe.")
         {
-            recipe, models, data, images, batchSize, resetBn, tapSets, matcher, preset, alpha, beta, set, stop, seed, output, evalData, tasks, head, embeddings, json, device,
+            recipe, models, data, images, batchSize, resetBn, tapSets, matcher, preset, alpha, beta, set, stop, seed, output, dtype, noCard, evalData, tasks, head, embeddings, maxMemory, json, device,
         };
         command.SetAction((parse, ct) => Task.FromResult(runner.Run(parse, ct, ctx =>
         {
@@ -84,37 +88,42 @@ internal static class MergeCommand
                 Stop = Flag(stop) ?? file.Stop,
                 Seed = Flag(seed) ?? file.Seed ?? 0,
                 Output = FullPath(Flag(output)) ?? file.Output,
+                DType = Flag(dtype) ?? file.DType ?? "f32",
+                Card = Flag(noCard) ? false : file.Card ?? true,
                 Evaluate = evaluation,
             };
-            return Execute(ctx, resolved, ctx.Value(json), ctx.Value(device)!);
+            var command = Shell.Join(ToolIdentity.Command.Split(' ').Concat(parse.Tokens.Select(t => t.Value)));
+            return Execute(ctx, resolved, command, ctx.Value(json), ctx.Value(device)!, CommonOptions.MaxMemoryBytes(ctx.Value(maxMemory)));
         })));
         return command;
     }
 
     private static string? FullPath(string? path) => path is null ? null : Path.GetFullPath(path);
 
-    private static int Execute(CommandContext ctx, MergeRecipe recipe, bool json, string deviceSpec)
+    private static int Execute(CommandContext ctx, MergeRecipe recipe, string command, bool json, string deviceSpec, long? maxMemory)
     {
         var device = TorchRuntime.ResolveDevice(deviceSpec);
-        var pipeline = new MergePipeline(ctx.Get<ModelLoader>(), ctx.Plugins, ctx.Logger, device, ctx.CancellationToken);
+        var pipeline = new MergePipeline(ctx.Get<ModelLoader>(), ctx.Plugins, ctx.Logger, device, ctx.Progress, ctx.CancellationToken) { MaxMemory = maxMemory };
         var clock = Stopwatch.StartNew();
         // merge writes several artifacts (checkpoint, recipe) into the output's folder, as mergekit does.
         Directory.CreateDirectory(Path.GetDirectoryName(recipe.Output ?? ".") is { Length: > 0 } folder ? folder : ".");
         var outcome = pipeline.Run(recipe);
         using var merged = outcome.Merged;
-        var write = Stopwatch.StartNew();
-        // The checkpoint and its recipe appear together or not at all.
-        ModelWriter.Save(merged, recipe.Output!);
-        try
-        {
-            AtomicFile.WriteAllText(recipe.Output + ".recipe.json", recipe.ToJson());
-        }
-        catch
-        {
-            File.Delete(recipe.Output!);
-            throw;
-        }
         var seconds = pipeline.Seconds.ToDictionary(kv => kv.Key, kv => kv.Value);
+        var cardClock = Stopwatch.StartNew();
+        var cardPath = recipe.Card is false ? null : ModelCard.PathFor(recipe.Output!);
+        var card = cardPath is null ? null : ModelCard.For(recipe, outcome, command).ToMarkdown();
+        seconds["card"] = cardClock.Elapsed.TotalSeconds;
+        var write = Stopwatch.StartNew();
+        // The checkpoint, its recipe and its card appear together or not at all.
+        var recipeFile = recipe.Output + ".recipe.json";
+        List<(string, Action)> outputs =
+        [
+            (recipe.Output!, () => ModelWriter.Save(merged, recipe.Output!, dtype: outcome.Plan.DType)),
+            (recipeFile, () => AtomicFile.WriteAllText(recipeFile, recipe.ToJson())),
+        ];
+        if (cardPath is not null) outputs.Add((cardPath, () => AtomicFile.WriteAllText(cardPath, card!)));
+        AtomicFile.Together(outputs);
         seconds["write"] = write.Elapsed.TotalSeconds;
 
         var total = clock.Elapsed.TotalSeconds;
@@ -126,7 +135,7 @@ internal static class MergeCommand
             ctx.Logger.LogInformation("joint {Joint:P1}, {Tasks}, average {Avg:P1}", result.Joint,
                 string.Join(", ", result.Tasks.Select(kv => $"{kv.Key} {kv.Value:P1}")), result.Avg);
         if (json)
-            Json.Write(ctx.Out, new { output = recipe.Output, recipe = recipe.Output + ".recipe.json", stop = outcome.StopLabel, seconds, total, forwardShare = forward / total, evaluation = outcome.Evaluation });
+            Json.Write(ctx.Out, new { output = recipe.Output, recipe = recipeFile, card = cardPath, dtype = StorageDType.Name(outcome.Plan.DType), stop = outcome.StopLabel, seconds, total, forwardShare = forward / total, evaluation = outcome.Evaluation });
         return 0;
     }
 }

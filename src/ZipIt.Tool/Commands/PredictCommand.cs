@@ -49,7 +49,7 @@ internal static class PredictCommand
         OutputGuard.RequireDistinct([new("CHECKPOINT", checkpointPath), new("--input", inputPath), new("--compare", comparePath)], [new("--output", outputPath)]);
         OutputGuard.RequireWritable("--output", outputPath);
         var clock = Stopwatch.StartNew();
-        using var loaded = ctx.Get<ModelLoader>().Load(checkpointPath, arch);
+        using var loaded = ctx.Get<ModelLoader>().Load(checkpointPath, ctx.Device, arch);
         WeightCheck.RequireFinite(loaded);
         var loadSeconds = clock.Elapsed.TotalSeconds;
 

@@ -114,13 +114,15 @@ internal static class ReproduceCommand
         var cache = new Option<string?>("--cache") { Description = "Folder of trained models, reused when the recipe matches (default: ~/.cache/zipit/models).", HelpName = "DIR" };
         var output = new Option<string>("--output", "-o") { Description = "Folder for report.json, report.md and the plots.", DefaultValueFactory = _ => $"zipit-{name}", HelpName = "DIR" };
         var json = CommonOptions.Json();
+        var maxMemory = CommonOptions.MaxMemory();
         var command = new Command(name, description)
         {
-            setting, arch, init, width, depth, heads, set, norm, pairs, calibration, trainImages, alphas, betas, validationImages, testImages, seed, cache, finetuneLr, tapSets, output, json, CommonOptions.Device(),
+            setting, arch, init, width, depth, heads, set, norm, pairs, calibration, trainImages, alphas, betas, validationImages, testImages, seed, cache, finetuneLr, tapSets, output, maxMemory, json, CommonOptions.Device(),
         };
         foreach (var option in recipe.All) command.Options.Add(option);
         command.SetAction((parse, ct) => Task.FromResult(runner.Run(parse, ct, ctx =>
         {
+            var limit = CommonOptions.MaxMemoryBytes(ctx.Value(maxMemory));
             var archName = ctx.Value(arch)!.ToLowerInvariant();
             // --arch vit brings the ViT defaults for every option the command line leaves out.
             var b = archName == ReproduceOptions.Vit ? vit : d;
@@ -150,9 +152,9 @@ internal static class ReproduceCommand
                 Cache = ctx.Value(cache) is { } c ? Path.GetFullPath(c) : null,
             };
             var folder = Path.GetFullPath(ctx.Value(output)!);
-            void Status(string line) { if (ctx.ShowProgress) ctx.Error.WriteLine($"{name}: {line}"); }
-            var run = new ReproduceRun(ctx.Plugins, ctx.Get<ModelLoader>(), ctx.Logger, Status, ctx.Error, ctx.ShowProgress, ctx.CancellationToken);
-            var report = run.Run(options, folder);
+            void Status(string line) { if (ctx.ShowStatus) ctx.Error.WriteLine($"{name}: {line}"); }
+            var run = new ReproduceRun(ctx.Plugins, ctx.Get<ModelLoader>(), ctx.Device, ctx.Logger, Status, ctx.Progress, ctx.CancellationToken);
+            var report = run.Run(options, folder, limit);
             Directory.CreateDirectory(folder);
             var plots = ReproducePlots.Write(report, folder);
             report = report with { Plots = plots };

@@ -41,7 +41,7 @@ internal static class ResetBnCommand
         DataOptions.Validate(images, batchSize);
         output = OutputFor(path, dataPath, output, inPlace);
         var clock = Stopwatch.StartNew();
-        using var loaded = ctx.Get<ModelLoader>().Load(path, arch);
+        using var loaded = ctx.Get<ModelLoader>().Load(path, ctx.Device, arch);
         WeightCheck.RequireFinite(loaded);
         using var dataset = TensorDataset.Load(dataPath, images);
         ImageCheck.Require(loaded, dataset.Images, dataPath);
@@ -55,7 +55,8 @@ internal static class ResetBnCommand
             if (json) Output.Json.Write(ctx.Out, new { output, layers, images = dataset.Count, batches = 0, seconds = clock.Elapsed.TotalSeconds });
             return 0;
         }
-        var batches = BatchNormReset.Run(loaded.Modules, dataset.Batches(batchSize).Select(b => b.Images), x => loaded.Forward(x), ctx.CancellationToken);
+        var batches = ctx.Progress.Over($"reset BN {Path.GetFileName(loaded.Path)}", dataset.Batches(batchSize).Select(b => b.Images),
+            ProgressDisplay.Batches(dataset.Count, batchSize), items => BatchNormReset.Run(loaded.Modules, items, x => loaded.Forward(x), ctx.CancellationToken));
         ModelWriter.Save(loaded, output);
         ctx.Logger.LogInformation("reset {Layers} BatchNorm layers over {Images} images ({Batches} batches) → {Output} in {Seconds:0.00} s",
             layers, dataset.Count, batches, output, clock.Elapsed.TotalSeconds);

@@ -22,13 +22,15 @@ internal static class TrainCommand
         var init = new Option<string?>("--init") { Description = "Fine-tune from this checkpoint (same architecture and widths): its trunk, and its head where it fits the task (a class-embedding head of the same width; a logit head of the same dataset); other heads are re-initialised from --seed.", HelpName = "CHECKPOINT" };
         var imageSize = new Option<int>("--image-size") { Description = "Input size (28×28 images are padded to 32×32 for CIFAR-style ResNets).", DefaultValueFactory = _ => 32, HelpName = "PIXELS" };
         var json = CommonOptions.Json();
+        var maxMemory = CommonOptions.MaxMemory();
         var command = new Command("train", "Train a model of a registered architecture on a task (dataset and classes) from a seed.")
         {
-            variant, task, output, set, seed, init, embeddings, trainImages, imageSize, json, CommonOptions.Device(),
+            variant, task, output, set, seed, init, embeddings, trainImages, imageSize, maxMemory, json, CommonOptions.Device(),
         };
         foreach (var option in recipe.All) command.Options.Add(option);
         command.SetAction((parse, ct) => Task.FromResult(runner.Run(parse, ct, ctx =>
         {
+            var limit = CommonOptions.MaxMemoryBytes(ctx.Value(maxMemory));
             var options = new TrainOptions
             {
                 Variant = ctx.Value(variant)!,
@@ -42,7 +44,7 @@ internal static class TrainCommand
                 Init = ctx.Value(init),
             };
             OutputGuard.RequireDistinct([new("--class-embeddings", options.EmbeddingsFile), new("--init", options.Init)], [new("--output", ctx.Value(output))]);
-            var result = TrainingRun.Run(ctx.Plugins, options, ctx.Value(output)!, ctx.Logger, ctx.Error, ctx.ShowProgress, ctx.CancellationToken);
+            var result = TrainingRun.Run(ctx.Plugins, options, ctx.Value(output)!, ctx.Device, ctx.Logger, ctx.Progress, ctx.CancellationToken, limit);
             if (ctx.Value(json)) Json.Write(ctx.Out, new { output = ctx.Value(output), result });
             else ctx.Out.WriteLine($"{ctx.Value(output)}: validation accuracy {result.ValidationAccuracy:P2} ({result.Images} images × {result.Epochs} epochs in {result.Seconds:0.0} s, {result.TrainImagesPerSecond:0} images/s)");
             return 0;

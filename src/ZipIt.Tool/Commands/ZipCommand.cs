@@ -28,23 +28,24 @@ internal static class ZipCommand
             HelpName = "POINT",
         };
         var squared = new Option<bool>("--squared-running-var") { Description = "Merge BatchNorm running variances with the squared merge matrix (the paper's appendix) rather than the plain one (the reference code)." };
+        var noIdentityCheck = new Option<bool>(SourceFingerprints.SkipOption) { Description = "Zip even when the matches were computed for other models, or for these models in another order." };
         var arch = CommonOptions.Arch();
         var json = CommonOptions.Json();
         var command = new Command("zip", "Merge models with the matches from 'match': a full zip, or a partial zip with one head per model.")
         {
-            models, matches, output, stop, squared, arch, json, CommonOptions.Device(),
+            models, matches, output, stop, squared, noIdentityCheck, arch, json, CommonOptions.Device(),
         };
         command.SetAction((parse, ct) => Task.FromResult(runner.Run(parse, ct, ctx => Execute(ctx,
-            ctx.Value(models)!, ctx.Value(matches)!, ctx.Value(output)!, ctx.Value(stop), ctx.Value(squared), ctx.Value(arch), ctx.Value(json)))));
+            ctx.Value(models)!, ctx.Value(matches)!, ctx.Value(output)!, ctx.Value(stop), ctx.Value(squared), ctx.Value(noIdentityCheck), ctx.Value(arch), ctx.Value(json)))));
         return command;
     }
 
-    private static int Execute(CommandContext ctx, string[] paths, string matchesPath, string output, string? stop, bool squared, string? arch, bool json)
+    private static int Execute(CommandContext ctx, string[] paths, string matchesPath, string output, string? stop, bool squared, bool noIdentityCheck, string? arch, bool json)
     {
         OutputGuard.RequireDistinct([.. paths.Select(m => new OutputGuard.Named("MODEL", m)), new("--matches", matchesPath)], [new("--output", output)]);
         OutputGuard.RequireWritable("--output", output);
         var clock = Stopwatch.StartNew();
-        var loaded = ctx.Get<ModelLoader>().LoadAll(paths, arch);
+        var loaded = ctx.Get<ModelLoader>().LoadAll(paths, ctx.Device, arch);
         try
         {
             SingleHeadCheck.Require(loaded);
@@ -52,6 +53,9 @@ internal static class ZipCommand
             var stopStage = StopPoint.Parse(stop, graph, loaded[0].Config);
             foreach (var m in loaded) WeightCheck.RequireFinite(m);
             var points = Zipper.PointsUpTo(graph, stopStage);
+            IReadOnlyDictionary<string, string> recorded;
+            using (var matchesFile = Checkpoints.Checkpoint.Open(matchesPath)) recorded = matchesFile.Metadata;
+            if (!noIdentityCheck) SourceFingerprints.Require(Path.GetFileName(matchesPath), recorded, loaded, loaded.Select(ModelFingerprint.Of).ToList(), ctx.Logger);
             using var matches = new MatchSet(MatchesFile.Read(matchesPath, points, loaded.Count));
             var states = loaded.Select(m => m.CpuState()).ToList();
             using var zipped = Zipper.Zip(states, graph, matches, stopStage, new ZipOptions(squared));
@@ -62,9 +66,8 @@ internal static class ZipCommand
                 [MetadataKeys.Recipe] = System.Text.Json.JsonSerializer.Serialize(new { models = loaded.Select(m => Path.GetFileName(m.Path)), matches = Path.GetFileName(matchesPath), stop }),
             };
             // Carry the matcher and its settings from the matches file, so the checkpoint says how it was made.
-            using (var matchesFile = Checkpoints.Checkpoint.Open(matchesPath))
-                foreach (var key in new[] { MetadataKeys.Matcher, MetadataKeys.MatcherSettings })
-                    if (matchesFile.Metadata.TryGetValue(key, out var value)) metadata[key] = value;
+            foreach (var key in new[] { MetadataKeys.Matcher, MetadataKeys.MatcherSettings })
+                if (recorded.TryGetValue(key, out var value)) metadata[key] = value;
             ZippedCheckpoint.Write(output, zipped, loaded[0].Config, graph, tasks, metadata);
             var label = StopPoint.Label(graph, stopStage);
             ctx.Logger.LogInformation("zipped {Count} models (ZipIt!{Label}, {Points} merge points) → {Output} in {Seconds:0.00} s",

@@ -33,8 +33,10 @@ public static class MetadataKeys
     // How a merged model was made.
     /// <summary>The source checkpoints' file names (JSON list).</summary>
     public const string Sources = "zipit.sources";
-    /// <summary>The sources' content hashes (JSON list), in model order.</summary>
+    /// <summary>The SHA-256 of each source checkpoint's file (JSON list of <c>sha256:HEX</c>, as <c>sha256sum</c> prints), in model order: in a merged checkpoint, what was merged.</summary>
     public const string SourceHashes = "zipit.source_hashes";
+    /// <summary>The sources' weight fingerprints (JSON list of <c>sha256:HEX</c>, see <c>Models/ModelFingerprint</c>), in model order: in metrics and matches files, the models they were computed from, whatever their file format.</summary>
+    public const string SourceFingerprints = "zipit.source_fingerprints";
     /// <summary>The resolved recipe (JSON).</summary>
     public const string Recipe = "zipit.recipe";
     /// <summary>The matcher name.</summary>

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using ZipIt.Output;
 
 namespace ZipIt.Evaluate;
 
@@ -22,17 +23,12 @@ internal sealed record EvaluationReport(int Version, string Data, long Images, s
         sb.Append("|---|---:|---:|---:|").Append(string.Concat(Tasks.Select(_ => "---:|"))).Append("---:|\n");
         foreach (var r in Results)
         {
-            sb.Append("| ").Append(r.Label).Append(" | ").Append(r.Heads).Append(" | ").Append(Flops(r.Flops)).Append(" | ")
-                .Append(Percent(r.Joint)).Append(" | ")
-                .Append(string.Join(" | ", Tasks.Select(t => Percent(r.Tasks[t.Name])))).Append(" | ")
-                .Append(Percent(r.Avg)).Append(" |\n");
+            sb.Append("| ").Append(r.Label).Append(" | ").Append(r.Heads).Append(" | ").Append(Format.Macs(r.Flops)).Append(" | ")
+                .Append(Format.Percent(r.Joint)).Append(" | ")
+                .Append(string.Join(" | ", Tasks.Select(t => Format.Percent(r.Tasks[t.Name])))).Append(" | ")
+                .Append(Format.Percent(r.Avg)).Append(" |\n");
         }
         return sb.ToString();
     }
 
-    private static string Percent(double v) => double.IsFinite(v) ? (100 * v).ToString("0.0", CultureInfo.InvariantCulture) : "–";
-
-    private static string Flops(long macs) => macs >= 1_000_000_000
-        ? (macs / 1e9).ToString("0.00", CultureInfo.InvariantCulture) + " G"
-        : (macs / 1e6).ToString("0.0", CultureInfo.InvariantCulture) + " M";
 }

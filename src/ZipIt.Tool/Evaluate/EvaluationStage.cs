@@ -1,6 +1,7 @@
 using TorchSharp;
 using ZipIt.Data;
 using ZipIt.Models;
+using ZipIt.Output;
 using static TorchSharp.torch;
 
 namespace ZipIt.Evaluate;
@@ -10,18 +11,22 @@ internal static class EvaluationStage
 {
     public static EvaluationResult Run(string label, IReadOnlyList<LoadedModel> models, TensorDataset dataset, int batchSize,
         IReadOnlyList<EvaluationTask> tasks, HeadKind head, Tensor? embeddings, Func<Tensor, IReadOnlyList<Tensor>> forward,
-        CancellationToken cancellation, out Dictionary<string, long> counts)
+        CancellationToken cancellation, out Dictionary<string, long> counts, ProgressDisplay? progress = null)
     {
         var counter = new AccuracyCounter(tasks, head, embeddings);
         using (torch.no_grad())
         {
-            foreach (var (batch, labels) in dataset.Batches(batchSize))
+            (progress ?? ProgressDisplay.Off).Over($"evaluate {label}", dataset.Batches(batchSize), ProgressDisplay.Batches(dataset.Count, batchSize), batches =>
             {
-                cancellation.ThrowIfCancellationRequested();
-                using var scope = torch.NewDisposeScope();
-                // Labels and class embeddings are on the CPU; logits are small.
-                counter.Add(forward(batch).Select(o => o.device_type == DeviceType.CPU ? o : o.cpu()).ToList(), labels!);
-            }
+                foreach (var (batch, labels) in batches)
+                {
+                    cancellation.ThrowIfCancellationRequested();
+                    using var scope = torch.NewDisposeScope();
+                    // Labels and class embeddings are on the CPU; logits are small.
+                    counter.Add(forward(batch).Select(o => o.device_type == DeviceType.CPU ? o : o.cpu()).ToList(), labels!);
+                }
+                return 0;
+            });
         }
         var modules = models.SelectMany(m => m.Modules).ToList();
         // Two copies of one image, halved: a batch of one sends libtorch's convolutions down its

@@ -1,7 +1,10 @@
 using System.CommandLine;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using TorchSharp;
+using ZipIt.Output;
 using ZipIt.Plugins;
+using static TorchSharp.torch;
 
 namespace ZipIt.Hosting;
 
@@ -14,8 +17,17 @@ internal sealed class CommandContext(ParseResult parseResult, IServiceProvider s
     public TextWriter Error { get; } = streams.Error;
     public CancellationToken CancellationToken { get; } = cancellationToken;
 
-    /// <summary>Whether long loops may draw a progress bar on stderr (not with <c>--verbosity q</c>; only on a terminal).</summary>
-    public bool ShowProgress { get; init; }
+    /// <summary>
+    /// Where the command computes: its <c>--device</c>, resolved before the body runs (CPU for
+    /// commands without the option). Stages get it from here or from the models loaded onto it.
+    /// </summary>
+    public Device Device { get; init; } = torch.CPU;
+
+    /// <summary>Whether status lines may go to stderr (not with <c>--verbosity q</c>).</summary>
+    public bool ShowStatus { get; init; }
+
+    /// <summary>How long loops show progress on stderr (<see cref="ProgressDisplay.Decide"/>).</summary>
+    public ProgressDisplay Progress { get; init; } = ProgressDisplay.Off;
 
     public ILogger Logger { get; } = services.GetRequiredService<ILoggerFactory>().CreateLogger("zipit");
 

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using TorchSharp;
 using ZipIt.Runtime;
 using ZipIt.Models;
 using ZipIt.Output;
@@ -36,8 +37,13 @@ internal sealed class CommandRunner(ConsoleStreams streams, IReadOnlyDictionary<
                 device is null ? null : parseResult.GetValue(device));
             // A command opts into --device by having the option: the device is resolved (exit 5 when
             // unavailable) before its body loads or writes anything.
-            if (device is not null) TorchRuntime.ResolveDevice(parseResult.GetValue(device));
-            var context = new CommandContext(parseResult, host.Services, streams, cancellationToken) { ShowProgress = verbosity > Verbosity.Quiet };
+            var computeDevice = device is null ? torch.CPU : TorchRuntime.ResolveDevice(parseResult.GetValue(device));
+            var context = new CommandContext(parseResult, host.Services, streams, cancellationToken)
+            {
+                ShowStatus = verbosity > Verbosity.Quiet,
+                Progress = new ProgressDisplay(streams.Error, ProgressModeOf(parseResult, verbosity)),
+                Device = computeDevice,
+            };
             var code = body(context);
             // A signal that came after the last check still means the user asked to stop.
             cancellationToken.ThrowIfCancellationRequested();
@@ -52,6 +58,15 @@ internal sealed class CommandRunner(ConsoleStreams streams, IReadOnlyDictionary<
             streams.Out.Flush();
             streams.Error.Flush();
         }
+    }
+
+    /// <summary>The command's progress mode: <c>--json</c> is any command's option of that name.</summary>
+    private ProgressMode ProgressModeOf(ParseResult parseResult, Verbosity verbosity)
+    {
+        var json = parseResult.CommandResult.Command.Options.OfType<Option<bool>>().FirstOrDefault(o => o.Name == Commands.CommonOptions.JsonOptionName);
+        var terminal = ReferenceEquals(streams.Error, Console.Error) && !Console.IsErrorRedirected;
+        return ProgressDisplay.Decide(verbosity == Verbosity.Quiet, json is not null && parseResult.GetValue(json),
+            parseResult.GetValue(GlobalOptions.Progress), terminal);
     }
 
     private int Report(Exception e, Verbosity verbosity)

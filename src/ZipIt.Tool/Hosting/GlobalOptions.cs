@@ -22,6 +22,13 @@ internal static class GlobalOptions
         HelpName = "DIR",
     };
 
+    /// <summary>Progress on stderr even when it is not a terminal (a log file, CI), or together with <c>--json</c>.</summary>
+    public static readonly Option<bool> Progress = new("--progress")
+    {
+        Description = "Show progress (with ETA) of the stages that run over data on stderr even when stderr is not a terminal, or with --json. Never with --verbosity q.",
+        Recursive = true,
+    };
+
     /// <summary>Architecture settings a checkpoint does not record, used when recognising it (a timm ViT's head count).</summary>
     public static readonly Option<string[]> ArchSettings = new("--arch-set")
     {

@@ -13,7 +13,8 @@ namespace ZipIt.Merge;
 /// that every file it names exists. Bad values are usage errors (exit 2), missing files input
 /// errors (exit 3), all before any work.
 /// </summary>
-internal sealed record MergePlan(IMatcher Matcher, MatcherSettings Settings, MatcherInputs Required, MergePlan.EvaluationPlan? Evaluation)
+internal sealed record MergePlan(IMatcher Matcher, MatcherSettings Settings, MatcherInputs Required, MergePlan.EvaluationPlan? Evaluation,
+    TorchSharp.torch.ScalarType DType)
 {
     public sealed record EvaluationPlan(string Data, IReadOnlyList<EvaluationTask> Tasks, HeadKind Head, string? EmbeddingsFile);
 
@@ -23,6 +24,7 @@ internal sealed record MergePlan(IMatcher Matcher, MatcherSettings Settings, Mat
         if (recipe.Output is null) throw ZipItException.Usage("merge needs an output (-o or the recipe's \"output\")");
         if (recipe.BatchSize is not { } batch || batch < 1) throw ZipItException.Usage($"--batch-size must be at least 1, got {recipe.BatchSize}");
         if (recipe.Images is { } images && images < 1) throw ZipItException.Usage($"--images must be at least 1, got {images}");
+        var dtype = StorageDType.Parse(recipe.DType) ?? TorchSharp.torch.ScalarType.Float32;
         var matcher = plugins.Matcher(recipe.Matcher!);
         var values = new Dictionary<string, string>(recipe.Settings ?? [], StringComparer.OrdinalIgnoreCase);
         foreach (var (k, v) in MatcherFlags.Values(recipe.Alpha, recipe.Beta, [])) values[k] = v;
@@ -51,8 +53,10 @@ internal sealed record MergePlan(IMatcher Matcher, MatcherSettings Settings, Mat
         OutputGuard.RequireDistinct(
             [.. recipe.Models.Select(m => new OutputGuard.Named("--models", m)), new("--data", recipe.Data), new("--eval-data", evaluation?.Data),
              new("--class-embeddings", evaluation?.EmbeddingsFile)],
-            [new("--output", recipe.Output), new("the recipe beside --output", recipe.Output + ".recipe.json")]);
+            [new("--output", recipe.Output), new("the recipe beside --output", recipe.Output + ".recipe.json"),
+             new("the model card beside --output", recipe.Card is false ? null : ModelCard.PathFor(recipe.Output))]);
         OutputGuard.RequireWritable("--output", recipe.Output);
-        return new MergePlan(matcher, settings, required, evaluation);
+        if (recipe.Card is not false) ModelCard.RequireReplaceable(ModelCard.PathFor(recipe.Output));
+        return new MergePlan(matcher, settings, required, evaluation, dtype);
     }
 }

@@ -27,6 +27,11 @@ internal sealed record MergeRecipe
     public string? Stop { get; init; }
     public long? Seed { get; init; }
     public string? Output { get; init; }
+    /// <summary>The merged checkpoint's float type: f32 (default), f16 or bf16.</summary>
+    [JsonPropertyName("dtype")]
+    public string? DType { get; init; }
+    /// <summary>Whether the model card is written beside the output (default true).</summary>
+    public bool? Card { get; init; }
     public string? Arch { get; init; }
     public EvaluationRecipe? Evaluate { get; init; }
 

@@ -17,14 +17,14 @@ namespace ZipIt.Models;
 internal sealed class ModelLoader(PluginCatalog plugins, RecognitionHints? userHints = null)
 {
     /// <summary>Loads several models that must share one configuration (exit 3 naming the first that differs).</summary>
-    public List<LoadedModel> LoadAll(IReadOnlyList<string> paths, string? arch = null, Device? device = null)
+    public List<LoadedModel> LoadAll(IReadOnlyList<string> paths, Device device, string? arch = null)
     {
         var models = new List<LoadedModel>();
         try
         {
             foreach (var path in paths)
             {
-                var model = Load(path, arch, device);
+                var model = Load(path, device, arch);
                 models.Add(model);
                 if (!model.Config.Equals(models[0].Config))
                     throw ZipItException.Input(
@@ -84,10 +84,10 @@ internal sealed class ModelLoader(PluginCatalog plugins, RecognitionHints? userH
     }
 
     /// <summary>
-    /// Loads <paramref name="path"/> as a model in eval mode on <paramref name="device"/> (default:
-    /// the command's compute device); exit 3 when it is not a model an installed plugin can build.
+    /// Loads <paramref name="path"/> as a model in eval mode on <paramref name="device"/> (the
+    /// command's <c>--device</c>); exit 3 when it is not a model an installed plugin can build.
     /// </summary>
-    public LoadedModel Load(string path, string? arch = null, Device? device = null, IReadOnlyDictionary<string, string>? hints = null)
+    public LoadedModel Load(string path, Device device, string? arch = null, IReadOnlyDictionary<string, string>? hints = null)
     {
         TorchRuntime.Initialize();
         using var checkpoint = Checkpoint.Open(path);
@@ -123,7 +123,7 @@ internal sealed class ModelLoader(PluginCatalog plugins, RecognitionHints? userH
             }
             model.eval();
             return new LoadedModel(checkpoint.Path, identity.Architecture, identity.Config, model, checkpoint.Metadata, graph, layout, heads, entry)
-                .To(device ?? TorchRuntime.ComputeDevice);
+                .To(device);
         }
         catch
         {

@@ -9,6 +9,30 @@ internal static class AtomicFile
 
     public static void WriteAllBytes(string path, byte[] bytes) => Write(path, temp => File.WriteAllBytes(temp, bytes));
 
+    /// <summary>
+    /// Files that appear together or not at all: each write (itself atomic) in turn; when one fails,
+    /// the files the earlier ones wrote are deleted before the failure goes on.
+    /// </summary>
+    public static void Together(IReadOnlyList<(string Path, Action Write)> writes)
+    {
+        var done = new List<string>();
+        try
+        {
+            foreach (var (path, write) in writes)
+            {
+                write();
+                done.Add(path);
+            }
+        }
+        catch
+        {
+            foreach (var path in done)
+                try { File.Delete(path); }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+            throw;
+        }
+    }
+
     private static void Write(string path, Action<string> write)
     {
         var full = Path.GetFullPath(path);

@@ -10,6 +10,7 @@ using ZipIt.Evaluate;
 using ZipIt.Matching;
 using ZipIt.Merge;
 using ZipIt.Models;
+using ZipIt.Output;
 using ZipIt.Plugins;
 using ZipIt.ResetBn;
 using ZipIt.Train;
@@ -26,15 +27,18 @@ namespace ZipIt.Reproduce;
 /// collected once per pair and shared by all methods (they depend only on the base models and the
 /// calibration images); each merged model gets its BatchNorm statistics reset on those images.
 /// </summary>
-internal sealed class ReproduceRun(PluginCatalog plugins, ModelLoader loader, ILogger logger, Action<string> status, TextWriter progress,
-    bool showProgress, CancellationToken cancellation)
+internal sealed class ReproduceRun(PluginCatalog plugins, ModelLoader loader, Device device, ILogger logger, Action<string> status, ProgressDisplay progress,
+    CancellationToken cancellation)
 {
     private const int ImageSize = 32;
 
     /// <summary>A row of the table: how a merged (or unmerged) model is made.</summary>
     private sealed record Method(string Name, string Label, IMatcher? Matcher, Dictionary<string, string> Settings, string? Stop);
 
-    public ReproduceReport Run(ReproduceOptions o, string outputFolder)
+    /// <param name="o">The experiment.</param>
+    /// <param name="outputFolder">Where the report goes.</param>
+    /// <param name="maxMemory">The memory the run may plan to use (<c>--max-memory</c>); null: what the machine has available.</param>
+    public ReproduceReport Run(ReproduceOptions o, string outputFolder, long? maxMemory = null)
     {
         Validate(o);
         // A shape the plugin refuses (heads not dividing the width, ...) is a usage error now, not after the data is read.
@@ -57,8 +61,9 @@ internal sealed class ReproduceRun(PluginCatalog plugins, ModelLoader loader, IL
         status($"{setting.Name}: {setting.Description}");
         using var data = ProtocolData.Build(setting.Tasks, o.Calibration, o.ValidationImages, o.TestImages, o.Recipe.EmbeddingDimension, ImageSize, o.Seed);
         Lap("data");
+        RequireMemory(o, setting, data, maxMemory);
 
-        var (models, pretrained) = TrainModels(o, setting);
+        var (models, pretrained) = TrainModels(o, setting, maxMemory);
         Lap("train");
         // "train" is every model this run trained; pretraining of the shared starts is its own phase.
         var pretrainSeconds = pretrained.Sum(m => m.Seconds ?? 0);
@@ -67,7 +72,7 @@ internal sealed class ReproduceRun(PluginCatalog plugins, ModelLoader loader, IL
             seconds["pretrain"] = pretrainSeconds;
             seconds["train"] -= pretrainSeconds;
         }
-        var pipeline = new MergePipeline(loader, plugins, logger, TorchRuntime.ComputeDevice, cancellation);
+        var pipeline = new MergePipeline(loader, plugins, logger, device, progress, cancellation);
 
         var baseLabels = setting.Tasks.Select((_, i) => $"Model {(char)('A' + i)}").ToList();
         var perMethod = baseLabels.Append("Ensemble").ToDictionary(l => l, _ => new List<EvaluationResult>());
@@ -77,7 +82,7 @@ internal sealed class ReproduceRun(PluginCatalog plugins, ModelLoader loader, IL
         for (var p = 0; p < models.Count; p++)
         {
             status($"pair {p + 1}/{models.Count}: evaluating the base models and their ensemble");
-            var loaded = loader.LoadAll(models[p].Select(m => m.Path).ToList());
+            var loaded = loader.LoadAll(models[p].Select(m => m.Path).ToList(), device);
             try
             {
                 // The base models are evaluated as trained, before collection resets their BatchNorm statistics.
@@ -145,7 +150,7 @@ internal sealed class ReproduceRun(PluginCatalog plugins, ModelLoader loader, IL
         };
     }
 
-    private static void Validate(ReproduceOptions o)
+    private void Validate(ReproduceOptions o)
     {
         if (o.Pairs < 1) throw ZipItException.Usage($"--pairs must be at least 1, got {o.Pairs}");
         if (o.Width < 1) throw ZipItException.Usage($"--width must be at least 1, got {o.Width}");
@@ -160,9 +165,26 @@ internal sealed class ReproduceRun(PluginCatalog plugins, ModelLoader loader, IL
         if (o.Arch == ReproduceOptions.Vit && o.Width % o.Heads != 0) throw ZipItException.Usage($"--heads {o.Heads} does not divide --width {o.Width}");
         if (o.FineTuneLearningRate is { } ft && !(ft > 0 && double.IsFinite(ft))) throw ZipItException.Usage($"--finetune-lr must be positive, got {ft}");
         if (o.FineTuneLearningRate is not null && o.Init != ReproduceOptions.Pretrained) throw ZipItException.Usage("--finetune-lr applies to --init pretrained only");
-        o.Recipe.Validate();
+        o.Recipe.Validate(device);
         if (o.Recipe.Head != TrainHead.Clip) throw ZipItException.Usage("reproduce trains class-embedding (clip) heads only");
         if (o.Alphas.Count == 0 || o.Betas.Count == 0) throw ZipItException.Usage("--alphas and --betas need at least one value each");
+    }
+
+    // A pair's merges, before any training: each model's training is checked again as it starts.
+    private void RequireMemory(ReproduceOptions o, ReproduceSetting setting, ProtocolData data, long? maxMemory)
+    {
+        var settings = new Dictionary<string, string>(o.ModelSettings()) { ["classes"] = o.Recipe.EmbeddingDimension.ToString(CultureInfo.InvariantCulture) };
+        var (architecture, config) = plugins.Configure(o.Variant, settings);
+        var spaces = architecture.Describe(config).Spaces;
+        var image = data.Calibration.Images.shape[1..];
+        var estimate = new MergeMemory(setting.Tasks.Count, MemoryEstimate.StateBytes(architecture, config) ?? 0, MergeMemory.Bytes(data.Calibration),
+            MergeMemory.Bytes(data.Validation) + MergeMemory.Bytes(data.Test), image.Aggregate(1L, (a, b) => a * b),
+            (int)Math.Min(o.EvalBatchSize, data.Calibration.Count), spaces, null);
+        var what = $"reproduce {setting.Name} (merging {setting.Tasks.Count} × {config})";
+        // Without activations first (counted on the meta device), then with one blank image through a model of the variant.
+        MemoryEstimate.RequireAvailable(estimate.Merge, what, maxMemory);
+        using var probe = architecture.Create(config);
+        MemoryEstimate.RequireAvailable((estimate with { Forward = ForwardFootprint.Probe(probe, torch.CPU, spaces, image) }).Merge, what, maxMemory);
     }
 
     /// <summary>
@@ -170,7 +192,8 @@ internal sealed class ReproduceRun(PluginCatalog plugins, ModelLoader loader, IL
     /// pair's pretrained start. Pair p's start has seed + 1000p + 100; its task models seed + 1000p + i,
     /// fine-tuned from the start or, from scratch, initialised from that seed.
     /// </summary>
-    private (List<List<ReproduceReport.ModelEntry>> Pairs, List<ReproduceReport.ModelEntry> Pretrained) TrainModels(ReproduceOptions o, ReproduceSetting setting)
+    private (List<List<ReproduceReport.ModelEntry>> Pairs, List<ReproduceReport.ModelEntry> Pretrained) TrainModels(ReproduceOptions o, ReproduceSetting setting,
+        long? maxMemory)
     {
         var cache = new ModelCache(o.Cache ?? Path.Combine(DatasetCatalog.CacheFolder, "models"));
         Directory.CreateDirectory(cache.Folder);
@@ -193,19 +216,19 @@ internal sealed class ReproduceRun(PluginCatalog plugins, ModelLoader loader, IL
             string? init = null;
             if (o.Init == ReproduceOptions.Pretrained)
             {
-                var start = TrainOrReuse(cache, Options(o.PretrainTask, o.Seed + 1000L * p + 100, null), p, o, "pretraining");
+                var start = TrainOrReuse(cache, Options(o.PretrainTask, o.Seed + 1000L * p + 100, null), p, o, "pretraining", maxMemory);
                 starts.Add(start);
                 init = start.Path;
             }
             var pair = new List<ReproduceReport.ModelEntry>();
             for (var t = 0; t < setting.Tasks.Count; t++)
-                pair.Add(TrainOrReuse(cache, Options(setting.Tasks[t], o.Seed + 1000L * p + t, init), p, o, init is null ? "training" : "fine-tuning"));
+                pair.Add(TrainOrReuse(cache, Options(setting.Tasks[t], o.Seed + 1000L * p + t, init), p, o, init is null ? "training" : "fine-tuning", maxMemory));
             pairs.Add(pair);
         }
         return (pairs, starts);
     }
 
-    private ReproduceReport.ModelEntry TrainOrReuse(ModelCache cache, TrainOptions options, int p, ReproduceOptions o, string verb)
+    private ReproduceReport.ModelEntry TrainOrReuse(ModelCache cache, TrainOptions options, int p, ReproduceOptions o, string verb, long? maxMemory)
     {
         var path = cache.PathFor(options);
         var from = options.Init is { } i ? Path.GetFileName(i) : null;
@@ -215,7 +238,7 @@ internal sealed class ReproduceRun(PluginCatalog plugins, ModelLoader loader, IL
             return new ReproduceReport.ModelEntry(p, options.Task, options.Seed, path, true, CachedValidationAccuracy(path), null, null, from);
         }
         status($"pair {p + 1}/{o.Pairs}: {verb} {options.Task} from {(from is null ? $"seed {options.Seed}" : from)} ({options.Recipe.Epochs} epochs)");
-        var result = TrainingRun.Run(plugins, options, path, logger, progress, showProgress, cancellation);
+        var result = TrainingRun.Run(plugins, options, path, device, logger, progress, cancellation, maxMemory);
         status($"pair {p + 1}/{o.Pairs}: {options.Task} validation accuracy {100 * result.ValidationAccuracy:0.0}% ({result.TrainImagesPerSecond:0} images/s)");
         return new ReproduceReport.ModelEntry(p, options.Task, options.Seed, path, false, 100 * result.ValidationAccuracy, result.TrainImagesPerSecond, result.Seconds, from);
     }
@@ -286,7 +309,7 @@ internal sealed class ReproduceRun(PluginCatalog plugins, ModelLoader loader, IL
 
     internal EvaluationResult Evaluate(string label, IReadOnlyList<LoadedModel> models, TensorDataset set, ProtocolData data,
         Func<Tensor, IReadOnlyList<Tensor>> forward, ReproduceOptions o) =>
-        EvaluationStage.Run(label, models, set, o.EvalBatchSize, data.EvaluationTasks, HeadKind.Clip, data.Embeddings, forward, cancellation, out _);
+        EvaluationStage.Run(label, models, set, o.EvalBatchSize, data.EvaluationTasks, HeadKind.Clip, data.Embeddings, forward, cancellation, out _, progress);
 
     /// <summary>One pair's statistics at every merge point, collected once and shared by every method and stop point.</summary>
     internal sealed class PairStatistics : IDisposable

@@ -22,10 +22,11 @@ internal static class Precision
     /// lives; then full float32 again. Training on a GPU is not bit-reproducible in any case (cuDNN
     /// picks algorithms per run), so the speed is taken where no merge depends on bit equality.
     /// </summary>
-    public static IDisposable AllowTf32()
+    public static IDisposable AllowTf32(torch.Device device)
     {
-        if (TorchRuntime.OnGpu) torch.backends.cudnn.allow_tf32 = true;
-        return new Tf32Scope(TorchRuntime.OnGpu);
+        var onGpu = device.type == DeviceType.CUDA;
+        if (onGpu) torch.backends.cudnn.allow_tf32 = true;
+        return new Tf32Scope(onGpu);
     }
 
     private sealed class Tf32Scope(bool active) : IDisposable

@@ -46,16 +46,9 @@ internal static class TorchRuntime
     private static LibTorchRequest _request = LibTorchRequest.Default;
     private static LoadedLibTorch? _loaded;
     private static ZipItException? _loadFailure;
-    private static readonly AsyncLocal<Device?> CurrentDevice = new();
 
     /// <summary>The libtorch loaded into this process, or null before the first computation.</summary>
     public static LoadedLibTorch? Loaded { get { lock (Gate) return _loaded; } }
-
-    /// <summary>Where the current command computes (set by <see cref="ResolveDevice"/>; CPU by default).</summary>
-    public static Device ComputeDevice => CurrentDevice.Value ?? torch.CPU;
-
-    /// <summary>True when the current command computes on a GPU.</summary>
-    public static bool OnGpu => CurrentDevice.Value is { type: DeviceType.CUDA };
 
     /// <summary>
     /// Records which libtorch this command asks for, before anything touches TorchSharp. Called by
@@ -64,7 +57,6 @@ internal static class TorchRuntime
     /// </summary>
     public static void Configure(string? option, string? environment, string? device)
     {
-        CurrentDevice.Value = null;
         var (dir, source) = option is { Length: > 0 } ? (option, "--libtorch")
             : environment is { Length: > 0 } ? (environment, EnvironmentVariable)
             : (null, null);
@@ -93,8 +85,8 @@ internal static class TorchRuntime
     }
 
     /// <summary>
-    /// Turns <c>auto|cpu|cuda|cuda:N</c> into a device and makes it the current command's compute
-    /// device. <c>auto</c> is CUDA when the loaded libtorch has CUDA and a GPU is visible, else CPU.
+    /// Turns <c>auto|cpu|cuda|cuda:N</c> into a device, which the caller passes on to the stages
+    /// (there is no ambient device). <c>auto</c> is CUDA when the loaded libtorch has CUDA and a GPU is visible, else CPU.
     /// Throws exit 2 for a malformed value, exit 5 when CUDA is asked for and unavailable (with why).
     /// </summary>
     public static Device ResolveDevice(string? spec)
@@ -130,12 +122,11 @@ internal static class TorchRuntime
             device = new Device(DeviceType.CUDA, index ?? 0);
         }
         if (device.type == DeviceType.CUDA) Precision.UseFullFloat32();
-        CurrentDevice.Value = device;
         return device;
     }
 
     /// <summary>PyTorch's TF32 training default while the scope lives (<see cref="Precision.AllowTf32"/>).</summary>
-    public static IDisposable AllowTf32() => Precision.AllowTf32();
+    public static IDisposable AllowTf32(Device device) => Precision.AllowTf32(device);
 
     /// <summary>Whether CUDA can be used, how many GPUs are visible, and if not, why (one line).</summary>
     public static CudaStatus Cuda()

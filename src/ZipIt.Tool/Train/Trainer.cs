@@ -23,8 +23,8 @@ internal sealed record TrainResult(long Images, int Epochs, double Loss, double 
 internal static class Trainer
 {
     /// <param name="lowPrecision">For bf16 training: a bfloat16 model of the same configuration that runs forward and backward; <paramref name="model"/> keeps the float32 master weights the optimiser updates.</param>
-    public static TrainResult Run(StagedModel model, StagedModel? lowPrecision, TrainOptions options, DataTask task, Tensor? targets, ILogger logger,
-        TextWriter progressWriter, bool showProgress, CancellationToken cancellation)
+    public static TrainResult Run(StagedModel model, StagedModel? lowPrecision, TrainOptions options, DataTask task, Tensor? targets, Device device, ILogger logger,
+        ProgressDisplay progress, CancellationToken cancellation)
     {
         TorchRuntime.Initialize();
         var clock = Stopwatch.StartNew();
@@ -40,9 +40,8 @@ internal static class Trainer
         // moved: the same inputs on every device. On a GPU the copy is asynchronous from pinned
         // memory and the running loss and accuracy stay on the device, read only when shown, so the
         // CPU prepares the next batch while the GPU computes this one.
-        var device = TorchRuntime.ComputeDevice;
         var onGpu = device.type == DeviceType.CUDA;
-        using var tf32 = TorchRuntime.AllowTf32();
+        using var tf32 = TorchRuntime.AllowTf32(device);
         Tensor ToDevice(Tensor cpu) => onGpu ? cpu.pin_memory().to(device, non_blocking: true) : cpu;
         using var lookup = WithinTaskIndex(task.Classes).to(device);
         using var classIds = torch.tensor(task.Classes.ToArray()).to(device);
@@ -61,7 +60,7 @@ internal static class Trainer
         using var lossSum = torch.zeros(1, ScalarType.Float64, device);
         using var correct = torch.zeros(1, ScalarType.Int64, device);
         var trainClock = Stopwatch.StartNew();
-        ConsoleProgress.Run(progressWriter, showProgress, $"training {task.Name}", totalSteps, progress =>
+        progress.Run($"training {task.Name}", totalSteps, bar =>
         {
             for (var epoch = 1; epoch <= recipe.Epochs; epoch++)
             {
@@ -93,7 +92,7 @@ internal static class Trainer
                     // Reading the sums waits for the GPU: every 25 steps and at the epoch's end only.
                     if (!onGpu || step % 25 == 0 || b == stepsPerEpoch - 1)
                         shown = $" loss {lossSum.item<double>() / seen:0.000} acc {100.0 * correct.item<long>() / seen:0.0}%";
-                    progress.Report(step, $"{task.Name} epoch {epoch}/{recipe.Epochs}{shown}");
+                    bar.Report(step, $"{task.Name} epoch {epoch}/{recipe.Epochs}{shown}");
                 }
                 lastLoss = seen > 0 ? lossSum.item<double>() / seen : double.NaN;
                 lastAccuracy = seen > 0 ? (double)correct.item<long>() / seen : double.NaN;

@@ -3,7 +3,6 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using ZipIt.Core;
 using ZipIt.Output;
-using ZipIt.Runtime;
 
 namespace ZipIt.Train;
 
@@ -151,8 +150,14 @@ internal sealed record TrainingRecipe
         if (GradientClipNorm is { } clip && !(clip > 0 && Finite(clip))) throw ZipItException.Usage($"--clip-grad-norm must be positive, got {clip}");
         if (LogitScale is { } scale && !(scale > 0 && Finite(scale))) throw ZipItException.Usage($"--logit-scale must be a positive number, got {scale}");
         if (EmbeddingDimension < 2) throw ZipItException.Usage($"--embedding-dim must be at least 2, got {EmbeddingDimension}");
+    }
+
+    /// <summary><see cref="Validate()"/>, and whether <paramref name="device"/> can train at <see cref="Precision"/>.</summary>
+    public void Validate(TorchSharp.torch.Device device)
+    {
+        Validate();
         // Refused rather than ignored: a CPU run asked for bf16 would silently be another experiment.
-        if (Precision == TrainPrecision.Bf16 && !TorchRuntime.OnGpu)
+        if (Precision == TrainPrecision.Bf16 && device.type != TorchSharp.DeviceType.CUDA)
             throw ZipItException.Usage("--precision bf16 needs a GPU (--device cuda); training on the CPU is float32");
     }
 

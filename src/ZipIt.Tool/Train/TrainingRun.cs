@@ -10,6 +10,7 @@ using ZipIt.Models;
 using ZipIt.Output;
 using ZipIt.Plugins;
 using ZipIt.Core;
+using ZipIt.Collect;
 
 namespace ZipIt.Train;
 
@@ -28,12 +29,12 @@ internal static class TrainingRun
     public const string SeedKey = MetadataKeys.Seed;
     public const string TrainingKey = MetadataKeys.Training;
 
-    public static TrainResult Run(PluginCatalog plugins, TrainOptions options, string output, ILogger logger, TextWriter progress, bool showProgress,
-        CancellationToken cancellation)
+    public static TrainResult Run(PluginCatalog plugins, TrainOptions options, string output, Device device, ILogger logger, ProgressDisplay progress,
+        CancellationToken cancellation, long? maxMemory = null)
     {
         options = options.Resolved();
         var recipe = options.Recipe;
-        recipe.Validate();
+        recipe.Validate(device);
         if (options.TrainImages is < 2) throw ZipItException.Usage($"--train-images must be at least 2, got {options.TrainImages}");
         if (options.ImageSize is < 1 or > 4096) throw ZipItException.Usage($"--image-size must be between 1 and 4096 pixels, got {options.ImageSize}");
         if (recipe.Head == TrainHead.Clip && recipe.EmbeddingDimension < 2)
@@ -48,6 +49,10 @@ internal static class TrainingRun
         settings["classes"] = outputs.ToString(CultureInfo.InvariantCulture);
         var (architecture, config) = plugins.Configure(options.Variant, settings);
 
+        long[] image = [task.Train.Channels, options.ImageSize, options.ImageSize];
+        var what = $"training {config}";
+        // Weights, optimiser and images first (counted on the meta device), then with one blank image's activations.
+        MemoryEstimate.RequireAvailable(TrainingMemory.Estimate(MemoryEstimate.StateBytes(architecture, config) ?? 0, null, task, recipe, image), what, maxMemory);
         TorchRuntime.Initialize();
         torch.manual_seed(options.Seed);
         // Initialised on the CPU (the same weights for a seed whatever the device), then moved.
@@ -57,17 +62,19 @@ internal static class TrainingRun
             logger.LogInformation("starting from {File} ({Config}); its head is {Head}", init.File, init.Config, init.HeadKept ? "kept" : "re-initialised");
         // bf16 steps run on a bfloat16 copy of the model; the float32 model holds the master weights.
         using var lowPrecision = recipe.Precision == TrainPrecision.Bf16 ? architecture.Create(config) : null;
-        model.to(TorchRuntime.ComputeDevice);
-        lowPrecision?.to(ScalarType.BFloat16).to(TorchRuntime.ComputeDevice);
+        model.to(device);
+        lowPrecision?.to(ScalarType.BFloat16).to(device);
+        MemoryEstimate.RequireAvailable(TrainingMemory.Estimate(MemoryEstimate.Bytes(model) + (lowPrecision is null ? 0 : MemoryEstimate.Bytes(lowPrecision)),
+            ForwardFootprint.Probe(model, device, [], image), task, recipe, image), what, maxMemory);
         using var cpuTargets = recipe.Head != TrainHead.Clip ? null
             : options.EmbeddingsFile is { } file ? ClassEmbeddings.FromFile(file, task.Classes)
             : ClassEmbeddings.FromNames(task.ClassNames, recipe.EmbeddingDimension);
-        using var targets = cpuTargets?.to(TorchRuntime.ComputeDevice);
+        using var targets = cpuTargets?.to(device);
         if (targets is not null && targets.shape[1] != recipe.EmbeddingDimension)
             throw ZipItException.Input($"{options.EmbeddingsFile}: embeddings have {targets.shape[1]} dimensions, --embedding-dim is {recipe.EmbeddingDimension}");
         logger.LogInformation("training {Config} on {Task} ({Images} images, {Classes} classes) for {Epochs} epochs, seed {Seed}",
             config, task.Name, options.TrainImages is { } k ? Math.Min(k, task.Train.Count) : task.Train.Count, task.Classes.Count, recipe.Epochs, options.Seed);
-        var result = Trainer.Run(model, lowPrecision, options, task, targets, logger, progress, showProgress, cancellation);
+        var result = Trainer.Run(model, lowPrecision, options, task, targets, device, logger, progress, cancellation);
         logger.LogInformation("{Task}: validation accuracy {Accuracy:P2}; {Rate:0} training images/s, {EvalRate:0} evaluation images/s, {Seconds:0.0} s",
             task.Name, result.ValidationAccuracy, result.TrainImagesPerSecond, result.EvalImagesPerSecond, result.Seconds);
 

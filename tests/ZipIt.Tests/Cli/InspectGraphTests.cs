@@ -109,7 +109,7 @@ public sealed class InspectGraphTests
         var catalog = new PluginCatalog([plugin], [(new ForgetfulArchitecture(resnet), plugin)], [], []);
         var error = Assert.Throws<ZipItException>(() =>
         {
-            using var model = new ModelLoader(catalog).Load(Repository.Fixture("parity", "resnet20x2_cifar.safetensors"));
+            using var model = new ModelLoader(catalog).Load(Repository.Fixture("parity", "resnet20x2_cifar.safetensors"), TorchSharp.torch.CPU);
         });
         Assert.Equal(ExitCode.Plugin, error.Code);
         Assert.Equal(

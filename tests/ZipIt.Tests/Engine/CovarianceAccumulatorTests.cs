@@ -11,13 +11,15 @@ namespace ZipIt.Tests.Engine;
 public sealed class CovarianceAccumulatorTests
 {
     [Theory]
-    [InlineData(1.0, 3.0)]    // mean comparable to the spread
-    [InlineData(10.0, 1.0)]   // mean 10× the spread: post-ReLU features; uncentred float32 would cancel badly
-    [InlineData(100.0, 0.5)]
-    public void Equals_the_float64_covariance_over_all_samples_within_1e_6(double offset, double spread)
+    [InlineData(1.0, 3.0, 1)]    // mean comparable to the spread
+    [InlineData(10.0, 1.0, 1)]   // mean 10× the spread: post-ReLU features; uncentred float32 would cancel badly
+    [InlineData(100.0, 0.5, 1)]
+    [InlineData(10.0, 1.0, 2)]   // two models: three block products, the fourth block by transposing
+    [InlineData(10.0, 1.0, 3)]
+    public void Equals_the_float64_covariance_over_all_samples_within_1e_6(double offset, double spread, int models)
     {
         var generator = new Generator(3);
-        using var acc = new CovarianceAccumulator(6);
+        using var acc = new CovarianceAccumulator(6, models);
         var batches = new[] { 4, 7, 2 }.Select(images => (torch.randn([6, images * 50], ScalarType.Float64, generator: generator) * spread + offset)).ToList();
         foreach (var b in batches) acc.Add(b.to(ScalarType.Float32), b.shape[1] / 50);
         var (cov, mean) = acc.Finish();
@@ -30,6 +32,13 @@ public sealed class CovarianceAccumulatorTests
         Assert.True(mean.allclose(all.to(ScalarType.Float32).to(ScalarType.Float64).mean([1]), rtol: 1e-9, atol: 1e-9));
         Assert.Equal(ScalarType.Float64, cov.dtype);
         Assert.Equal(13, acc.Images);
+        Assert.Equal(0.0, (cov - cov.t()).abs().max().item<double>());
+    }
+
+    [Fact]
+    public void Refuses_a_model_count_that_does_not_divide_the_features()
+    {
+        Assert.Throws<ArgumentException>(() => new CovarianceAccumulator(6, 4));
     }
 
     [Fact]

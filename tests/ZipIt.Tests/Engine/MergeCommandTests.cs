@@ -21,19 +21,25 @@ public sealed class MergeCommandTests : IDisposable
 
     public MergeCommandTests()
     {
-        // A fresh ResNet-20 with BN statistics from the calibration images (every unit alive), and a permuted copy.
-        _calibration = CollectTests.WriteImages(_dir, 24);
+        (_a, _b, _calibration) = WriteModels(_dir);
         _test = _dir.File("test.safetensors");
         CheckpointWriter.WriteFile(_test, [new("input", randn([5, 3, 32, 32], generator: new Generator(99)))]);
+    }
+
+    /// <summary>A fresh ResNet-20 (a.safetensors) with BN statistics from 24 calibration images (data.safetensors; every unit alive), and a permuted copy (b.safetensors).</summary>
+    internal static (string A, string B, string Calibration) WriteModels(TempDirectory dir)
+    {
+        var calibration = CollectTests.WriteImages(dir, 24);
         var config = ResNetTestUtil.Architecture.Configure("resnet20");
         torch.manual_seed(3);
         using (var model = ResNetTestUtil.Architecture.Create(config))
-            CheckpointWriter.WriteFile(_dir.File("a0.safetensors"), model.state_dict());
-        _a = _dir.File("a.safetensors");
-        Assert.Equal(0, Tool.Run("reset-bn", _dir.File("a0.safetensors"), "--data", _calibration, "-o", _a).ExitCode);
-        _b = _dir.File("b.safetensors");
-        using var file = Checkpoint.Open(_a);
-        CheckpointWriter.WriteFile(_b, GraphPermutation.Apply(file.ReadAll(), ResNetTestUtil.Architecture.Describe(config), seed: 12));
+            CheckpointWriter.WriteFile(dir.File("a0.safetensors"), model.state_dict());
+        var a = dir.File("a.safetensors");
+        Assert.Equal(0, Tool.Run("reset-bn", dir.File("a0.safetensors"), "--data", calibration, "-o", a).ExitCode);
+        var b = dir.File("b.safetensors");
+        using var file = Checkpoint.Open(a);
+        CheckpointWriter.WriteFile(b, GraphPermutation.Apply(file.ReadAll(), ResNetTestUtil.Architecture.Describe(config), seed: 12));
+        return (a, b, calibration);
     }
 
     public void Dispose() => _dir.Dispose();
@@ -62,7 +68,7 @@ public sealed class MergeCommandTests : IDisposable
         Assert.True(predict.ExitCode == 0, predict.ToString());
         var difference = JsonDocument.Parse(predict.Out).RootElement.GetProperty("maxAbsDifference").GetDouble();
         Assert.True(difference <= 1e-4, $"max abs difference {difference}");
-        Assert.Equal(["merged.safetensors", "merged.safetensors.recipe.json"], Directory.GetFiles(_dir.File("out")).Select(Path.GetFileName).Order());
+        Assert.Equal(["merged.README.md", "merged.safetensors", "merged.safetensors.recipe.json"], Directory.GetFiles(_dir.File("out")).Select(Path.GetFileName).Order());
     }
 
     [Fact]
