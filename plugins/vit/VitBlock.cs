@@ -41,7 +41,8 @@ public sealed class VitBlock : nn.Module<Tensor, Tensor>
         var h = x.add(a);
         var m = mlp.call(norm2.call(h));
         if (ls2 is not null) m = ls2.call(m);
-        return h.add_(m).MoveToOuterDisposeScope();
+        // Not in place: norm2's backward needs h as it was.
+        return h.add(m).MoveToOuterDisposeScope();
     }
 
     protected override void RegisterComponents() { }

@@ -32,6 +32,7 @@ internal sealed class RecipeOptions
     private readonly Option<TrainHead?>? _head;
     private readonly Option<double?> _logitScale;
     private readonly Option<int> _embeddingDim;
+    private readonly Option<TrainPrecision?> _precision;
 
     /// <param name="defaults">The command's default recipe.</param>
     /// <param name="withHead">Whether the head can be chosen (<c>reproduce</c> evaluates class-embedding heads only).</param>
@@ -73,43 +74,52 @@ internal sealed class RecipeOptions
             DefaultValueFactory = _ => d.LogitScale, HelpName = "S",
         };
         _embeddingDim = new("--embedding-dim") { Description = "Width of a class-embedding head's output.", DefaultValueFactory = _ => d.EmbeddingDimension, HelpName = "D" };
+        _precision = CommonOptions.Choice<TrainPrecision>("--precision",
+            "f32, or bf16: bfloat16 mixed precision on a GPU (a bfloat16 copy of the model runs forward and backward, float32 master weights are updated); refused on the CPU.", d.Precision);
     }
 
     /// <summary>Every option, to add to a command.</summary>
     public IEnumerable<Option> All =>
         new Option?[] { _epochs, _batchSize, _optimizer, _lr, _momentum, _nesterov, _weightDecay, _betas, _schedule, _warmup, _momentumRange,
-            _cropPadding, _flip, _labelSmoothing, _clip, _head, _logitScale, _embeddingDim }.OfType<Option>();
+            _cropPadding, _flip, _labelSmoothing, _clip, _head, _logitScale, _embeddingDim, _precision }.OfType<Option>();
 
-    /// <summary>The recipe the command line asks for (the defaults where it is silent); not yet validated or resolved.</summary>
-    public TrainingRecipe Read(CommandContext ctx)
+    /// <summary>
+    /// The recipe the command line asks for: an option given wins, an option left out takes its
+    /// value from <paramref name="defaults"/> (default: the command's own defaults, the ones its
+    /// help shows; <c>reproduce --arch vit</c> passes the ViT recipe). Not yet validated or resolved.
+    /// </summary>
+    public TrainingRecipe Read(CommandContext ctx, TrainingRecipe? defaults = null)
     {
+        var d = defaults ?? _defaults;
+        T Pick<T>(Option<T> option, T fallback) => ctx.ParseResult.GetResult(option) is { Implicit: false } ? ctx.Value(option)! : fallback;
         // An array option that was not given reads as empty, not null.
-        var betas = ctx.Value(_betas) is { Length: > 0 } givenBetas ? givenBetas : [_defaults.Beta1, _defaults.Beta2];
-        var range = ctx.Value(_momentumRange) is { Length: > 0 } givenRange ? givenRange : [_defaults.BaseMomentum, _defaults.MaxMomentum];
+        var betas = Pick(_betas, [d.Beta1, d.Beta2]) is { Length: > 0 } givenBetas ? givenBetas : [d.Beta1, d.Beta2];
+        var range = Pick(_momentumRange, [d.BaseMomentum, d.MaxMomentum]) is { Length: > 0 } givenRange ? givenRange : [d.BaseMomentum, d.MaxMomentum];
         if (betas.Length != 2) throw ZipItException.Usage($"--betas needs two values, got {betas.Length}");
         if (range.Length != 2) throw ZipItException.Usage($"--momentum-range needs two values, got {range.Length}");
-        return _defaults with
+        return d with
         {
-            Epochs = ctx.Value(_epochs),
-            BatchSize = ctx.Value(_batchSize),
-            Optimizer = ctx.Value(_optimizer) ?? _defaults.Optimizer,
-            LearningRate = ctx.Value(_lr),
-            Momentum = ctx.Value(_momentum),
-            Nesterov = ctx.Value(_nesterov),
-            WeightDecay = ctx.Value(_weightDecay),
+            Epochs = Pick(_epochs, d.Epochs),
+            BatchSize = Pick(_batchSize, d.BatchSize),
+            Optimizer = ctx.Value(_optimizer) ?? d.Optimizer,
+            LearningRate = Pick(_lr, d.LearningRate),
+            Momentum = Pick(_momentum, d.Momentum),
+            Nesterov = Pick(_nesterov, d.Nesterov),
+            WeightDecay = Pick(_weightDecay, d.WeightDecay),
             Beta1 = betas[0],
             Beta2 = betas[1],
-            Schedule = ctx.Value(_schedule) ?? _defaults.Schedule,
-            Warmup = ctx.Value(_warmup),
+            Schedule = ctx.Value(_schedule) ?? d.Schedule,
+            Warmup = Pick(_warmup, d.Warmup),
             BaseMomentum = range[0],
             MaxMomentum = range[1],
-            CropPadding = ctx.Value(_cropPadding),
-            HorizontalFlip = ctx.Value(_flip),
-            LabelSmoothing = ctx.Value(_labelSmoothing),
-            GradientClipNorm = ctx.Value(_clip),
-            Head = (_head is null ? null : ctx.Value(_head)) ?? _defaults.Head,
-            LogitScale = ctx.Value(_logitScale),
-            EmbeddingDimension = ctx.Value(_embeddingDim),
+            CropPadding = Pick(_cropPadding, d.CropPadding),
+            HorizontalFlip = Pick(_flip, d.HorizontalFlip),
+            LabelSmoothing = Pick(_labelSmoothing, d.LabelSmoothing),
+            GradientClipNorm = Pick(_clip, d.GradientClipNorm),
+            Head = (_head is null ? null : ctx.Value(_head)) ?? d.Head,
+            LogitScale = Pick(_logitScale, d.LogitScale),
+            EmbeddingDimension = Pick(_embeddingDim, d.EmbeddingDimension),
+            Precision = ctx.Value(_precision) ?? d.Precision,
         };
     }
 }

@@ -19,12 +19,13 @@ internal static class TrainCommand
         var recipe = new RecipeOptions(new TrainingRecipe(), withHead: true);
         var embeddings = new Option<string?>("--class-embeddings") { Description = "Class embeddings (tensor 'embeddings' [K, D], row = class id); default: seeded unit vectors from the class names.", HelpName = "FILE" };
         var trainImages = new Option<long?>("--train-images") { Description = "Train on a seeded draw of at most N images of the training split.", HelpName = "N" };
+        var init = new Option<string?>("--init") { Description = "Fine-tune from this checkpoint (same architecture and widths): its trunk, and its head where it fits the task (a class-embedding head of the same width; a logit head of the same dataset); other heads are re-initialised from --seed.", HelpName = "CHECKPOINT" };
         var imageSize = new Option<int>("--image-size") { Description = "Input size (28×28 images are padded to 32×32 for CIFAR-style ResNets).", DefaultValueFactory = _ => 32, HelpName = "PIXELS" };
         var json = CommonOptions.Json();
         var maxMemory = CommonOptions.MaxMemory();
         var command = new Command("train", "Train a model of a registered architecture on a task (dataset and classes) from a seed.")
         {
-            variant, task, output, set, seed, embeddings, trainImages, imageSize, maxMemory, json, CommonOptions.Device(),
+            variant, task, output, set, seed, init, embeddings, trainImages, imageSize, maxMemory, json, CommonOptions.Device(),
         };
         foreach (var option in recipe.All) command.Options.Add(option);
         command.SetAction((parse, ct) => Task.FromResult(runner.Run(parse, ct, ctx =>
@@ -40,8 +41,9 @@ internal static class TrainCommand
                 EmbeddingsFile = ctx.Value(embeddings),
                 TrainImages = ctx.Value(trainImages),
                 ImageSize = ctx.Value(imageSize),
+                Init = ctx.Value(init),
             };
-            OutputGuard.RequireDistinct([new("--class-embeddings", options.EmbeddingsFile)], [new("--output", ctx.Value(output))]);
+            OutputGuard.RequireDistinct([new("--class-embeddings", options.EmbeddingsFile), new("--init", options.Init)], [new("--output", ctx.Value(output))]);
             var result = TrainingRun.Run(ctx.Plugins, options, ctx.Value(output)!, ctx.Device, ctx.Logger, ctx.Progress, ctx.CancellationToken, limit);
             if (ctx.Value(json)) Json.Write(ctx.Out, new { output = ctx.Value(output), result });
             else ctx.Out.WriteLine($"{ctx.Value(output)}: validation accuracy {result.ValidationAccuracy:P2} ({result.Images} images × {result.Epochs} epochs in {result.Seconds:0.0} s, {result.TrainImagesPerSecond:0} images/s)");

@@ -67,6 +67,11 @@ public static class MetadataKeys
     public const string Embedding = "zipit.embedding";
     /// <summary>Its training seed.</summary>
     public const string Seed = "zipit.seed";
+    /// <summary>
+    /// The model a fine-tuned model started from (<c>train --init</c>), JSON: its file name, the
+    /// SHA-256 of its bytes, and whether its classifier head was kept or re-initialised.
+    /// </summary>
+    public const string InitializedFrom = "zipit.initialized_from";
     /// <summary>Where a model came from (e.g. a class-embeddings file's source).</summary>
     public const string Source = "zipit.source";
 }

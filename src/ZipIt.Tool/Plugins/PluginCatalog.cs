@@ -23,9 +23,15 @@ public sealed class PluginCatalog(
     public IArchitecture? Architecture(string name) =>
         Architectures.FirstOrDefault(a => string.Equals(a.Architecture.Name, name, StringComparison.OrdinalIgnoreCase)).Architecture;
 
-    /// <summary>The architecture that registers variant <paramref name="variant"/>; exit 2 naming where to look when none does.</summary>
+    /// <summary>
+    /// The architecture that registers variant <paramref name="variant"/>, or else the family whose
+    /// name prefixes it (<c>FAMILY-…</c>: the shapes configured by settings alone, such as
+    /// <c>vit-custom</c> or <c>resnet-cifar</c>, which no variant list names); exit 2 naming where
+    /// to look when none does.
+    /// </summary>
     public IArchitecture ArchitectureOfVariant(string variant) =>
         Architectures.Select(a => a.Architecture).FirstOrDefault(a => a.Variants.Any(v => string.Equals(v.Name, variant, StringComparison.OrdinalIgnoreCase)))
+        ?? Architectures.Select(a => a.Architecture).FirstOrDefault(a => variant.StartsWith(a.Name + "-", StringComparison.OrdinalIgnoreCase))
         ?? throw ZipItException.Usage($"no installed architecture has a variant '{variant}' (see 'dotnet zipit plugins list')");
 
     /// <summary>The architecture of <paramref name="variant"/> and its configuration from <paramref name="settings"/>; a bad setting is a usage error.</summary>

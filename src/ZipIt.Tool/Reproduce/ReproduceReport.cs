@@ -48,8 +48,12 @@ internal sealed record ReproduceReport
     public sealed record Row(string Method, string Label, string? Stop, long Flops, double Gflops, Stat Joint,
         IReadOnlyDictionary<string, Stat> Tasks, Stat Avg, IReadOnlyDictionary<string, string> Settings, IReadOnlyList<PairResult> Pairs);
 
+    /// <param name="InitializedFrom">The checkpoint a fine-tuned model started from (<c>--init pretrained</c>), or null.</param>
     public sealed record ModelEntry(int Pair, string Task, long Seed, string Path, bool Cached, double ValidationAccuracy,
-        double? TrainImagesPerSecond, double? Seconds);
+        double? TrainImagesPerSecond, double? Seconds, string? InitializedFrom = null);
+
+    /// <summary>The pretrained starts, one per pair (<c>--init pretrained</c>); empty when every model starts from its own seed.</summary>
+    public IReadOnlyList<ModelEntry> Pretrained { get; init; } = [];
 
     /// <summary>The paper-style table: FLOPs, Joint, one column per task, Avg; mean ± std over pairs.</summary>
     public string ToMarkdown()
@@ -87,6 +91,12 @@ internal sealed record ReproduceReport
         sb.AppendLine();
         for (var i = 0; i < Tasks.Count; i++)
             sb.AppendLine(CultureInfo.InvariantCulture, $"- Task {(char)('A' + i)}: `{Tasks[i].Name}` ({string.Join(", ", Tasks[i].ClassNames)}); {Tasks[i].TrainImages} training, {Tasks[i].ValidationImages} validation, {Tasks[i].TestImages} test images");
+        var shape = Options.Arch == ReproduceOptions.Vit
+            ? $"ViT {string.Join(", ", Options.ModelSettings().Select(kv => $"{kv.Key}={kv.Value}"))}"
+            : $"{Options.Variant}×{Options.Width} ({Options.Norm})";
+        var start = Options.Init == ReproduceOptions.Pretrained
+            ? $"per pair one model pretrained on `{Options.PretrainTask}`, both task models fine-tuned from it{(Options.FineTuneLearningRate is { } ft ? string.Create(CultureInfo.InvariantCulture, $" at peak lr {ft}") : "")}"
+            : "every model from its own seed";
         if (Options.Models is { } given)
         {
             sb.AppendLine(CultureInfo.InvariantCulture,
@@ -95,9 +105,9 @@ internal sealed record ReproduceReport
         }
         else
         {
-            sb.AppendLine(CultureInfo.InvariantCulture,
-                $"- Models: {Options.Variant}×{Options.Width} ({Options.Norm}), {pairs} pair(s), class-embedding heads ({Options.Recipe.EmbeddingDimension}-d, logits {Options.ResolvedRecipe().LogitScale:0.##}×cosine); {Options.Calibration} calibration images");
-            sb.AppendLine($"- Training recipe: {Options.ResolvedRecipe().Describe()}");
+        sb.AppendLine(CultureInfo.InvariantCulture,
+            $"- Models: {shape}, {pairs} pair(s), {start}, class-embedding heads ({Options.Recipe.EmbeddingDimension}-d, logits {Options.ResolvedRecipe().LogitScale:0.##}×cosine); {Options.Calibration} calibration images");
+        sb.AppendLine($"- Training recipe: {Options.ResolvedRecipe().Describe()}");
         }
         sb.AppendLine(CultureInfo.InvariantCulture,
             $"- ZipIt! α = {Hyperparameters.Alpha}, β = {Hyperparameters.Beta}, chosen on {Hyperparameters.SelectedOn}");
@@ -124,7 +134,7 @@ internal sealed record ReproduceReport
         sb.AppendLine();
         sb.AppendLine("| Pair | Task | Seed | Validation accuracy | Training images/s | Checkpoint |");
         sb.AppendLine("| ---: | --- | ---: | ---: | ---: | --- |");
-        foreach (var m in Models)
+        foreach (var m in Pretrained.Concat(Models))
             sb.AppendLine(CultureInfo.InvariantCulture,
                 $"| {m.Pair} | {m.Task} | {m.Seed} | {m.ValidationAccuracy:0.0} | {(m.TrainImagesPerSecond is { } r ? r.ToString("0", CultureInfo.InvariantCulture) : "cached")} | {System.IO.Path.GetFileName(m.Path)} |");
         sb.AppendLine();

@@ -41,6 +41,8 @@ internal sealed class ReproduceRun(PluginCatalog plugins, ModelLoader loader, De
     public ReproduceReport Run(ReproduceOptions o, string outputFolder, long? maxMemory = null)
     {
         Validate(o);
+        // A shape the plugin refuses (heads not dividing the width, ...) is a usage error now, not after the data is read.
+        plugins.Configure(o.Variant, o.ModelSettings());
         var setting = ReproduceSetting.Find(o.Setting);
         var seconds = new Dictionary<string, double>();
         var clock = Stopwatch.StartNew();
@@ -54,7 +56,7 @@ internal sealed class ReproduceRun(PluginCatalog plugins, ModelLoader loader, De
         var zipitMatcher = plugins.Matcher(ZipItMatcher.MatcherName);
         foreach (var a in o.Alphas)
             foreach (var b in o.Betas)
-                foreach (var method in Methods(o, a, b, "20/20"))
+                foreach (var method in Methods(o, a, b, "20/20", tiedHeads: true))
                     MatchStage.RequiredInputs(method.Matcher!, MatchStage.Settings(method.Matcher!, method.Settings));
         // Given models are checked before the data are read: a wrong file is one line at once.
         var givenPair = o.Models is { } given ? GivenModels.Pair(given, setting) : null;
@@ -63,8 +65,15 @@ internal sealed class ReproduceRun(PluginCatalog plugins, ModelLoader loader, De
         Lap("data");
         RequireMemory(o, setting, data, maxMemory);
 
-        var models = givenPair is not null ? [givenPair] : TrainModels(o, setting, maxMemory);
+        var (models, pretrained) = givenPair is not null ? ([givenPair], []) : TrainModels(o, setting, maxMemory);
         Lap("train");
+        // "train" is every model this run trained; pretraining of the shared starts is its own phase.
+        var pretrainSeconds = pretrained.Sum(m => m.Seconds ?? 0);
+        if (pretrainSeconds > 0)
+        {
+            seconds["pretrain"] = pretrainSeconds;
+            seconds["train"] -= pretrainSeconds;
+        }
         var pipeline = new MergePipeline(loader, plugins, logger, device, progress, cancellation);
 
         var baseLabels = setting.Tasks.Select((_, i) => $"Model {(char)('A' + i)}").ToList();
@@ -92,7 +101,7 @@ internal sealed class ReproduceRun(PluginCatalog plugins, ModelLoader loader, De
                 {
                     // Pair 0's statistics serve the grid search too: one collection per pair.
                     (alpha, beta, grid) = ChooseAlphaBeta(o, data, pair, zipitMatcher);
-                    methods = Methods(o, alpha, beta, StopPoint.Label(loaded[0].Graph, null));
+                    methods = Methods(o, alpha, beta, StopPoint.Label(loaded[0].Graph, null), loaded[0].Graph.Spaces.Any(sp => sp.GroupTie is not null));
                     foreach (var method in methods) perMethod[method.Label] = [];
                     Lap("hyperparameters");
                 }
@@ -138,17 +147,27 @@ internal sealed class ReproduceRun(PluginCatalog plugins, ModelLoader loader, De
                 $"the validation split of pair 0 ({data.Validation.Count} images), by full-zip ZipIt! joint accuracy", grid),
             Results = rows,
             Models = models.SelectMany((pair, p) => pair.Select(m => m with { Pair = p })).ToList(),
+            Pretrained = pretrained,
             Seconds = seconds.ToDictionary(kv => kv.Key, kv => Math.Round(kv.Value, 2)),
         };
     }
 
-    private static void Validate(ReproduceOptions o)
+    private void Validate(ReproduceOptions o)
     {
         if (o.Pairs < 1) throw ZipItException.Usage($"--pairs must be at least 1, got {o.Pairs}");
         if (o.Width < 1) throw ZipItException.Usage($"--width must be at least 1, got {o.Width}");
         if (o.Calibration < 2) throw ZipItException.Usage($"--calibration must be at least 2 images, got {o.Calibration}");
         if (o.Norm is not ("bn" or "gn")) throw ZipItException.Usage($"--norm must be bn or gn, got '{o.Norm}'");
-        o.Recipe.Validate();
+        if (o.Arch is not (ReproduceOptions.ResNet or ReproduceOptions.Vit)) throw ZipItException.Usage($"--arch must be resnet or vit, got '{o.Arch}'");
+        if (o.Init is not (ReproduceOptions.Pretrained or ReproduceOptions.Scratch)) throw ZipItException.Usage($"--init must be pretrained or scratch, got '{o.Init}'");
+        foreach (var key in new[] { "width", "depth", "heads" })
+            if (o.Set.ContainsKey(key)) throw ZipItException.Usage($"--set {key}=…: use --{key}");
+        if (o.Depth < 1) throw ZipItException.Usage($"--depth must be at least 1, got {o.Depth}");
+        if (o.Heads < 1) throw ZipItException.Usage($"--heads must be at least 1, got {o.Heads}");
+        if (o.Arch == ReproduceOptions.Vit && o.Width % o.Heads != 0) throw ZipItException.Usage($"--heads {o.Heads} does not divide --width {o.Width}");
+        if (o.FineTuneLearningRate is { } ft && !(ft > 0 && double.IsFinite(ft))) throw ZipItException.Usage($"--finetune-lr must be positive, got {ft}");
+        if (o.FineTuneLearningRate is not null && o.Init != ReproduceOptions.Pretrained) throw ZipItException.Usage("--finetune-lr applies to --init pretrained only");
+        o.Recipe.Validate(device);
         if (o.Recipe.Head != TrainHead.Clip) throw ZipItException.Usage("reproduce trains class-embedding (clip) heads only");
         if (o.Alphas.Count == 0 || o.Betas.Count == 0) throw ZipItException.Usage("--alphas and --betas need at least one value each");
     }
@@ -170,43 +189,60 @@ internal sealed class ReproduceRun(PluginCatalog plugins, ModelLoader loader, De
         MemoryEstimate.RequireAvailable((estimate with { Forward = ForwardFootprint.Probe(probe, torch.CPU, spaces, image) }).Merge, what, maxMemory);
     }
 
-    private List<List<ReproduceReport.ModelEntry>> TrainModels(ReproduceOptions o, ReproduceSetting setting, long? maxMemory)
+    /// <summary>
+    /// Every pair's models, trained or taken from the cache, and (<c>--init pretrained</c>) each
+    /// pair's pretrained start. Pair p's start has seed + 1000p + 100; its task models seed + 1000p + i,
+    /// fine-tuned from the start or, from scratch, initialised from that seed.
+    /// </summary>
+    private (List<List<ReproduceReport.ModelEntry>> Pairs, List<ReproduceReport.ModelEntry> Pretrained) TrainModels(ReproduceOptions o, ReproduceSetting setting,
+        long? maxMemory)
     {
         var cache = new ModelCache(o.Cache ?? Path.Combine(DatasetCatalog.CacheFolder, "models"));
         Directory.CreateDirectory(cache.Folder);
         var pairs = new List<List<ReproduceReport.ModelEntry>>();
+        var starts = new List<ReproduceReport.ModelEntry>();
+        var recipe = o.ResolvedRecipe();
+        TrainOptions Options(string task, long seed, string? init) => new()
+        {
+            Variant = o.Variant,
+            Settings = o.ModelSettings(),
+            Task = task,
+            Seed = seed,
+            Recipe = init is not null && o.FineTuneLearningRate is { } lr ? recipe with { LearningRate = lr } : recipe,
+            TrainImages = o.TrainImages,
+            ImageSize = ImageSize,
+            Init = init,
+        };
         for (var p = 0; p < o.Pairs; p++)
         {
+            string? init = null;
+            if (o.Init == ReproduceOptions.Pretrained)
+            {
+                var start = TrainOrReuse(cache, Options(o.PretrainTask, o.Seed + 1000L * p + 100, null), p, o, "pretraining", maxMemory);
+                starts.Add(start);
+                init = start.Path;
+            }
             var pair = new List<ReproduceReport.ModelEntry>();
             for (var t = 0; t < setting.Tasks.Count; t++)
-            {
-                var options = new TrainOptions
-                {
-                    Variant = o.Variant,
-                    Settings = o.ModelSettings(),
-                    Task = setting.Tasks[t],
-                    // Every model its own seed: different initialisations, as the paper's pairs.
-                    Seed = o.Seed + 1000L * p + t,
-                    Recipe = o.ResolvedRecipe(),
-                    TrainImages = o.TrainImages,
-                    ImageSize = ImageSize,
-                };
-                var path = cache.PathFor(options);
-                if (File.Exists(path))
-                {
-                    status($"pair {p + 1}/{o.Pairs}: reusing {options.Task} seed {options.Seed} ({Path.GetFileName(path)})");
-                    var accuracy = CachedValidationAccuracy(path);
-                    pair.Add(new ReproduceReport.ModelEntry(p, options.Task, options.Seed, path, true, accuracy, null, null));
-                    continue;
-                }
-                status($"pair {p + 1}/{o.Pairs}: training {options.Task} from seed {options.Seed} ({o.Recipe.Epochs} epochs)");
-                var result = TrainingRun.Run(plugins, options, path, device, logger, progress, cancellation, maxMemory);
-                status($"pair {p + 1}/{o.Pairs}: {options.Task} validation accuracy {100 * result.ValidationAccuracy:0.0}% ({result.TrainImagesPerSecond:0} images/s)");
-                pair.Add(new ReproduceReport.ModelEntry(p, options.Task, options.Seed, path, false, 100 * result.ValidationAccuracy, result.TrainImagesPerSecond, result.Seconds));
-            }
+                pair.Add(TrainOrReuse(cache, Options(setting.Tasks[t], o.Seed + 1000L * p + t, init), p, o, init is null ? "training" : "fine-tuning", maxMemory));
             pairs.Add(pair);
         }
-        return pairs;
+        return (pairs, starts);
+    }
+
+    private ReproduceReport.ModelEntry TrainOrReuse(ModelCache cache, TrainOptions options, int p, ReproduceOptions o, string verb, long? maxMemory)
+    {
+        var path = cache.PathFor(options);
+        var from = options.Init is { } i ? Path.GetFileName(i) : null;
+        if (File.Exists(path))
+        {
+            status($"pair {p + 1}/{o.Pairs}: reusing {options.Task} seed {options.Seed} ({Path.GetFileName(path)})");
+            return new ReproduceReport.ModelEntry(p, options.Task, options.Seed, path, true, CachedValidationAccuracy(path), null, null, from);
+        }
+        status($"pair {p + 1}/{o.Pairs}: {verb} {options.Task} from {(from is null ? $"seed {options.Seed}" : from)} ({options.Recipe.Epochs} epochs)");
+        var result = TrainingRun.Run(plugins, options, path, device, logger, progress, cancellation, maxMemory);
+        status($"pair {p + 1}/{o.Pairs}: {options.Task} validation accuracy {100 * result.ValidationAccuracy:0.0}% ({result.TrainImagesPerSecond:0} images/s)");
+        return new ReproduceReport.ModelEntry(p, options.Task, options.Seed, path, false, 100 * result.ValidationAccuracy, result.TrainImagesPerSecond, result.Seconds, from);
     }
 
     private static double CachedValidationAccuracy(string path)
@@ -234,8 +270,10 @@ internal sealed class ReproduceRun(PluginCatalog plugins, ModelLoader loader, De
 
     private static Dictionary<string, string> AlphaBeta(double alpha, double beta) => new() { ["alpha"] = Invariant(alpha), ["beta"] = Invariant(beta) };
 
-    private List<Method> Methods(ReproduceOptions o, double alpha, double beta, string full)
+    /// <param name="tiedHeads">Whether the model ties grouped points (a ViT's q/k and v heads): then Permute and MuDSC-align also get an untied row (the reference's behaviour).</param>
+    private List<Method> Methods(ReproduceOptions o, double alpha, double beta, string full, bool tiedHeads)
     {
+        var untie = new Dictionary<string, string> { [MatchMatrices.UntieHeadsParameter.Name] = "true" };
         var ab = AlphaBeta(alpha, beta);
         var methods = new List<Method>
         {
@@ -256,8 +294,12 @@ internal sealed class ReproduceRun(PluginCatalog plugins, ModelLoader loader, De
                 if (matcher.Parameters.Any(p => p.Name == "alpha")) settings["alpha"] = Invariant(alpha);
                 if (matcher.Parameters.Any(p => p.Name == "beta")) settings["beta"] = Invariant(beta);
                 methods.Add(new(matcher.Name, preset.Label, matcher, settings, null));
+                if (tiedHeads && preset.Settings.GetValueOrDefault("mode") == "align" && matcher.Parameters.Any(p => p.Name == MatchMatrices.UntieHeadsParameter.Name))
+                    methods.Add(new(matcher.Name, $"{preset.Label} (untied)", matcher, new(settings.Concat(untie)), null));
             }
         }
+        if (tiedHeads)
+            methods.Insert(2, new("permute", "Permute (untied)", plugins.Matcher(PermuteMatcher.MatcherName), untie, null));
         foreach (var stop in o.Stops)
             methods.Add(new("zipit", $"ZipIt!{stop}/{full[(full.IndexOf('/') + 1)..]}", plugins.Matcher(ZipItMatcher.MatcherName), new(ab), stop.ToString(CultureInfo.InvariantCulture)));
         return methods;
@@ -287,7 +329,7 @@ internal sealed class ReproduceRun(PluginCatalog plugins, ModelLoader loader, De
             _pipeline = pipeline;
             _graph = models[0].Graph;
             foreach (var m in models) pipeline.ResetBatchNorm(m, data.Calibration, options.EvalBatchSize);
-            _statistics = pipeline.Collect(models, Zipper.PointsUpTo(_graph, null), data.Calibration, options.EvalBatchSize);
+            _statistics = pipeline.Collect(models, Zipper.PointsUpTo(_graph, null), data.Calibration, options.EvalBatchSize, options.TapSets?.ToList());
         }
 
         public EvaluationResult MergeAndEvaluate(string label, IMatcher matcher, IReadOnlyDictionary<string, string> values, string? stop,

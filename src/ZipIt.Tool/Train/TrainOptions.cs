@@ -12,6 +12,8 @@ internal sealed record TrainOptions
     public int ImageSize { get; init; } = 32;
     /// <summary>Train on at most this many images of the training split (a seeded draw); all when null.</summary>
     public long? TrainImages { get; init; }
+    /// <summary>A checkpoint of the same architecture to fine-tune from (<c>--init</c>): its trunk, and its head where it fits the task; null: a fresh initialisation.</summary>
+    public string? Init { get; init; }
 
     /// <summary>These options with the recipe resolved for the architecture settings (<see cref="TrainingRecipe.For"/>): what is recorded and keyed on.</summary>
     public TrainOptions Resolved() => this with { Recipe = Recipe.For(Settings) };

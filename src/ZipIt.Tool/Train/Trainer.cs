@@ -22,7 +22,8 @@ internal sealed record TrainResult(long Images, int Epochs, double Loss, double 
 /// </summary>
 internal static class Trainer
 {
-    public static TrainResult Run(StagedModel model, TrainOptions options, DataTask task, Tensor? targets, Device device, ILogger logger,
+    /// <param name="lowPrecision">For bf16 training: a bfloat16 model of the same configuration that runs forward and backward; <paramref name="model"/> keeps the float32 master weights the optimiser updates.</param>
+    public static TrainResult Run(StagedModel model, StagedModel? lowPrecision, TrainOptions options, DataTask task, Tensor? targets, Device device, ILogger logger,
         ProgressDisplay progress, CancellationToken cancellation)
     {
         TorchRuntime.Initialize();
@@ -50,6 +51,8 @@ internal static class Trainer
         var totalSteps = (long)stepsPerEpoch * recipe.Epochs;
         using var optimizer = new RecipeOptimizer(model.parameters(), recipe, totalSteps);
         model.train();
+        var mixed = lowPrecision is null ? null : new MixedPrecision(model, lowPrecision);
+        var net = lowPrecision ?? model;
 
         double lastLoss = 0, lastAccuracy = 0;
         long seen = 0, step = 0;
@@ -71,10 +74,13 @@ internal static class Trainer
                     var idx = order.narrow(0, (long)b * batch, batch);
                     var x = ToDevice(transform.Apply(set.Images.index_select(0, idx), augmentation));
                     var y = lookup.index_select(0, ToDevice(set.Labels.index_select(0, idx)));
-                    var logits = Logits(model.call(x), recipe.Head, scale, targets, classIds);
+                    mixed?.LoadMasterWeights();
+                    var output = mixed is null ? net.call(x) : net.call(x.to(ScalarType.BFloat16)).to(ScalarType.Float32);
+                    var logits = Logits(output, recipe.Head, scale, targets, classIds);
                     var loss = nn.functional.cross_entropy(logits, y, label_smoothing: recipe.LabelSmoothing);
-                    optimizer.ZeroGrad();
+                    if (mixed is null) optimizer.ZeroGrad(); else net.zero_grad();
                     loss.backward();
+                    mixed?.StoreGradients();
                     optimizer.Step(step);
                     step++;
                     using (torch.no_grad())
@@ -98,6 +104,7 @@ internal static class Trainer
             return 0;
         });
         var trainSeconds = trainClock.Elapsed.TotalSeconds;
+        mixed?.StoreBuffers();
 
         var evalClock = Stopwatch.StartNew();
         var validation = Accuracy(model, task.Validation, transform, options, targets, lookup, classIds, cancellation);

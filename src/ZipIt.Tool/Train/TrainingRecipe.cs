@@ -31,6 +31,18 @@ internal enum LearningRateSchedule
     Cosine,
 }
 
+/// <summary>The arithmetic of training steps.</summary>
+internal enum TrainPrecision
+{
+    /// <summary>float32 throughout (TF32 convolutions on GPUs).</summary>
+    F32,
+    /// <summary>
+    /// bfloat16 mixed precision on a GPU: forward and backward on a bfloat16 copy of the model,
+    /// float32 master weights (and optimiser state) updated from its gradients; the loss in float32.
+    /// </summary>
+    Bf16,
+}
+
 /// <summary>What the model's output is trained as.</summary>
 internal enum TrainHead
 {
@@ -99,6 +111,7 @@ internal sealed record TrainingRecipe
     /// <summary>Class-embedding heads: logits are this times the cosine; null until <see cref="For"/> chooses it from the normalisation.</summary>
     public double? LogitScale { get; init; }
     public int EmbeddingDimension { get; init; } = ClassEmbeddings.DefaultDimension;
+    public TrainPrecision Precision { get; init; } = TrainPrecision.F32;
 
     /// <summary>The logit scale a model with these architecture settings gets when none is given: <see cref="GroupNormLogitScale"/> for norm=gn, else <see cref="DefaultLogitScale"/>.</summary>
     public static double DefaultLogitScaleFor(IReadOnlyDictionary<string, string> settings) =>
@@ -139,6 +152,15 @@ internal sealed record TrainingRecipe
         if (EmbeddingDimension < 2) throw ZipItException.Usage($"--embedding-dim must be at least 2, got {EmbeddingDimension}");
     }
 
+    /// <summary><see cref="Validate()"/>, and whether <paramref name="device"/> can train at <see cref="Precision"/>.</summary>
+    public void Validate(TorchSharp.torch.Device device)
+    {
+        Validate();
+        // Refused rather than ignored: a CPU run asked for bf16 would silently be another experiment.
+        if (Precision == TrainPrecision.Bf16 && device.type != TorchSharp.DeviceType.CUDA)
+            throw ZipItException.Usage("--precision bf16 needs a GPU (--device cuda); training on the CPU is float32");
+    }
+
     /// <summary>One line for reports, e.g. "SGD (Nesterov), weight decay 0.0005, one-cycle to lr 0.2 (20 % warm-up, momentum 0.95–0.85), batch 256, 20 epochs, …".</summary>
     public string Describe()
     {
@@ -158,7 +180,8 @@ internal sealed record TrainingRecipe
         var head = Head == TrainHead.Clip
             ? $"class-embedding head ({EmbeddingDimension}-d, {(LogitScale is { } s ? I(s) : $"{I(DefaultLogitScale)} ({I(GroupNormLogitScale)} for gn)")}·cosine)"
             : "logit head";
-        return $"{optimizer}, {schedule}, batch {BatchSize}, {Epochs} epochs, {augment}{(HorizontalFlip ? " and flips" : ", no flips")}{extras}, {head}";
+        var precision = Precision == TrainPrecision.Bf16 ? ", bfloat16 mixed precision" : "";
+        return $"{optimizer}, {schedule}, batch {BatchSize}, {Epochs} epochs, {augment}{(HorizontalFlip ? " and flips" : ", no flips")}{extras}, {head}{precision}";
     }
 
     /// <summary>The recipe as the JSON recorded under <see cref="MetadataKey"/>.</summary>

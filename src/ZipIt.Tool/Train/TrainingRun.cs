@@ -34,7 +34,7 @@ internal static class TrainingRun
     {
         options = options.Resolved();
         var recipe = options.Recipe;
-        recipe.Validate();
+        recipe.Validate(device);
         if (options.TrainImages is < 2) throw ZipItException.Usage($"--train-images must be at least 2, got {options.TrainImages}");
         if (options.ImageSize is < 1 or > 4096) throw ZipItException.Usage($"--image-size must be between 1 and 4096 pixels, got {options.ImageSize}");
         if (recipe.Head == TrainHead.Clip && recipe.EmbeddingDimension < 2)
@@ -57,9 +57,15 @@ internal static class TrainingRun
         torch.manual_seed(options.Seed);
         // Initialised on the CPU (the same weights for a seed whatever the device), then moved.
         using var model = architecture.Create(config);
+        var init = options.Init is { } from ? InitialWeights.Apply(plugins, from, model, architecture, config, recipe.Head, task.Name) : null;
+        if (init is not null)
+            logger.LogInformation("starting from {File} ({Config}); its head is {Head}", init.File, init.Config, init.HeadKept ? "kept" : "re-initialised");
+        // bf16 steps run on a bfloat16 copy of the model; the float32 model holds the master weights.
+        using var lowPrecision = recipe.Precision == TrainPrecision.Bf16 ? architecture.Create(config) : null;
         model.to(device);
-        MemoryEstimate.RequireAvailable(TrainingMemory.Estimate(MemoryEstimate.Bytes(model), ForwardFootprint.Probe(model, device, [], image),
-            task, recipe, image), what, maxMemory);
+        lowPrecision?.to(ScalarType.BFloat16).to(device);
+        MemoryEstimate.RequireAvailable(TrainingMemory.Estimate(MemoryEstimate.Bytes(model) + (lowPrecision is null ? 0 : MemoryEstimate.Bytes(lowPrecision)),
+            ForwardFootprint.Probe(model, device, [], image), task, recipe, image), what, maxMemory);
         using var cpuTargets = recipe.Head != TrainHead.Clip ? null
             : options.EmbeddingsFile is { } file ? ClassEmbeddings.FromFile(file, task.Classes)
             : ClassEmbeddings.FromNames(task.ClassNames, recipe.EmbeddingDimension);
@@ -68,7 +74,7 @@ internal static class TrainingRun
             throw ZipItException.Input($"{options.EmbeddingsFile}: embeddings have {targets.shape[1]} dimensions, --embedding-dim is {recipe.EmbeddingDimension}");
         logger.LogInformation("training {Config} on {Task} ({Images} images, {Classes} classes) for {Epochs} epochs, seed {Seed}",
             config, task.Name, options.TrainImages is { } k ? Math.Min(k, task.Train.Count) : task.Train.Count, task.Classes.Count, recipe.Epochs, options.Seed);
-        var result = Trainer.Run(model, options, task, targets, device, logger, progress, cancellation);
+        var result = Trainer.Run(model, lowPrecision, options, task, targets, device, logger, progress, cancellation);
         logger.LogInformation("{Task}: validation accuracy {Accuracy:P2}; {Rate:0} training images/s, {EvalRate:0} evaluation images/s, {Seconds:0.0} s",
             task.Name, result.ValidationAccuracy, result.TrainImagesPerSecond, result.EvalImagesPerSecond, result.Seconds);
 
@@ -81,6 +87,7 @@ internal static class TrainingRun
         metadata[EmbeddingKey] = recipe.Head != TrainHead.Clip ? "none"
             : options.EmbeddingsFile is { } f ? $"file:{Path.GetFileName(f)}" : $"class-name-hash:{recipe.EmbeddingDimension}";
         metadata[SeedKey] = options.Seed.ToString(CultureInfo.InvariantCulture);
+        if (init is not null) metadata[MetadataKeys.InitializedFrom] = init.ToJson();
         metadata[TrainingRecipe.MetadataKey] = recipe.ToJson();
         metadata[TrainingKey] = JsonSerializer.Serialize(new { options, result }, Json.Compact);
         model.to(torch.CPU);

@@ -106,7 +106,7 @@ public sealed class TrainingRecipeTests : IDisposable
         Optimizer = OptimizerKind.AdamW, LearningRate = 0.003, Momentum = 0.8, Nesterov = false, WeightDecay = 0.05, Beta1 = 0.8, Beta2 = 0.99,
         Epsilon = 1e-6, Schedule = LearningRateSchedule.Cosine, Warmup = 0.1, DivFactor = 10, FinalDivFactor = 100, CycleMomentum = false,
         BaseMomentum = 0.8, MaxMomentum = 0.9, BatchSize = 64, Epochs = 7, CropPadding = 2, HorizontalFlip = true, LabelSmoothing = 0.1,
-        GradientClipNorm = 1, Head = TrainHead.Logits, LogitScale = 30, EmbeddingDimension = 64,
+        GradientClipNorm = 1, Head = TrainHead.Logits, LogitScale = 30, EmbeddingDimension = 64, Precision = TrainPrecision.Bf16,
     };
 
     [Fact]
@@ -149,6 +149,24 @@ public sealed class TrainingRecipeTests : IDisposable
         }
         Assert.Equal(cache.PathFor(Options(new TrainingRecipe())), paths["(defaults)"]);
     }
+
+    [Fact]
+    public void The_cache_key_changes_with_the_model_a_run_starts_from()
+    {
+        var cache = new ModelCache(_dir.Path);
+        var fresh = new TrainOptions { Variant = "vit-custom", Task = "fashion-mnist:0-4" };
+        Assert.NotEqual(cache.PathFor(fresh), cache.PathFor(fresh with { Init = "/cache/vit-custom-mnist_all-seed100-0123.safetensors" }));
+        Assert.NotEqual(cache.PathFor(fresh with { Init = "/cache/a.safetensors" }), cache.PathFor(fresh with { Init = "/cache/b.safetensors" }));
+    }
+
+    [Theory]
+    [InlineData(1, 5, 1)]
+    [InlineData(2, 5, 1)]
+    [InlineData(3, 9, 5)]
+    [InlineData(4, 13, 5)]
+    [InlineData(12, 33, 17)]
+    public void A_vit_s_partial_zips_stop_two_thirds_and_one_third_of_the_way(int depth, int late, int early) =>
+        Assert.Equal([late, early], ReproduceOptions.VitStops(depth));
 
     [Fact]
     public void The_logit_scale_follows_the_normalisation_unless_given()

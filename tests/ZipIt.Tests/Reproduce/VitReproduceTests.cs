@@ -1,0 +1,88 @@
+using System.Text.Json;
+using ZipIt.Checkpoints;
+using ZipIt.Tests.Infrastructure;
+
+namespace ZipIt.Tests.Reproduce;
+
+/// <summary>
+/// <c>reproduce --arch vit</c> on the real Fashion-MNIST and MNIST (installed by ./setup.sh), at a
+/// size that runs in about a minute: MuDSC's protocol (one pretrained start per pair, both task
+/// models fine-tuned from it) writes every row, tied and untied, and records the shared start;
+/// options out of range are usage errors before anything is trained or written.
+/// </summary>
+[Trait("Category", Tier.Integration)]
+public sealed class VitReproduceTests : IDisposable
+{
+    private readonly TempDirectory _dir = new("zipit-vit-reproduce");
+
+    public void Dispose() => _dir.Dispose();
+
+    /// <summary>reproduce at a tiny size; an option in <paramref name="extra"/> replaces its default.</summary>
+    private CliResult Reproduce(string output, params string[] extra)
+    {
+        List<string> args = ["reproduce", "fmnist-5+5", "--cache", _dir.File("cache"), "-o", output];
+        (string, string[])[] defaults =
+        [
+            ("--arch", ["vit"]), ("--width", ["16"]), ("--depth", ["2"]), ("--heads", ["2"]), ("--epochs", ["1"]), ("--train-images", ["256"]),
+            ("--batch-size", ["64"]), ("--calibration", ["100"]), ("--validation-images", ["100"]), ("--test-images", ["200"]),
+            ("--alphas", ["0.5"]), ("--betas", ["0.5"]), ("--pairs", ["1"]),
+        ];
+        foreach (var (option, values) in defaults)
+            if (!extra.Contains(option)) args.AddRange([option, .. values]);
+        return Tool.Run([.. args, .. extra]);
+    }
+
+    [Fact]
+    public void A_tiny_vit_run_fine_tunes_both_models_from_one_pretrained_start_and_writes_every_row()
+    {
+        var output = _dir.File("out");
+        var r = Reproduce(output, "--json");
+        Assert.True(r.ExitCode == 0, r.ToString());
+        foreach (var file in new[] { "report.json", "report.md", "stop-points.png", "alpha-beta-grid.png" })
+            Assert.True(File.Exists(Path.Combine(output, file)), file);
+        using var report = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "report.json")));
+        var root = report.RootElement;
+        Assert.Equal(1, root.GetProperty("version").GetInt32());
+        var labels = root.GetProperty("results").EnumerateArray().Select(row => row.GetProperty("label").GetString()).ToList();
+        // Depth 2: 10 layers; the partial zips stop after block 1 (layer 5) and after the patch embedding (layer 1).
+        Assert.Equal(["Model A", "Model B", "W.Avg", "Permute", "Permute (untied)", "ZipIt!10/10", "MuDSC-zip", "MuDSC-align", "MuDSC-align (untied)",
+            "Ensemble", "ZipIt!5/10", "ZipIt!1/10"], labels);
+        var rows = root.GetProperty("results").EnumerateArray().ToDictionary(row => row.GetProperty("label").GetString()!);
+        Assert.Equal("true", rows["Permute (untied)"].GetProperty("settings").GetProperty("untie-heads").GetString());
+        Assert.Equal("true", rows["MuDSC-align (untied)"].GetProperty("settings").GetProperty("untie-heads").GetString());
+        Assert.False(rows["MuDSC-align"].GetProperty("settings").TryGetProperty("untie-heads", out _));
+
+        var start = Assert.Single(root.GetProperty("pretrained").EnumerateArray());
+        Assert.Equal("mnist:all", start.GetProperty("task").GetString());
+        var startFile = Path.GetFileName(start.GetProperty("path").GetString()!);
+        Assert.True(root.GetProperty("seconds").TryGetProperty("pretrain", out _));
+        foreach (var m in root.GetProperty("models").EnumerateArray())
+        {
+            Assert.Equal(startFile, m.GetProperty("initializedFrom").GetString());
+            using var checkpoint = Checkpoint.Open(m.GetProperty("path").GetString()!);
+            Assert.Equal("vit", checkpoint.Metadata["zipit.architecture"]);
+            using var from = JsonDocument.Parse(checkpoint.Metadata["zipit.initialized_from"]);
+            Assert.Equal(startFile, from.RootElement.GetProperty("file").GetString());
+            Assert.Equal("kept", from.RootElement.GetProperty("head").GetString());
+        }
+        Assert.Contains("fine-tuned from it", File.ReadAllText(Path.Combine(output, "report.md")));
+    }
+
+    [Theory]
+    [InlineData(new[] { "--arch", "cnn" }, "--arch must be resnet or vit, got 'cnn'")]
+    [InlineData(new[] { "--init", "imagenet" }, "--init must be pretrained or scratch, got 'imagenet'")]
+    [InlineData(new[] { "--heads", "3" }, "--heads 3 does not divide --width 16")]
+    [InlineData(new[] { "--depth", "0" }, "--depth must be at least 1, got 0")]
+    [InlineData(new[] { "--set", "depth=4" }, "--set depth=…: use --depth")]
+    [InlineData(new[] { "--init", "scratch", "--finetune-lr", "0.001" }, "--finetune-lr applies to --init pretrained only")]
+    [InlineData(new[] { "--set", "patch=5" }, "vit-custom:")]
+    public void Bad_options_are_usage_errors_before_anything_is_trained(string[] extra, string message)
+    {
+        var output = _dir.File("out");
+        var r = Reproduce(output, extra);
+        Assert.True(r.ExitCode == 2, r.ToString());
+        Assert.Contains(message, r.Error);
+        Assert.False(Directory.Exists(_dir.File("cache")));
+        Assert.False(Directory.Exists(output));
+    }
+}
