@@ -23,7 +23,7 @@ internal static class ReproduceCommand
     /// The defaults of <c>demo</c>: the example pair, or with <c>--train</c> one pair of ResNet-20×1,
     /// briefly trained; a 2 × 2 grid. The <c>--train</c> recipe is zipit's earlier default (peak lr
     /// 0.02, batch 128, 5 % linear warm-up then linear decay, classical momentum 0.9, crops and
-    /// flips): at 3 epochs on 15,000 images it trains better than the reference's one-cycle recipe,
+    /// flips): at 3 epochs it trains better models and merges than the reference's one-cycle recipe,
     /// which needs more steps than a few minutes of a CPU give.
     /// </summary>
     public static ReproduceOptions DemoDefaults { get; } = new()
