@@ -5,9 +5,9 @@ namespace ZipIt.Collect;
 
 /// <summary>
 /// Forward hooks on one model at every tap of the given feature spaces. After a forward pass,
-/// <see cref="Take"/> returns each space's features as [C, samples] float32: the channel axis
-/// first, every other axis (batch, spatial positions, tokens) flattened into samples, several taps
-/// of one space stacked as extra samples, NaN/±Inf replaced by 0.
+/// <see cref="Take"/> returns each space's features as [C, samples] float32 parts, one per tap:
+/// the channel axis first, every other axis (batch, spatial positions, tokens) flattened into
+/// samples, NaN/±Inf replaced by 0.
 /// </summary>
 internal sealed class FeatureTaps : IDisposable
 {
@@ -45,13 +45,15 @@ internal sealed class FeatureTaps : IDisposable
         }
     }
 
-    /// <summary>The features of <paramref name="space"/> from the last forward pass, [C, S]; the caller owns the tensor.</summary>
-    public Tensor Take(string space)
+    /// <summary>
+    /// The features of <paramref name="space"/> from the last forward pass: one [C, S] part per tap
+    /// that fired, in tap order (several taps of one space are extra samples of it); the caller owns the tensors.
+    /// </summary>
+    public IReadOnlyList<Tensor> Take(string space)
     {
         var parts = _captured[space];
         if (parts.Count == 0) throw new InvalidOperationException($"feature space '{space}': no tap fired during the forward pass");
-        var result = parts.Count == 1 ? parts[0] : torch.cat(parts, 1).DetachFromDisposeScope();
-        if (parts.Count > 1) foreach (var p in parts) p.Dispose();
+        var result = parts.ToArray();
         parts.Clear();
         return result;
     }
@@ -61,12 +63,16 @@ internal sealed class FeatureTaps : IDisposable
         using var scope = torch.NewDisposeScope();
         var axis = tap.ChannelAxis < 0 ? x.dim() + tap.ChannelAxis : tap.ChannelAxis;
         var channels = x.transpose(0, axis); // the order of the other axes does not matter: they all become samples
-        channels = channels.reshape([channels.shape[0], -1]);
         if (tap.Offset != 0 || tap.Length is not null)
             channels = channels.narrow(0, tap.Offset, tap.Length ?? channels.shape[0] - tap.Offset);
         if (channels.shape[0] != _widths[space])
             throw new ArgumentException($"feature space '{space}': the {tap} has {channels.shape[0]} channels, the space has {_widths[space]}");
-        return channels.to(ScalarType.Float32).nan_to_num(0, 0, 0).contiguous().DetachFromDisposeScope();
+        // One pass copies, transposes and converts into a tensor of our own (never a view of the
+        // model's activation), so that NaN/±Inf can be zeroed and the features centred in place.
+        var copy = torch.empty(channels.shape, ScalarType.Float32, x.device);
+        copy.copy_(channels);
+        copy.nan_to_num_(0, 0, 0);
+        return copy.reshape([copy.shape[0], -1]).DetachFromDisposeScope();
     }
 
     public void Dispose()

@@ -36,7 +36,7 @@ internal sealed record ForwardFootprint(long TapFloats, long LargestSpaceFloats,
             using var _ = torch.no_grad();
             using var scope = torch.NewDisposeScope();
             model.call(torch.zeros([1, .. image], device: device));
-            var perSpace = spaces.Select(s => { using var t = taps.Take(s.Name); return t.NumberOfElements; }).ToList();
+            var perSpace = spaces.Select(s => taps.Take(s.Name).Sum(t => { using (t) return t.NumberOfElements; })).ToList();
             return new ForwardFootprint(perSpace.Sum(), perSpace.DefaultIfEmpty(0).Max(), outputs.Sum());
         }
         catch (Exception e) when (e is ArgumentException or System.Runtime.InteropServices.ExternalException or InvalidOperationException)

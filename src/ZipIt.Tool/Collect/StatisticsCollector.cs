@@ -37,14 +37,13 @@ internal static class StatisticsCollector
                     var features = taps.Select(t => t.Take(space.Name)).ToArray();
                     try
                     {
-                        if (features.Any(f => f.shape[1] != features[0].shape[1]))
+                        if (features.Any(f => f.Count != features[0].Count || f.Zip(features[0]).Any(p => p.First.shape[1] != p.Second.shape[1])))
                             throw new ArgumentException($"feature space '{space.Name}': the models' taps give different sample counts");
-                        using var stacked = torch.cat(features, 0);
-                        accumulators[space.Name].Add(stacked, batch.shape[0]);
+                        accumulators[space.Name].Add(features, batch.shape[0]);
                     }
                     finally
                     {
-                        foreach (var f in features) f.Dispose();
+                        foreach (var f in features) foreach (var part in f) part.Dispose();
                     }
                 }
                 progress?.Invoke(batch.shape[0]);

@@ -22,7 +22,7 @@ public sealed class MemoryEstimateTests
         using var _ = torch.no_grad();
         using var x = torch.randn(batch, 3, 32, 32);
         using var y = model.call(x);
-        return Graph.Spaces.ToDictionary(s => s.Name, s => { using var t = taps.Take(s.Name); return t.NumberOfElements; });
+        return Graph.Spaces.ToDictionary(s => s.Name, s => taps.Take(s.Name).Sum(t => { using (t) return t.NumberOfElements; }));
     }
 
     [Fact]
