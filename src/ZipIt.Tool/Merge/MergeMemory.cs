@@ -38,20 +38,22 @@ internal sealed record MergeMemory(int Models, long ModelBytes, long DataBytes, 
 
     private long Base => MemoryEstimate.RuntimeBytes + Models * ModelBytes + DataBytes;
 
-    /// <summary>
-    /// One batch's input and every module's output of one model: a batch runs in one dispose scope,
-    /// so its intermediate tensors are freed when the batch ends, not as the pass goes (measured:
-    /// ResNet-20×4 collection at batch 100 peaks at 2.8 GiB, two models' activations being 2 GiB of it).
-    /// </summary>
-    private long ForwardPass => 4L * BatchSize * (ImageFloats + (Forward?.ActivationFloats ?? 0));
+    /// <summary>One batch's input and the most of one model's module outputs resident at once (<see cref="ForwardFootprint.PeakResidentFloats"/>).</summary>
+    private long ForwardPass => 4L * BatchSize * (ImageFloats + (Forward?.PeakResidentFloats(BatchSize) ?? 0));
 
-    /// <summary>Collecting: every model's activations and taps of one batch, one point's stacked and centred features, and the statistics' sums.</summary>
+    /// <summary>
+    /// Collecting: the batch; for every model its pass and its taps of the batch (centred in place,
+    /// no copies), counted whole: the taps stay while the next model runs, and the blocks they and
+    /// the freed outputs take fragment the allocator's heap so that one model's freed outputs are
+    /// not all reused by the next (the ResNet-20×4 merge's 2.2 GiB peak needs the sum); the large
+    /// outputs the models before the last leave in the batch's scope; and the statistics' sums.
+    /// </summary>
     public long Collect
     {
         get
         {
-            var perModel = Forward is null ? 0 : 4L * BatchSize * (Forward.ActivationFloats + Forward.TapFloats + 2 * Forward.LargestSpaceFloats);
-            return Base + Math.Max(4L * BatchSize * ImageFloats + Models * perModel + StatisticsMemory.Accumulating(Points, Models), StatisticsMemory.Finishing(Points, Models));
+            var activations = Forward is null ? 0 : 4L * BatchSize * (Models * (Forward.PeakResidentFloats(BatchSize) + Forward.TapFloats) + (Models - 1) * Forward.RetainedLargeFloats(BatchSize));
+            return Base + Math.Max(4L * BatchSize * ImageFloats + activations + StatisticsMemory.Accumulating(Points, Models), StatisticsMemory.Finishing(Points, Models));
         }
     }
 
