@@ -47,10 +47,10 @@ internal sealed class RecipeOptions
         _momentum = new("--momentum") { Description = "SGD momentum when the schedule does not cycle it (linear, cosine).", DefaultValueFactory = _ => d.Momentum };
         _nesterov = new("--nesterov") { Description = $"SGD with Nesterov momentum (--nesterov false: classical momentum); default {(d.Nesterov ? "true" : "false")}.", DefaultValueFactory = _ => d.Nesterov };
         _weightDecay = new("--weight-decay") { Description = "SGD: L2 penalty on the gradient; AdamW: decoupled decay.", DefaultValueFactory = _ => d.WeightDecay };
-        _betas = new("--betas")
+        _betas = new("--adam-betas")
         {
             // The defaults are stated in the text: help would print an array default as "0.9|0.999".
-            Description = $"AdamW's β1 and β2 (β1 is cycled by one-cycle). [default: {Invariant(d.Beta1)} {Invariant(d.Beta2)}]",
+            Description = $"AdamW's β1 and β2 (PyTorch's betas; β1 is cycled by one-cycle). [default: {Invariant(d.Beta1)} {Invariant(d.Beta2)}]",
             AllowMultipleArgumentsPerToken = true, Arity = new ArgumentArity(2, 2), HelpName = "B1 B2",
         };
         _schedule = CommonOptions.Choice<LearningRateSchedule>("--schedule",

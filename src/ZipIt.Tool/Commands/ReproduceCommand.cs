@@ -110,8 +110,10 @@ internal static class ReproduceCommand
         var calibration = new Option<int>("--calibration") { Description = "Calibration images (half from each task) for statistics and BatchNorm resets.", DefaultValueFactory = _ => d.Calibration, HelpName = "N" };
         var trainImages = new Option<long?>("--train-images") { Description = "Train each model on a seeded draw of at most N images of its training split (none: all of them).", DefaultValueFactory = _ => d.TrainImages, HelpName = "N" };
         var recipe = new RecipeOptions(d.Recipe, withHead: false);
-        var alphas = new Option<double[]>("--alphas") { Description = "ZipIt! α values searched.", DefaultValueFactory = _ => [.. d.Alphas], AllowMultipleArgumentsPerToken = true, Arity = ArgumentArity.OneOrMore, HelpName = "A" };
-        var betas = new Option<double[]>("--betas") { Description = "ZipIt! β values searched.", DefaultValueFactory = _ => [.. d.Betas], AllowMultipleArgumentsPerToken = true, Arity = ArgumentArity.OneOrMore, HelpName = "B" };
+        // Defaults stated in the text: help would print an array default as "0.3|1".
+        string Values(IEnumerable<double> values) => string.Join(" ", values.Select(v => v.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        var alphas = new Option<double[]>("--alphas") { Description = $"ZipIt! α values searched. [default: {Values(d.Alphas)}]", AllowMultipleArgumentsPerToken = true, Arity = ArgumentArity.OneOrMore, HelpName = "A" };
+        var betas = new Option<double[]>("--betas") { Description = $"ZipIt! β values searched (AdamW's are --adam-betas). [default: {Values(d.Betas)}]", AllowMultipleArgumentsPerToken = true, Arity = ArgumentArity.OneOrMore, HelpName = "B" };
         var validationImages = new Option<long?>("--validation-images") { Description = "Validation images per grid cell, half from each task (a fixed draw).", DefaultValueFactory = _ => d.ValidationImages, HelpName = "N" };
         var testImages = new Option<long?>("--test-images") { Description = "Test images, half from each task (a fixed draw; none: the whole test split).", DefaultValueFactory = _ => d.TestImages, HelpName = "N" };
         var seed = new Option<long>("--seed") { Description = "Base seed (model i of pair p uses seed + 1000p + i).", DefaultValueFactory = _ => d.Seed };
@@ -160,8 +162,8 @@ internal static class ReproduceCommand
                 Calibration = ctx.Value(calibration),
                 TrainImages = Pick(trainImages, b.TrainImages),
                 Recipe = recipe.Read(ctx, b.Recipe),
-                Alphas = ctx.Value(alphas)!,
-                Betas = ctx.Value(betas)!,
+                Alphas = ctx.Value(alphas) is { Length: > 0 } givenAlphas ? givenAlphas : [.. d.Alphas],
+                Betas = ctx.Value(betas) is { Length: > 0 } givenBetas ? givenBetas : [.. d.Betas],
                 ValidationImages = ctx.Value(validationImages),
                 TestImages = ctx.Value(testImages),
                 Seed = ctx.Value(seed),
