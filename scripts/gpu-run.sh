@@ -4,7 +4,7 @@
 # the archive unpacked by this script), PyTorch's torch/lib, python3 with torch and safetensors.
 #
 #   scripts/gpu-run.sh [PHASE ...]        default: doctor equality resnet50 reproduce-small train-x4
-#   phases: doctor | equality | resnet50 | reproduce-small | train-x4 | train-gn | reproduce-x4 | reproduce-gn
+#   phases: doctor | equality | resnet50 | reproduce-small | train-x4 | train-gn | reproduce-x4 | reproduce-gn | demo-pair
 #
 # Environment: ZIPIT_GPU_TOOL  the dotnet-zipit to run (default artifacts/gpu/zipit/dotnet-zipit, else
 #                              unpacked from $ZIPIT_GPU_ARCHIVE into /tmp/zipit-gpu)
@@ -133,6 +133,23 @@ phase_reproduce-x4() {
   log "reproduce fmnist-5+5 --width 4 --pairs 3 (default epochs) --device cuda"
   measured reproduce-x4 "$Z" reproduce fmnist-5+5 --width 4 --pairs 3 --device cuda --cache "$cache" -o "$work/x4" > "$work/x4.out" &&
     report reproduce-x4 "$work/x4" && cp "$work/x4/stop-points.png" "$work/x4/alpha-beta-grid.png" "$out/"
+}
+
+# The example pair of samples/demo-pair at the reference's scale: train's defaults are the
+# reference's recipe (all 27,000 images of each half, 20 epochs, batch 256, one-cycle to lr 0.2).
+# Writes $OUT/demo-pair/{a,b}.safetensors (float16, as shipped) and the demo's table on them;
+# copying them over samples/demo-pair (and its README's commands) ships them.
+phase_demo-pair() {
+  log "demo pair: train resnet20 --set width=4 (reference recipe, full scale) for fashion-mnist:0-4 seed 1 and 5-9 seed 2, float16, then demo --models"
+  mkdir -p "$out/demo-pair"
+  for spec in "a fashion-mnist:0-4 1" "b fashion-mnist:5-9 2"; do
+    set -- $spec
+    measured "demo-pair-$1" "$Z" train resnet20 --set width=4 --task "$2" --seed "$3" -o "$work/$1-f32.safetensors" --device cuda -v n || return 1
+    grep -i -E "images/s|accuracy" "$work/demo-pair-$1.err" | tail -2 | say
+    "$Z" convert "$work/$1-f32.safetensors" --dtype f16 -o "$out/demo-pair/$1.safetensors" || return 1
+  done
+  measured demo-pair-demo "$Z" demo --models "$out/demo-pair/a.safetensors" "$out/demo-pair/b.safetensors" --device cuda -o "$work/demo-pair" > "$work/demo-pair.out" &&
+    report demo-pair "$work/demo-pair"
 }
 
 phase_reproduce-gn() {
