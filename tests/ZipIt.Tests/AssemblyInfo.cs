@@ -1,6 +1,9 @@
-// libtorch state (manual_seed, thread count) is process-wide, and several tests build projects with
-// the dotnet CLI: run test classes one after another.
-[assembly: CollectionBehavior(DisableTestParallelization = true)]
+// Test classes run in parallel (one xunit collection each). Those that touch process-wide state
+// (libtorch's global generator, TorchSharp's default device, the libtorch request, environment
+// variables, the current directory, wall-clock limits, child dotnet builds) and every
+// integration-tier class are in SerialCollection, which runs after the parallel ones, one class at
+// a time.
+[assembly: CollectionBehavior(CollectionBehavior.CollectionPerClass)]
 
 namespace ZipIt.Tests;
 

@@ -11,6 +11,7 @@ namespace ZipIt.Tests.Cli;
 
 /// <summary><c>inspect --graph</c> pins the merge graph of every registered variant, and every load checks the graph.</summary>
 [Trait("Category", ZipIt.Tests.Infrastructure.Tier.Integration)]
+[Collection(SerialCollection.Name)]
 public sealed class InspectGraphTests
 {
     /// <summary>

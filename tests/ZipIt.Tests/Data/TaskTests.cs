@@ -57,6 +57,8 @@ public sealed class TaskSpecTests
     }
 }
 
+// Serial: sets ZIPIT_DATA and ZIPIT_CACHE, which DatasetCatalog reads from the process environment.
+[Collection(SerialCollection.Name)]
 public sealed class DataTaskTests
 {
     private const int TrainCount = 200;

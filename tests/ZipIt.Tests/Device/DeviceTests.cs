@@ -18,6 +18,8 @@ namespace ZipIt.Tests.Device;
 /// requests fail with exit 5 and one line before anything is written, and a foreign libtorch is
 /// refused by a build that carries its own (two libtorch abort a process).
 /// </summary>
+// Serial: --libtorch and --device cuda change TorchRuntime's process-wide libtorch request, and TwoModels seeds the global generator.
+[Collection(SerialCollection.Name)]
 public sealed class DeviceTests : IDisposable
 {
     private readonly TempDirectory _dir = new();

@@ -26,6 +26,7 @@ public sealed class GpuFactAttribute : FactAttribute
 
 /// <summary>The same merge on CPU and GPU: identical matches, weights and outputs equal within float tolerance.</summary>
 [Trait("Category", Tier.Integration)]
+[Collection(SerialCollection.Name)]
 public sealed class GpuEqualityTests : IDisposable
 {
     private readonly TempDirectory _dir = new();

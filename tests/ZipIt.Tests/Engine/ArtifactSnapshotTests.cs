@@ -9,6 +9,7 @@ namespace ZipIt.Tests.Engine;
 
 /// <summary>The key lists and metadata of every artifact the stages write are part of the file formats: pinned by snapshots.</summary>
 [Trait("Category", Tier.Integration)]
+[Collection(SerialCollection.Name)]
 public sealed class ArtifactSnapshotTests
 {
     [Fact]

@@ -10,6 +10,7 @@ using ZipIt.Core;
 namespace ZipIt.Tests.Engine;
 
 [Trait("Category", Tier.Integration)]
+[Collection(SerialCollection.Name)]
 public sealed class CollectTests
 {
     [Fact]

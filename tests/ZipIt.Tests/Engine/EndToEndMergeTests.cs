@@ -16,6 +16,7 @@ namespace ZipIt.Tests.Engine;
 /// zipping everything: the paper's two headline observations.
 /// </summary>
 [Trait("Category", Tier.Integration)]
+[Collection(SerialCollection.Name)]
 public sealed class EndToEndMergeTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     private const int Size = 16;

@@ -13,6 +13,7 @@ using ZipIt.Core;
 namespace ZipIt.Tests.Engine;
 
 [Trait("Category", Tier.Integration)]
+[Collection(SerialCollection.Name)]
 public sealed class EvaluateCommandTests : IDisposable
 {
     private readonly TempDirectory _dir = new();

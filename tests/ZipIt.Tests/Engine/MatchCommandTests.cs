@@ -6,6 +6,7 @@ using ZipIt.Core;
 namespace ZipIt.Tests.Engine;
 
 [Trait("Category", Tier.Integration)]
+[Collection(SerialCollection.Name)]
 public sealed class MatchCommandTests
 {
     public static TheoryData<string> Cases() => new()

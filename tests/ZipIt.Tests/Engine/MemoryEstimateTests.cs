@@ -8,6 +8,8 @@ using static TorchSharp.torch;
 namespace ZipIt.Tests.Engine;
 
 /// <summary>The peak-memory estimates of collect and merge, against what a real forward pass captures.</summary>
+// Serial: MemoryEstimate.StateBytes sets TorchSharp's process-wide default device to meta while it builds a model.
+[Collection(SerialCollection.Name)]
 public sealed class MemoryEstimateTests
 {
     private static readonly ArchitectureConfig Config = ResNetTestUtil.Config("resnet20");

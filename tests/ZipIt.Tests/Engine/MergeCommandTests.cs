@@ -11,6 +11,7 @@ namespace ZipIt.Tests.Engine;
 
 /// <summary><c>merge</c> chains every stage; flags override the recipe; the resolved recipe is written beside the output.</summary>
 [Trait("Category", Tier.Integration)]
+[Collection(SerialCollection.Name)]
 public sealed class MergeCommandTests : IDisposable
 {
     private readonly TempDirectory _dir = new();

@@ -11,6 +11,7 @@ namespace ZipIt.Tests.Engine;
 
 /// <summary>What <c>merge</c> leaves beside its checkpoint (the model card), the checkpoint's storage type, and its progress on stderr.</summary>
 [Trait("Category", Tier.Integration)]
+[Collection(SerialCollection.Name)]
 public sealed class MergeOutputsTests : IDisposable
 {
     private readonly TempDirectory _dir = new();

@@ -20,6 +20,7 @@ namespace ZipIt.Tests.Engine;
 /// run their group forms there.
 /// </summary>
 [Trait("Category", Tier.Integration)]
+[Collection(SerialCollection.Name)]
 public sealed class PermutationRecoveryTests
 {
     public static TheoryData<string, string, string, int, bool> Cases()

@@ -12,6 +12,7 @@ namespace ZipIt.Tests.Engine;
 
 /// <summary>The zip and reset-bn commands on the CIFAR fixture and a function-preserving permuted copy of it.</summary>
 [Trait("Category", Tier.Integration)]
+[Collection(SerialCollection.Name)]
 public sealed class ZipCommandTests : IDisposable
 {
     private readonly TempDirectory _dir = new();

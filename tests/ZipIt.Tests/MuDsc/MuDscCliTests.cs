@@ -17,6 +17,7 @@ namespace ZipIt.Tests.MuDsc;
 /// images so every unit carries signal, and merge-eps is 0 for exact averages.
 /// </summary>
 [Trait("Category", Tier.Integration)]
+[Collection(SerialCollection.Name)]
 public sealed class MuDscCliTests
 {
     private static (TempDirectory Dir, PermutationRecoveryTests.PermutedPair Pair) Models(string norm)

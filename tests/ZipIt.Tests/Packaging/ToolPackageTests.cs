@@ -12,6 +12,7 @@ namespace ZipIt.Tests.Packaging;
 /// or 700 MB copy stays behind.
 /// </summary>
 [Trait("Category", Tier.Integration)]
+[Collection(SerialCollection.Name)]
 public sealed class ToolPackageTests
 {
     [Fact]

@@ -6,7 +6,8 @@ namespace ZipIt.Tests.PluginHost;
 /// <c>dotnet new zipit-architecture</c> and <c>dotnet new zipit-matcher</c> give projects that build
 /// against the packed SDK, pass their own tests and load into the tool with <c>--plugins</c>.
 /// </summary>
-[Trait("Category", "Integration")]
+[Trait("Category", ZipIt.Tests.Infrastructure.Tier.Integration)]
+[Collection(SerialCollection.Name)]
 public sealed class TemplateIntegrationTests(TemplatePackage templates) : IClassFixture<TemplatePackage>
 {
     [Fact]

@@ -12,6 +12,7 @@ namespace ZipIt.Tests.PluginHost;
 
 /// <summary>A plugin built outside the solution, against the packed ZipIt.Abstractions only, works like a built-in one.</summary>
 [Trait("Category", Tier.Integration)]
+[Collection(SerialCollection.Name)]
 public sealed class ThirdPartyPluginTests(SamplePluginBuild sample) : IClassFixture<SamplePluginBuild>
 {
     [Fact]

@@ -7,6 +7,7 @@ namespace ZipIt.Tests.Reliability;
 
 /// <summary>Bad data and absurd options are one line and a defined exit, never libtorch's failure.</summary>
 [Trait("Category", ZipIt.Tests.Infrastructure.Tier.Integration)]
+[Collection(SerialCollection.Name)]
 public sealed class BadDataTests
 {
     public static TheoryData<string, long[]> BadImages => new()

@@ -9,6 +9,7 @@ namespace ZipIt.Tests.Reliability;
 
 /// <summary>Nothing is left behind when a command is cancelled, fails, or loses its parent.</summary>
 [Trait("Category", ZipIt.Tests.Infrastructure.Tier.Integration)]
+[Collection(SerialCollection.Name)]
 public sealed class CancellationTests
 {
     [Fact]

@@ -7,6 +7,8 @@ namespace ZipIt.Tests.Reliability;
 /// The seeded CI share of the fuzzing (the full run is <c>dotnet run -c Release --project tools/ZipIt.Fuzz -- --inputs 1000000 --seed 1</c>):
 /// every mutated input parses or is a zipit error, never another exception and never a hang.
 /// </summary>
+// Serial: its wall-clock limits (5 s an input, 60 s in all) must not share the cores with other tests.
+[Collection(SerialCollection.Name)]
 public sealed class FuzzTests
 {
     private static void Run(FuzzEngine.Target target, int seed)

@@ -4,6 +4,7 @@ namespace ZipIt.Tests.Reliability;
 
 /// <summary>collect, merge and train estimate their peak memory before their work and refuse a limit they would exceed (issue 15, class 4).</summary>
 [Trait("Category", ZipIt.Tests.Infrastructure.Tier.Integration)]
+[Collection(SerialCollection.Name)]
 public sealed class MemoryLimitTests
 {
     private static void RequireExit5(CliResult result, TempDirectory dir, string what)

@@ -7,6 +7,7 @@ namespace ZipIt.Tests.Reliability;
 
 /// <summary>Every error a person sees is one plain line: the right exit code, what is wrong, and no .NET type name.</summary>
 [Trait("Category", ZipIt.Tests.Infrastructure.Tier.Integration)]
+[Collection(SerialCollection.Name)]
 public sealed partial class MessageTests
 {
     [GeneratedRegex(@"System\.|ZipIt\.[A-Z]|`1|Int32|Nullable")]

@@ -33,6 +33,7 @@ public sealed class IdentityFixture : IDisposable
 
 /// <summary>Metrics and matches record the models they were computed from; match and zip refuse others (issue 15, class 3).</summary>
 [Trait("Category", ZipIt.Tests.Infrastructure.Tier.Integration)]
+[Collection(SerialCollection.Name)]
 public sealed class ModelIdentityTests(IdentityFixture f) : IClassFixture<IdentityFixture>
 {
     private string Output(string name) => f.Dir.File($"{name}-{Guid.NewGuid():N}.safetensors");

@@ -7,6 +7,7 @@ namespace ZipIt.Tests.Reliability;
 
 /// <summary>No command replaces one of its inputs with its output.</summary>
 [Trait("Category", ZipIt.Tests.Infrastructure.Tier.Integration)]
+[Collection(SerialCollection.Name)]
 public sealed class OutputGuardTests
 {
     public static TheoryData<string, string> Overlaps => new()

@@ -7,6 +7,7 @@ namespace ZipIt.Tests.Reliability;
 
 /// <summary>Inputs that used to give a silent wrong answer give an error or a warning instead.</summary>
 [Trait("Category", ZipIt.Tests.Infrastructure.Tier.Integration)]
+[Collection(SerialCollection.Name)]
 public sealed class WrongAnswerTests
 {
     private static string Rewrite(TempDirectory dir, string source, string name, Action<Dictionary<string, Tensor>, Dictionary<string, string>> change)

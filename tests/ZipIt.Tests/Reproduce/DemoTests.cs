@@ -14,6 +14,7 @@ namespace ZipIt.Tests.Reproduce;
 /// run reuses the cached models and reproduces every number.
 /// </summary>
 [Trait("Category", Tier.Integration)]
+[Collection(SerialCollection.Name)]
 public sealed class DemoTests : IDisposable
 {
     private readonly TempDirectory _dir = new("zipit-demo");

@@ -11,6 +11,7 @@ namespace ZipIt.Tests.Reproduce;
 /// options out of range are usage errors before anything is trained or written.
 /// </summary>
 [Trait("Category", Tier.Integration)]
+[Collection(SerialCollection.Name)]
 public sealed class VitReproduceTests : IDisposable
 {
     private readonly TempDirectory _dir = new("zipit-vit-reproduce");

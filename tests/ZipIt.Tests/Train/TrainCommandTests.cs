@@ -7,6 +7,7 @@ using ZipIt.Train;
 namespace ZipIt.Tests.Train;
 
 [Trait("Category", Tier.Integration)]
+[Collection(SerialCollection.Name)]
 public sealed class TrainCommandTests : IDisposable
 {
     private readonly TempDirectory _dir = new("zipit-train");

@@ -13,6 +13,7 @@ namespace ZipIt.Tests.Train;
 /// one that does not, records where it started, and refuses a model of another shape.
 /// </summary>
 [Trait("Category", Tier.Integration)]
+[Collection(SerialCollection.Name)]
 public sealed class VitTrainTests : IDisposable
 {
     private static readonly string[] Tiny = ["--set", "width=32", "--set", "depth=1", "--set", "heads=2", "--set", "mlp_ratio=2"];

@@ -6,6 +6,7 @@ namespace ZipIt.Tests.Vit;
 
 /// <summary>Bad ViT input is one line naming the tensor or model, exit 3, nothing written.</summary>
 [Trait("Category", ZipIt.Tests.Infrastructure.Tier.Integration)]
+[Collection(SerialCollection.Name)]
 public sealed class VitBadInputTests
 {
     private static string Rewrite(TempDirectory dir, string file, Action<Dictionary<string, TorchSharp.torch.Tensor>, Dictionary<string, string>> change)

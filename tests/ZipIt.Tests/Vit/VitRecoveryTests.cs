@@ -13,6 +13,7 @@ namespace ZipIt.Tests.Vit;
 /// function back on images not used for matching; plain averaging does not.
 /// </summary>
 [Trait("Category", ZipIt.Tests.Infrastructure.Tier.Integration)]
+[Collection(SerialCollection.Name)]
 public sealed class VitRecoveryTests(ITestOutputHelper output)
 {
     [Theory]
