@@ -5,8 +5,9 @@ using static TorchSharp.torch;
 namespace ZipIt.Tests.Matching;
 
 /// <summary>
-/// Merge and unmerge along one axis of a conv kernel: the gathers taken for sparse match matrices
-/// give what the matrix product gives, for sparse and dense matrices, on a slice of the axis.
+/// Merge and unmerge along one axis (a slice of it) of a conv kernel, against the product written
+/// out, for the matrices matchers make: permutations, ZipIt! rows (some with two entries, some
+/// empty) and dense blends.
 /// </summary>
 public sealed class AxisTransformTests
 {
