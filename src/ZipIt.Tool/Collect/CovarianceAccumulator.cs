@@ -81,7 +81,7 @@ internal sealed class CovarianceAccumulator : IDisposable
     /// <summary>
     /// Adds one batch from <paramref name="images"/> images: for each of the N models, its features
     /// as float32 parts [C, Sₚ] (the taps of the point, every model with the same parts' sample
-    /// counts), which are centred in place: the caller gives up their contents.
+    /// counts), which are centred in place (NaN/±Inf zeroed): the caller gives up their contents.
     /// </summary>
     public void Add(IReadOnlyList<IReadOnlyList<Tensor>> models, long images)
     {
@@ -107,7 +107,15 @@ internal sealed class CovarianceAccumulator : IDisposable
         var residues = new Tensor[Blocks];
         for (var b = 0; b < Blocks; b++)
         {
-            var centre = Sum(models[b]) / samples;
+            var sum = Sum(models[b]);
+            // NaN/±Inf features count as 0 (one overflowing unit must not poison the whole point). A non-finite value
+            // makes its unit's sum non-finite, so the sum we need anyway finds them without a pass of its own.
+            if (!sum.isfinite().all().item<bool>())
+            {
+                foreach (var x in models[b]) x.nan_to_num_(0, 0, 0);
+                sum = Sum(models[b]);
+            }
+            var centre = sum / samples;
             foreach (var x in models[b]) x.sub_(centre.unsqueeze(1));
             centres[b] = centre.to(ScalarType.Float64);
             residues[b] = Sum(models[b]).to(ScalarType.Float64) / samples;

@@ -7,7 +7,7 @@ namespace ZipIt.Collect;
 /// Forward hooks on one model at every tap of the given feature spaces. After a forward pass,
 /// <see cref="Take"/> returns each space's features as [C, samples] float32 parts, one per tap:
 /// the channel axis first, every other axis (batch, spatial positions, tokens) flattened into
-/// samples, NaN/±Inf replaced by 0.
+/// samples (NaN/±Inf as they are: <see cref="CovarianceAccumulator"/> zeroes them).
 /// </summary>
 internal sealed class FeatureTaps : IDisposable
 {
@@ -68,10 +68,9 @@ internal sealed class FeatureTaps : IDisposable
         if (channels.shape[0] != _widths[space])
             throw new ArgumentException($"feature space '{space}': the {tap} has {channels.shape[0]} channels, the space has {_widths[space]}");
         // One pass copies, transposes and converts into a tensor of our own (never a view of the
-        // model's activation), so that NaN/±Inf can be zeroed and the features centred in place.
+        // model's activation), so that the features can be centred in place.
         var copy = torch.empty(channels.shape, ScalarType.Float32, x.device);
         copy.copy_(channels);
-        copy.nan_to_num_(0, 0, 0);
         return copy.reshape([copy.shape[0], -1]).DetachFromDisposeScope();
     }
 

@@ -66,6 +66,23 @@ public sealed class CovarianceAccumulatorTests
     }
 
     [Fact]
+    public void Non_finite_features_count_as_zero()
+    {
+        var generator = new Generator(9);
+        var clean = torch.randn([4, 30], generator: generator);
+        var dirty = clean.clone();
+        clean[1, 3] = 0f; clean[2, 7] = 0f; clean[0, 0] = 0f;
+        dirty[1, 3] = float.NaN; dirty[2, 7] = float.PositiveInfinity; dirty[0, 0] = float.NegativeInfinity;
+        using var expected = new CovarianceAccumulator(4, 2);
+        using var actual = new CovarianceAccumulator(4, 2);
+        expected.Add(clean, 1);
+        actual.Add(dirty, 1);
+        var (want, wantMean) = expected.Finish();
+        var (got, gotMean) = actual.Finish();
+        Assert.True(got.allclose(want, rtol: 0, atol: 0) && gotMean.allclose(wantMean, rtol: 0, atol: 0), "non-finite features changed the covariance differently from zeros");
+    }
+
+    [Fact]
     public void Refuses_a_model_count_that_does_not_divide_the_features()
     {
         Assert.Throws<ArgumentException>(() => new CovarianceAccumulator(6, 4));
