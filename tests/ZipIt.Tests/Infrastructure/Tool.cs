@@ -15,7 +15,20 @@ internal sealed record CliResult(int ExitCode, string Out, string Error)
 /// </summary>
 internal static class Tool
 {
-    private static readonly string Isolated = Directory.CreateTempSubdirectory("zipit-home-").FullName;
+    private static readonly string Isolated = CreateIsolated();
+
+    /// <summary>An empty per-user folder for the test process, removed when the process exits.</summary>
+    private static string CreateIsolated()
+    {
+        var folder = Directory.CreateTempSubdirectory("zipit-home-").FullName;
+        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+        {
+            try { Directory.Delete(folder, recursive: true); }
+            catch (IOException) { }
+            catch (UnauthorizedAccessException) { }
+        };
+        return folder;
+    }
 
     public static CliResult Run(params string[] args) => Run(null, args);
 
