@@ -87,7 +87,7 @@ public sealed class DemoTests : IDisposable
             "-o", _dir.File("shipped"));
         Assert.True(r.ExitCode == 0, r.ToString());
         using var report = JsonDocument.Parse(File.ReadAllText(Path.Combine(_dir.File("shipped"), "report.json")));
-        var models = report.RootElement.GetProperty("models").EnumerateArray().Select(m => m.GetProperty("path").GetString()).ToArray();
+        var models = report.RootElement.GetProperty("models").EnumerateArray().Select(m => m.GetProperty("path").GetString()!).ToArray();
         Assert.Equal(pair, models);
         // Trained models, not an untrained pair: each base model is far above chance (20 %) on its task.
         var rows = report.RootElement.GetProperty("results").EnumerateArray().ToDictionary(x => x.GetProperty("label").GetString()!);
