@@ -3,6 +3,7 @@ using System.CommandLine;
 using ZipIt.Output;
 using ZipIt.Train;
 using ZipIt.Hosting;
+using ZipIt.Core;
 
 namespace ZipIt.Commands;
 
@@ -21,11 +22,18 @@ internal static class TrainCommand
         var trainImages = new Option<long?>("--train-images") { Description = "Train on a seeded draw of at most N images of the training split.", HelpName = "N" };
         var init = new Option<string?>("--init") { Description = "Fine-tune from this checkpoint (same architecture and widths): its trunk, and its head where it fits the task (a class-embedding head of the same width; a logit head of the same dataset); other heads are re-initialised from --seed.", HelpName = "CHECKPOINT" };
         var imageSize = new Option<int>("--image-size") { Description = "Input size (28×28 images are padded to 32×32 for CIFAR-style ResNets).", DefaultValueFactory = _ => 32, HelpName = "PIXELS" };
+        var state = new Option<string?>("--state")
+        {
+            Description = "Keep the training state (weights, optimiser, step, generators) in FILE, written at every epoch's end and every --state-every steps; when FILE exists, training resumes from it (same options only) and ends with the weights an uninterrupted run would.",
+            HelpName = "FILE",
+        };
+        var stateEvery = new Option<long?>("--state-every") { Description = "With --state: also write the state after every N steps (default: at epochs' ends only).", HelpName = "N" };
+        var stopAfter = new Option<long?>("--stop-after") { Description = "With --state: stop after N steps of this run, the state written and no checkpoint (run the same command again to continue).", HelpName = "N" };
         var json = CommonOptions.Json();
         var maxMemory = CommonOptions.MaxMemory();
         var command = new Command("train", "Train a model of a registered architecture on a task (dataset and classes) from a seed.")
         {
-            variant, task, output, set, seed, init, embeddings, trainImages, imageSize, maxMemory, json, CommonOptions.Device(),
+            variant, task, output, set, seed, init, embeddings, trainImages, imageSize, state, stateEvery, stopAfter, maxMemory, json, CommonOptions.Device(),
         };
         foreach (var option in recipe.All) command.Options.Add(option);
         command.SetAction((parse, ct) => Task.FromResult(runner.Run(parse, ct, ctx =>
@@ -43,8 +51,27 @@ internal static class TrainCommand
                 ImageSize = ctx.Value(imageSize),
                 Init = ctx.Value(init),
             };
-            OutputGuard.RequireDistinct([new("--class-embeddings", options.EmbeddingsFile), new("--init", options.Init)], [new("--output", ctx.Value(output))]);
-            var result = TrainingRun.Run(ctx.Plugins, options, ctx.Value(output)!, ctx.Device, ctx.Logger, ctx.Progress, ctx.CancellationToken, limit);
+            var statePath = ctx.Value(state);
+            if (statePath is null && (ctx.Value(stateEvery) is not null || ctx.Value(stopAfter) is not null))
+                throw ZipItException.Usage($"{(ctx.Value(stateEvery) is not null ? "--state-every" : "--stop-after")} needs --state FILE (where the state is kept)");
+            if (ctx.Value(stateEvery) is < 1) throw ZipItException.Usage($"--state-every must be at least 1 step, got {ctx.Value(stateEvery)}");
+            if (ctx.Value(stopAfter) is < 1) throw ZipItException.Usage($"--stop-after must be at least 1 step, got {ctx.Value(stopAfter)}");
+            OutputGuard.RequireDistinct([new("--class-embeddings", options.EmbeddingsFile), new("--init", options.Init)],
+                [new("--output", ctx.Value(output)), new("--state", statePath)]);
+            OutputGuard.RequireWritable("--output", ctx.Value(output)!);
+            if (statePath is not null)
+            {
+                if (Directory.Exists(statePath)) throw ZipItException.Usage($"--state {statePath} is a folder; give a file");
+                OutputGuard.RequireWritable("--state", statePath);
+            }
+            var stateOptions = statePath is null ? null : new TrainStateOptions(statePath, ctx.Value(stateEvery), ctx.Value(stopAfter));
+            var result = TrainingRun.Run(ctx.Plugins, options, ctx.Value(output)!, ctx.Device, ctx.Logger, ctx.Progress, ctx.CancellationToken, limit, stateOptions);
+            if (result is null)
+            {
+                if (ctx.Value(json)) Json.Write(ctx.Out, new { output = (string?)null, stopped = true, state = statePath });
+                else ctx.Out.WriteLine($"stopped after {ctx.Value(stopAfter)} steps; the state is in {statePath} (run the same command again to continue)");
+                return 0;
+            }
             if (ctx.Value(json)) Json.Write(ctx.Out, new { output = ctx.Value(output), result });
             else ctx.Out.WriteLine($"{ctx.Value(output)}: validation accuracy {result.ValidationAccuracy:P2} ({result.Images} images × {result.Epochs} epochs in {result.Seconds:0.0} s, {result.TrainImagesPerSecond:0} images/s)");
             return 0;

@@ -240,7 +240,8 @@ internal sealed class ReproduceRun(PluginCatalog plugins, ModelLoader loader, De
             return new ReproduceReport.ModelEntry(p, options.Task, options.Seed, path, true, CachedValidationAccuracy(path), null, null, from);
         }
         status($"pair {p + 1}/{o.Pairs}: {verb} {options.Task} from {(from is null ? $"seed {options.Seed}" : from)} ({options.Recipe.Epochs} epochs)");
-        var result = TrainingRun.Run(plugins, options, path, device, logger, progress, cancellation, maxMemory);
+        var result = TrainingRun.Run(plugins, options, path, device, logger, progress, cancellation, maxMemory)
+            ?? throw new InvalidOperationException("training without a state file cannot stop early");
         status($"pair {p + 1}/{o.Pairs}: {options.Task} validation accuracy {100 * result.ValidationAccuracy:0.0}% ({result.TrainImagesPerSecond:0} images/s)");
         return new ReproduceReport.ModelEntry(p, options.Task, options.Seed, path, false, 100 * result.ValidationAccuracy, result.TrainImagesPerSecond, result.Seconds, from);
     }

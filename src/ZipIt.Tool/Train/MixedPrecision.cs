@@ -53,6 +53,9 @@ internal sealed class MixedPrecision
 
     public void StoreBuffers() => Copy(_low, _master);
 
+    /// <summary>The master's buffers into the bfloat16 model (after a resumed state replaced them).</summary>
+    public void LoadMasterBuffers() => Copy(_master, _low);
+
     private static void Copy(nn.Module from, nn.Module to)
     {
         using var noGrad = torch.no_grad();

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using TorchSharp;
 using ZipIt.Runtime;
@@ -23,8 +24,10 @@ internal sealed record TrainResult(long Images, int Epochs, double Loss, double 
 internal static class Trainer
 {
     /// <param name="lowPrecision">For bf16 training: a bfloat16 model of the same configuration that runs forward and backward; <paramref name="model"/> keeps the float32 master weights the optimiser updates.</param>
-    public static TrainResult Run(StagedModel model, StagedModel? lowPrecision, TrainOptions options, DataTask task, Tensor? targets, Device device, ILogger logger,
-        ProgressDisplay progress, CancellationToken cancellation)
+    /// <param name="state">Where the run keeps its resumable state (resumed from when the file exists); null: none.</param>
+    /// <returns>What the run measured, or null when <see cref="TrainStateOptions.StopAfter"/> stopped it first (its state written).</returns>
+    public static TrainResult? Run(StagedModel model, StagedModel? lowPrecision, TrainOptions options, DataTask task, Tensor? targets, Device device, ILogger logger,
+        ProgressDisplay progress, CancellationToken cancellation, TrainStateOptions? state = null)
     {
         TorchRuntime.Initialize();
         var clock = Stopwatch.StartNew();
@@ -59,15 +62,38 @@ internal static class Trainer
         // Running sums of the epoch (float64 loss, int64 hits) on the compute device.
         using var lossSum = torch.zeros(1, ScalarType.Float64, device);
         using var correct = torch.zeros(1, ScalarType.Int64, device);
+        var stateKey = JsonSerializer.Serialize(options, Json.Compact);
+        if (state is not null && File.Exists(state.Path))
+        {
+            using var saved = TrainState.Load(state.Path, stateKey, totalSteps, model, augmentation is not null);
+            saved.Restore(model, optimizer, state.Path);
+            mixed?.LoadMasterBuffers();
+            step = saved.Step;
+            seen = saved.Seen;
+            shuffle.set_state(saved.Shuffle);
+            if (augmentation is not null) augmentation.Generator.set_state(saved.Augmentation!);
+            lossSum.copy_(saved.LossSum);
+            correct.copy_(saved.Correct);
+            logger.LogInformation("resuming from {State} at step {Step} of {Total} (epoch {Epoch})", state.Path, step, totalSteps,
+                Math.Min(step / stepsPerEpoch + 1, recipe.Epochs));
+        }
+        var firstStep = step;
+        var stopped = false;
+        // The shuffling generator's state before this epoch's order was drawn: a state written
+        // mid-epoch draws the same order again when resumed.
+        Tensor? epochShuffle = null;
         var trainClock = Stopwatch.StartNew();
         progress.Run($"training {task.Name}", totalSteps, bar =>
         {
-            for (var epoch = 1; epoch <= recipe.Epochs; epoch++)
+            for (var epoch = (int)(step / stepsPerEpoch) + 1; epoch <= recipe.Epochs && !stopped; epoch++)
             {
-                lossSum.zero_(); correct.zero_(); seen = 0;
+                var start = (int)(step % stepsPerEpoch);
+                if (start == 0) { lossSum.zero_(); correct.zero_(); seen = 0; }
                 var shown = "";
+                epochShuffle?.Dispose();
+                epochShuffle = shuffle.get_state();
                 using var order = torch.randperm(n, generator: shuffle);
-                for (var b = 0; b < stepsPerEpoch; b++)
+                for (var b = start; b < stepsPerEpoch; b++)
                 {
                     cancellation.ThrowIfCancellationRequested();
                     using var scope = torch.NewDisposeScope();
@@ -93,16 +119,36 @@ internal static class Trainer
                     if (!onGpu || step % 25 == 0 || b == stepsPerEpoch - 1)
                         shown = $" loss {lossSum.item<double>() / seen:0.000} acc {100.0 * correct.item<long>() / seen:0.0}%";
                     bar.Report(step, $"{task.Name} epoch {epoch}/{recipe.Epochs}{shown}");
+                    if (state is null) continue;
+                    var atEpochEnd = b == stepsPerEpoch - 1;
+                    stopped = state.StopAfter is { } limit && step - firstStep >= limit && step < totalSteps;
+                    if (atEpochEnd || stopped || state.Every is { } every && step % every == 0)
+                    {
+                        mixed?.StoreBuffers();
+                        using var shuffleState = atEpochEnd ? shuffle.get_state() : epochShuffle.clone();
+                        TrainState.Save(state.Path, stateKey, model, optimizer, step, totalSteps, seen, shuffleState, augmentation?.Generator, lossSum, correct);
+                    }
+                    if (stopped) break;
                 }
+                if (stopped) break;
                 lastLoss = seen > 0 ? lossSum.item<double>() / seen : double.NaN;
                 lastAccuracy = seen > 0 ? (double)correct.item<long>() / seen : double.NaN;
-                var rate = step * batch / trainClock.Elapsed.TotalSeconds;
+                var rate = (step - firstStep) * batch / trainClock.Elapsed.TotalSeconds;
                 var eta = TimeSpan.FromSeconds((totalSteps - step) * batch / Math.Max(rate, 1e-9));
                 logger.LogInformation("{Task} epoch {Epoch}/{Epochs}: loss {Loss:0.000}, train accuracy {Accuracy:P1}, {Rate:0} images/s, ETA {Eta:mm\\:ss}",
                     task.Name, epoch, recipe.Epochs, lastLoss, lastAccuracy, rate, eta);
             }
             return 0;
         });
+        epochShuffle?.Dispose();
+        if (stopped)
+        {
+            logger.LogInformation("stopped after {Steps} steps, at step {Step} of {Total}; the state to resume from is in {State}", step - firstStep, step, totalSteps, state!.Path);
+            return null;
+        }
+        // The last epoch's figures (also when a finished state was resumed and no step was left).
+        lastLoss = seen > 0 ? lossSum.item<double>() / seen : double.NaN;
+        lastAccuracy = seen > 0 ? (double)correct.item<long>() / seen : double.NaN;
         var trainSeconds = trainClock.Elapsed.TotalSeconds;
         mixed?.StoreBuffers();
 
@@ -110,7 +156,7 @@ internal static class Trainer
         var validation = Accuracy(model, task.Validation, transform, options, targets, lookup, classIds, cancellation);
         var evalRate = task.Validation.Count / Math.Max(evalClock.Elapsed.TotalSeconds, 1e-9);
         return new TrainResult(n, recipe.Epochs, lastLoss, lastAccuracy, validation, clock.Elapsed.TotalSeconds,
-            step * batch / Math.Max(trainSeconds, 1e-9), evalRate);
+            (step - firstStep) * batch / Math.Max(trainSeconds, 1e-9), evalRate);
     }
 
     /// <summary>Accuracy over the task's classes on <paramref name="set"/>, in eval mode, batches of 500.</summary>

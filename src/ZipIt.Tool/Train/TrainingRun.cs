@@ -29,8 +29,10 @@ internal static class TrainingRun
     public const string SeedKey = MetadataKeys.Seed;
     public const string TrainingKey = MetadataKeys.Training;
 
-    public static TrainResult Run(PluginCatalog plugins, TrainOptions options, string output, Device device, ILogger logger, ProgressDisplay progress,
-        CancellationToken cancellation, long? maxMemory = null)
+    /// <param name="state">Where the run keeps its resumable state (<c>train --state</c>); null: none.</param>
+    /// <returns>What training measured, or null when <see cref="TrainStateOptions.StopAfter"/> stopped it before the end (nothing written but the state).</returns>
+    public static TrainResult? Run(PluginCatalog plugins, TrainOptions options, string output, Device device, ILogger logger, ProgressDisplay progress,
+        CancellationToken cancellation, long? maxMemory = null, TrainStateOptions? state = null)
     {
         options = options.Resolved();
         var recipe = options.Recipe;
@@ -74,7 +76,8 @@ internal static class TrainingRun
             throw ZipItException.Input($"{options.EmbeddingsFile}: embeddings have {targets.shape[1]} dimensions, --embedding-dim is {recipe.EmbeddingDimension}");
         logger.LogInformation("training {Config} on {Task} ({Images} images, {Classes} classes) for {Epochs} epochs, seed {Seed}",
             config, task.Name, options.TrainImages is { } k ? Math.Min(k, task.Train.Count) : task.Train.Count, task.Classes.Count, recipe.Epochs, options.Seed);
-        var result = Trainer.Run(model, lowPrecision, options, task, targets, device, logger, progress, cancellation);
+        var result = Trainer.Run(model, lowPrecision, options, task, targets, device, logger, progress, cancellation, state);
+        if (result is null) return null;
         logger.LogInformation("{Task}: validation accuracy {Accuracy:P2}; {Rate:0} training images/s, {EvalRate:0} evaluation images/s, {Seconds:0.0} s",
             task.Name, result.ValidationAccuracy, result.TrainImagesPerSecond, result.EvalImagesPerSecond, result.Seconds);
 
