@@ -22,13 +22,8 @@ public sealed class TrainCommandTests : IDisposable
     public void Dispose() => _dir.Dispose();
 
     /// <summary>train with small defaults; an option in <paramref name="extra"/> replaces its default.</summary>
-    private CliResult Train(string output, params string[] extra)
-    {
-        var args = new List<string> { "train", "resnet20", "--task", $"{_data}:0-3", "-o", output };
-        foreach (var (option, value) in new[] { ("--epochs", "5"), ("--batch-size", "16"), ("--lr", "0.05") })
-            if (!extra.Contains(option)) args.AddRange([option, value]);
-        return Tool.Run([.. args, .. extra]);
-    }
+    private CliResult Train(string output, params string[] extra) =>
+        TrainCli.Run(["train", "resnet20", "--task", $"{_data}:0-3", "-o", output], [("--epochs", "5"), ("--batch-size", "16"), ("--lr", "0.05")], extra);
 
     [Fact]
     public void A_short_training_learns_a_learnable_task()
@@ -132,6 +127,16 @@ public sealed class TrainCommandTests : IDisposable
         Assert.Equal(2, r.ExitCode);
         Assert.Contains(message, r.Error);
         Assert.False(File.Exists(output));
+    }
+
+    [Fact]
+    public void An_output_folder_that_does_not_exist_fails_before_training()
+    {
+        var output = Path.Combine(_dir.Path, "missing", "m.safetensors");
+        var r = Train(output, "--epochs", "50");
+        Assert.Equal(5, r.ExitCode);
+        Assert.Contains("--output", r.Error);
+        Assert.DoesNotContain("epoch", r.Error);
     }
 
     [Fact]

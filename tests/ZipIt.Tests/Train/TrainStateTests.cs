@@ -21,13 +21,8 @@ public sealed class TrainStateTests : IDisposable
     public void Dispose() => _dir.Dispose();
 
     /// <summary>train for 2 epochs at batch 16; an option in <paramref name="extra"/> replaces its default.</summary>
-    private CliResult Train(string output, params string[] extra)
-    {
-        var args = new List<string> { "train", "resnet20", "--task", $"{_data}:0-3", "-o", output };
-        foreach (var (option, value) in new[] { ("--epochs", "2"), ("--batch-size", "16"), ("--lr", "0.05") })
-            if (!extra.Contains(option)) args.AddRange([option, value]);
-        return Tool.Run([.. args, .. extra]);
-    }
+    private CliResult Train(string output, params string[] extra) =>
+        TrainCli.Run(["train", "resnet20", "--task", $"{_data}:0-3", "-o", output], [("--epochs", "2"), ("--batch-size", "16"), ("--lr", "0.05")], extra);
 
     private static void AssertSameWeights(string expected, string actual)
     {

@@ -28,13 +28,9 @@ public sealed class VitTrainTests : IDisposable
 
     public void Dispose() => _dir.Dispose();
 
-    private CliResult Train(string output, params string[] extra)
-    {
-        List<string> args = ["train", "vit-custom", "-o", output, .. Tiny, "--optimizer", "adamw", "--schedule", "cosine", "--warmup", "0.1"];
-        foreach (var (option, value) in new[] { ("--task", $"{_data}:0-3"), ("--epochs", "4"), ("--batch-size", "16"), ("--lr", "0.003"), ("--crop-padding", "0") })
-            if (!extra.Contains(option)) args.AddRange([option, value]);
-        return Tool.Run([.. args, .. extra, "--json"]);
-    }
+    private CliResult Train(string output, params string[] extra) =>
+        TrainCli.Run(["train", "vit-custom", "-o", output, .. Tiny, "--optimizer", "adamw", "--schedule", "cosine", "--warmup", "0.1"],
+            [("--task", $"{_data}:0-3"), ("--epochs", "4"), ("--batch-size", "16"), ("--lr", "0.003"), ("--crop-padding", "0")], [.. extra, "--json"]);
 
     private static (double Loss, double Validation) Result(CliResult r)
     {
