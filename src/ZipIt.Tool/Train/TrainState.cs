@@ -28,7 +28,6 @@ internal sealed class TrainState : IDisposable
     private const string CorrectTensor = "epoch/correct";
 
     private readonly Dictionary<string, Tensor> _model;
-
     private readonly Dictionary<string, Tensor> _optimizer;
 
     private TrainState(long step, long seen, Dictionary<string, Tensor> model, Dictionary<string, Tensor> optimizer, Tensor shuffle, Tensor? augmentation, Tensor lossSum, Tensor correct)
