@@ -72,15 +72,13 @@ internal sealed class ConsoleProgress
             _tenths = tenths;
             var elapsed = _clock.Elapsed.TotalSeconds;
             var left = elapsed * (total - value) / Math.Max(value, 1e-9);
-            error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{status}: {10 * tenths}%, ETA {Duration(left)}"));
+            error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{status}: {10 * tenths}%, ETA {DurationText.Format(left)}"));
         }
 
         public void Finish()
         {
-            error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{_status}: 100% in {Duration(_clock.Elapsed.TotalSeconds)}"));
+            error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{_status}: 100% in {DurationText.Format(_clock.Elapsed.TotalSeconds)}"));
             error.Flush();
         }
-
-        private static string Duration(double seconds) => TimeSpan.FromSeconds(Math.Round(seconds)).ToString(seconds >= 3600 ? @"h\:mm\:ss" : @"m\:ss", CultureInfo.InvariantCulture);
     }
 }

@@ -134,8 +134,8 @@ internal static class Trainer
                 lastLoss = seen > 0 ? lossSum.item<double>() / seen : double.NaN;
                 lastAccuracy = seen > 0 ? (double)correct.item<long>() / seen : double.NaN;
                 var rate = (step - firstStep) * batch / trainClock.Elapsed.TotalSeconds;
-                var eta = TimeSpan.FromSeconds((totalSteps - step) * batch / Math.Max(rate, 1e-9));
-                logger.LogInformation("{Task} epoch {Epoch}/{Epochs}: loss {Loss:0.000}, train accuracy {Accuracy:P1}, {Rate:0} images/s, ETA {Eta:mm\\:ss}",
+                var eta = DurationText.Format((totalSteps - step) * batch / Math.Max(rate, 1e-9));
+                logger.LogInformation("{Task} epoch {Epoch}/{Epochs}: loss {Loss:0.000}, train accuracy {Accuracy:P1}, {Rate:0} images/s, ETA {Eta}",
                     task.Name, epoch, recipe.Epochs, lastLoss, lastAccuracy, rate, eta);
             }
             return 0;

@@ -21,6 +21,16 @@ public sealed class ProgressDisplayTests
     public void Progress_shows_on_a_terminal_or_when_asked_never_when_quiet(bool quiet, bool json, bool requested, bool terminal, string expected) =>
         Assert.Equal(expected, ProgressDisplay.Decide(quiet, json, requested, terminal).ToString());
 
+    [Theory]
+    [InlineData(0, "0:00")]
+    [InlineData(59.4, "0:59")]
+    [InlineData(3599, "59:59")]
+    [InlineData(3600, "1:00:00")]
+    [InlineData(23_700, "6:35:00")]
+    [InlineData(90_061, "25:01:01")]
+    public void Durations_read_as_minutes_under_an_hour_and_whole_hours_above(double seconds, string expected) =>
+        Assert.Equal(expected, DurationText.Format(seconds));
+
     [Fact]
     public void Lines_mark_every_tenth_with_an_eta_and_the_end_and_the_work_sees_every_item()
     {
