@@ -82,6 +82,8 @@ internal static class Trainer
         // The shuffling generator's state before this epoch's order was drawn: a state written
         // mid-epoch draws the same order again when resumed.
         Tensor? epochShuffle = null;
+        (double Loss, double Accuracy) EpochFigures() =>
+            seen > 0 ? (lossSum.item<double>() / seen, (double)correct.item<long>() / seen) : (double.NaN, double.NaN);
         var trainClock = Stopwatch.StartNew();
         progress.Run($"training {task.Name}", totalSteps, bar =>
         {
@@ -131,8 +133,7 @@ internal static class Trainer
                     if (stopped) break;
                 }
                 if (stopped) break;
-                lastLoss = seen > 0 ? lossSum.item<double>() / seen : double.NaN;
-                lastAccuracy = seen > 0 ? (double)correct.item<long>() / seen : double.NaN;
+                (lastLoss, lastAccuracy) = EpochFigures();
                 var rate = (step - firstStep) * batch / trainClock.Elapsed.TotalSeconds;
                 var eta = DurationText.Format((totalSteps - step) * batch / Math.Max(rate, 1e-9));
                 logger.LogInformation("{Task} epoch {Epoch}/{Epochs}: loss {Loss:0.000}, train accuracy {Accuracy:P1}, {Rate:0} images/s, ETA {Eta}",
@@ -146,9 +147,8 @@ internal static class Trainer
             logger.LogInformation("stopped after {Steps} steps, at step {Step} of {Total}; the state to resume from is in {State}", step - firstStep, step, totalSteps, state!.Path);
             return null;
         }
-        // The last epoch's figures (also when a finished state was resumed and no step was left).
-        lastLoss = seen > 0 ? lossSum.item<double>() / seen : double.NaN;
-        lastAccuracy = seen > 0 ? (double)correct.item<long>() / seen : double.NaN;
+        // Also when a finished state was resumed and no step was left.
+        (lastLoss, lastAccuracy) = EpochFigures();
         var trainSeconds = trainClock.Elapsed.TotalSeconds;
         mixed?.StoreBuffers();
 
