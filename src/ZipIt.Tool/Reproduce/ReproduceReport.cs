@@ -55,7 +55,12 @@ internal sealed record ReproduceReport
     /// <summary>The pretrained starts, one per pair (<c>--init pretrained</c>); empty when every model starts from its own seed.</summary>
     public IReadOnlyList<ModelEntry> Pretrained { get; init; } = [];
 
-    /// <summary>The paper-style table: FLOPs, Joint, one column per task, Avg; mean ± std over pairs.</summary>
+    /// <summary>Whether the table is of one pair, whose ± std would always read ±0.0.</summary>
+    private bool OnePair => Options.Models is not null || Options.Pairs == 1;
+
+    private string Cell(Stat stat) => OnePair ? stat.Mean.ToString("0.0", CultureInfo.InvariantCulture) : stat.ToString();
+
+    /// <summary>The paper-style table: FLOPs, Joint, one column per task, Avg; mean ± std over pairs (the accuracy alone for one pair).</summary>
     public string ToMarkdown()
     {
         var sb = new StringBuilder();
@@ -64,7 +69,7 @@ internal sealed record ReproduceReport
         sb.AppendLine($"| --- | ---: | ---: | {string.Join(" | ", letters.Select(_ => "---:"))} | ---: |");
         foreach (var r in Results)
             sb.AppendLine(CultureInfo.InvariantCulture,
-                $"| {r.Label} | {r.Gflops:0.000} | {r.Joint} | {string.Join(" | ", Tasks.Select(t => r.Tasks[t.Name].ToString()))} | {r.Avg} |");
+                $"| {r.Label} | {r.Gflops:0.000} | {Cell(r.Joint)} | {string.Join(" | ", Tasks.Select(t => Cell(r.Tasks[t.Name])))} | {Cell(r.Avg)} |");
         return sb.ToString();
     }
 
@@ -112,7 +117,7 @@ internal sealed record ReproduceReport
         sb.AppendLine(CultureInfo.InvariantCulture,
             $"- ZipIt! α = {Hyperparameters.Alpha}, β = {Hyperparameters.Beta}, chosen on {Hyperparameters.SelectedOn}");
         sb.AppendLine();
-        sb.AppendLine("Accuracy in %, mean ± standard deviation over pairs, on the test split. Joint: argmax over all classes of all tasks; Task X: argmax over that task's classes; Avg: mean of the task accuracies.");
+        sb.AppendLine((OnePair ? "Accuracy in % of one pair" : "Accuracy in %, mean ± standard deviation over pairs,") + " on the test split. Joint: argmax over all classes of all tasks; Task X: argmax over that task's classes; Avg: mean of the task accuracies.");
         sb.AppendLine();
         sb.AppendLine(Legend());
         sb.AppendLine();

@@ -31,6 +31,8 @@ public sealed class DemoTests : IDisposable
         var first = Demo(_dir.File("one"));
         Assert.True(first.ExitCode == 0, first.ToString());
         Assert.Contains("| Method | FLOPs (G) | Joint | Task A | Task B | Avg |", first.Out);
+        // One pair: the accuracies alone, not a ±0.0 that reads like a measured spread.
+        Assert.DoesNotContain("±", first.Out);
         Assert.Contains($"report: {_dir.File("one")}/report.json", first.Out);
         Assert.Contains("chance is 10 % joint (10 classes) and 20 % per task (5 classes each). The Ensemble runs all 2 base models", first.Out);
         foreach (var file in new[] { "report.json", "report.md", "stop-points.png", "alpha-beta-grid.png" })
