@@ -68,8 +68,9 @@ internal static class TrainCommand
             var result = TrainingRun.Run(ctx.Plugins, options, ctx.Value(output)!, ctx.Device, ctx.Logger, ctx.Progress, ctx.CancellationToken, limit, stateOptions);
             if (result is null)
             {
-                if (ctx.Value(json)) Json.Write(ctx.Out, new { output = (string?)null, stopped = true, state = statePath });
-                else ctx.Out.WriteLine($"stopped after {ctx.Value(stopAfter)} steps; the state is in {statePath} (run the same command again to continue)");
+                var (step, total) = TrainState.Progress(statePath!);
+                if (ctx.Value(json)) Json.Write(ctx.Out, new { output = (string?)null, stopped = true, state = statePath, step, totalSteps = total });
+                else ctx.Out.WriteLine($"stopped after {ctx.Value(stopAfter)} steps, at step {step} of {total}; the state is in {statePath} (run the same command again to continue)");
                 return 0;
             }
             if (ctx.Value(json)) Json.Write(ctx.Out, new { output = ctx.Value(output), result });

@@ -132,6 +132,14 @@ internal sealed class TrainState : IDisposable
         }
     }
 
+    /// <summary>The step a state file has reached and the run's total, read from its metadata only.</summary>
+    public static (long Step, long TotalSteps) Progress(string path)
+    {
+        using var file = Checkpoint.Open(path);
+        var description = JsonNode.Parse(file.Metadata[MetadataKey])!;
+        return (description["step"]!.GetValue<long>(), description["total_steps"]!.GetValue<long>());
+    }
+
     /// <summary>Puts the weights, buffers and optimiser state back into <paramref name="model"/> and <paramref name="optimizer"/>.</summary>
     public void Restore(nn.Module model, RecipeOptimizer optimizer, string path)
     {

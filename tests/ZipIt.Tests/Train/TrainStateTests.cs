@@ -53,10 +53,17 @@ public sealed class TrainStateTests : IDisposable
         var state = _dir.File("state.safetensors");
         var first = Train(resumed, [.. recipe, .. every, "--state", state, "--stop-after", "5"]);
         Assert.True(first.ExitCode == 0, first.ToString());
-        Assert.Contains("stopped after 5 steps", first.Out);
+        Assert.Contains("stopped after 5 steps, at step 5 of 22", first.Out);
         Assert.False(File.Exists(resumed), "a stopped run wrote a checkpoint");
         Assert.True(File.Exists(state));
-        Assert.Equal(0, Train(resumed, [.. recipe, .. every, "--state", state, "--stop-after", "9"]).ExitCode);
+        var second = Train(resumed, [.. recipe, .. every, "--state", state, "--stop-after", "9", "--json"]);
+        Assert.True(second.ExitCode == 0, second.ToString());
+        using (var stop = System.Text.Json.JsonDocument.Parse(second.Out))
+        {
+            Assert.True(stop.RootElement.GetProperty("stopped").GetBoolean());
+            Assert.Equal(14, stop.RootElement.GetProperty("step").GetInt64());
+            Assert.Equal(22, stop.RootElement.GetProperty("totalSteps").GetInt64());
+        }
         Assert.False(File.Exists(resumed));
         var last = Train(resumed, [.. recipe, "--state", state]);
         Assert.True(last.ExitCode == 0, last.ToString());
