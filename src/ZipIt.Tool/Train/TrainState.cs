@@ -13,7 +13,9 @@ namespace ZipIt.Train;
 /// weights and BatchNorm buffers, the optimiser's buffers, the step, the seeded generators and the
 /// epoch's running sums, in one safetensors file. A run resumed from it takes the same steps on the
 /// same batches as one that never stopped, so it ends with the same weights. The options that made
-/// the state are recorded, and a state is only resumed by a run with the same options.
+/// the state and the fingerprint of the training images are recorded, and a state is only resumed by
+/// a run with the same options on the same images (a dataset folder edited between sittings would
+/// otherwise continue on other data without a word).
 /// </summary>
 internal sealed class TrainState : IDisposable
 {
@@ -56,7 +58,7 @@ internal sealed class TrainState : IDisposable
     /// Writes the state of a run at <paramref name="step"/> to <paramref name="path"/> (atomically:
     /// a reader sees the previous state or this one, never a part).
     /// </summary>
-    public static void Save(string path, string options, nn.Module model, RecipeOptimizer optimizer, long step, long totalSteps, long seen,
+    public static void Save(string path, string options, string data, nn.Module model, RecipeOptimizer optimizer, long step, long totalSteps, long seen,
         Tensor shuffle, Generator? augmentation, Tensor lossSum, Tensor correct)
     {
         using var scope = NewDisposeScope();
@@ -74,16 +76,17 @@ internal sealed class TrainState : IDisposable
             ["total_steps"] = totalSteps,
             ["seen"] = seen,
             ["options"] = JsonNode.Parse(options),
+            ["data"] = data,
         };
         CheckpointWriter.WriteFile(path, tensors, new Dictionary<string, string> { [MetadataKey] = description.ToJsonString(Json.Compact) });
     }
 
     /// <summary>
     /// The state in <paramref name="path"/>, or exit 3 (one line) when it is not a training state of
-    /// this run: another format, another run's options (the first field that differs is named), or
-    /// weights that do not fit <paramref name="model"/>.
+    /// this run: another format, another run's options (the first field that differs is named), other
+    /// training images (<paramref name="data"/>, their fingerprint), or weights that do not fit <paramref name="model"/>.
     /// </summary>
-    public static TrainState Load(string path, string options, long totalSteps, nn.Module model, bool hasAugmentation)
+    public static TrainState Load(string path, string options, string data, long totalSteps, nn.Module model, bool hasAugmentation)
     {
         var name = Path.GetFileName(path);
         using var file = Checkpoint.Open(path);
@@ -100,6 +103,11 @@ internal sealed class TrainState : IDisposable
         var difference = FirstDifference(description["options"], JsonNode.Parse(options), "");
         if (difference is not null)
             throw ZipItException.Input($"--state {name} was written by a run with other options ({difference}); give the same options to resume it, or another --state file");
+        var recordedData = description["data"]?.GetValue<string>();
+        if (recordedData is null)
+            throw ZipItException.Input($"--state {name} does not record its training images (an earlier zipit wrote it), so resuming it cannot be checked; give another --state file");
+        if (recordedData != data)
+            throw ZipItException.Input($"--state {name} was written for other training images ({Short(recordedData)} ≠ {Short(data)}): the dataset changed since; give the same data to resume it, or another --state file");
         var step = description["step"]?.GetValue<long>() ?? -1;
         var seen = description["seen"]?.GetValue<long>() ?? -1;
         if (step < 0 || step > totalSteps || seen < 0 || description["total_steps"]?.GetValue<long>() != totalSteps)
@@ -148,6 +156,8 @@ internal sealed class TrainState : IDisposable
         if (!optimizer.LoadState(_optimizer))
             throw ZipItException.Input($"--state {Path.GetFileName(path)}: its optimiser tensors do not fit this run's optimiser and parameters");
     }
+
+    private static string Short(string fingerprint) => fingerprint[..Math.Min(fingerprint.Length, 19)] + "…";
 
     /// <summary>The path (e.g. <c>recipe.epochs: 20 ≠ 4</c>) of the first value that differs, or null when none does.</summary>
     private static string? FirstDifference(JsonNode? recorded, JsonNode? current, string path)

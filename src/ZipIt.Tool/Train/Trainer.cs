@@ -63,9 +63,10 @@ internal static class Trainer
         using var lossSum = torch.zeros(1, ScalarType.Float64, device);
         using var correct = torch.zeros(1, ScalarType.Int64, device);
         var stateKey = JsonSerializer.Serialize(options, Json.Compact);
+        var stateData = state is null ? "" : ModelFingerprint.Of([new("images", set.Images), new("labels", set.Labels)]);
         if (state is not null && File.Exists(state.Path))
         {
-            using var saved = TrainState.Load(state.Path, stateKey, totalSteps, model, augmentation is not null);
+            using var saved = TrainState.Load(state.Path, stateKey, stateData, totalSteps, model, augmentation is not null);
             saved.Restore(model, optimizer, state.Path);
             mixed?.LoadMasterBuffers();
             step = saved.Step;
@@ -128,7 +129,7 @@ internal static class Trainer
                     {
                         mixed?.StoreBuffers();
                         using var shuffleState = atEpochEnd ? shuffle.get_state() : epochShuffle.clone();
-                        TrainState.Save(state.Path, stateKey, model, optimizer, step, totalSteps, seen, shuffleState, augmentation?.Generator, lossSum, correct);
+                        TrainState.Save(state.Path, stateKey, stateData, model, optimizer, step, totalSteps, seen, shuffleState, augmentation?.Generator, lossSum, correct);
                     }
                     if (stopped) break;
                 }

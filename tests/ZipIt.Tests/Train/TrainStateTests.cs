@@ -85,6 +85,34 @@ public sealed class TrainStateTests : IDisposable
     }
 
     [Fact]
+    public void A_state_of_other_training_images_is_refused()
+    {
+        // The same command line (a named dataset found under ZIPIT_DATA) over other pixels: only the
+        // images tell. Two roots, because a process reads a dataset folder once.
+        var (first, second) = (Path.Combine(_dir.Path, "root1"), Path.Combine(_dir.Path, "root2"));
+        SyntheticIdx.Write(Path.Combine(first, "fashion-mnist"), classes: 4, trainPerClass: 50, testPerClass: 10, seed: 1);
+        SyntheticIdx.Write(Path.Combine(second, "fashion-mnist"), classes: 4, trainPerClass: 50, testPerClass: 10, seed: 2);
+        var state = _dir.File("state.safetensors");
+        var output = _dir.File("b.safetensors");
+        string[] args = ["train", "resnet20", "--task", "fashion-mnist:0-3", "-o", output, "--epochs", "2", "--batch-size", "16", "--state", state];
+        var saved = Environment.GetEnvironmentVariable("ZIPIT_DATA");
+        try
+        {
+            Environment.SetEnvironmentVariable("ZIPIT_DATA", first);
+            Assert.Equal(0, Tool.Run([.. args, "--stop-after", "2"]).ExitCode);
+            var before = File.ReadAllBytes(state);
+            Environment.SetEnvironmentVariable("ZIPIT_DATA", second);
+            var r = Tool.Run(args);
+            Assert.Equal(3, r.ExitCode);
+            Assert.Contains("--state state.safetensors was written for other training images (sha256:", r.Error);
+            Assert.Single(r.Error.Trim().Split('\n'));
+            Assert.False(File.Exists(output));
+            Assert.Equal(before, File.ReadAllBytes(state));
+        }
+        finally { Environment.SetEnvironmentVariable("ZIPIT_DATA", saved); }
+    }
+
+    [Fact]
     public void A_file_that_is_not_a_training_state_is_refused()
     {
         var model = _dir.File("model.safetensors");
