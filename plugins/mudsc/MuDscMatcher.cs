@@ -30,6 +30,8 @@ public sealed class MuDscMatcher : IMatcher
         "max-sweeps", "100", "upper bound on sweeps over the points");
     private static readonly MatcherParameter PatienceParameter = new(
         "patience", "5", "stop after this many sweeps in a row without a better mean merge value");
+    private static readonly MatcherParameter SweepOrderParameter = new(
+        "sweep-order", "randperm", "randperm (the reference's: libtorch's randperm from a CPU generator seeded with --seed, so a seed gives the reference's order) or shuffle (.NET's Random, zipit's earlier order)");
 
     public string Name => MatcherName;
 
@@ -42,7 +44,7 @@ public sealed class MuDscMatcher : IMatcher
     public string Description => "MuDSC: iterative matching on a blend of weight-space and activation-space similarity (balance, mode zip|align)";
 
     public IReadOnlyList<MatcherParameter> Parameters { get; } =
-        [BalanceParameter, ModeParameter, AlphaParameter, BetaParameter, MaxSweepsParameter, PatienceParameter, MatchMatrices.UntieHeadsParameter, MatchMatrices.EpsilonParameter];
+        [BalanceParameter, ModeParameter, AlphaParameter, BetaParameter, MaxSweepsParameter, PatienceParameter, SweepOrderParameter, MatchMatrices.UntieHeadsParameter, MatchMatrices.EpsilonParameter];
 
     public MatcherInputs RequiredInputs(MatcherSettings settings)
     {
@@ -99,6 +101,13 @@ public sealed class MuDscMatcher : IMatcher
         var patience = settings.GetInt(PatienceParameter.Name);
         if (patience < 1)
             throw new ArgumentException($"matcher setting 'patience' must be at least 1, got {patience}");
-        return new MuDscOptions(balance, mode, new ZipItOptions(alpha, beta), maxSweeps, patience, MatchMatrices.Epsilon(settings), settings.GetBool(MatchMatrices.UntieHeadsParameter.Name));
+        var order = settings.GetString(SweepOrderParameter.Name).Trim().ToLowerInvariant() switch
+        {
+            "randperm" => SweepOrderKind.Randperm,
+            "shuffle" => SweepOrderKind.Shuffle,
+            var other => throw new ArgumentException($"matcher setting 'sweep-order' must be randperm or shuffle, got '{other}'"),
+        };
+        return new MuDscOptions(balance, mode, new ZipItOptions(alpha, beta), maxSweeps, patience, MatchMatrices.Epsilon(settings),
+            settings.GetBool(MatchMatrices.UntieHeadsParameter.Name), order);
     }
 }

@@ -10,7 +10,9 @@ namespace ZipIt.Plugins.MuDsc;
 /// <param name="Patience">Sweeps without improvement after which the sweeps stop.</param>
 /// <param name="Epsilon">merge-eps of the merge matrices.</param>
 /// <param name="UntieHeads">Pair tied points' groups independently (the reference's behaviour).</param>
-internal sealed record MuDscOptions(double Balance, MuDscMode Mode, ZipItOptions Zip, int MaxSweeps, int Patience, float Epsilon, bool UntieHeads = false)
+/// <param name="Order">How each sweep's order of the points is drawn from the seed.</param>
+internal sealed record MuDscOptions(double Balance, MuDscMode Mode, ZipItOptions Zip, int MaxSweeps, int Patience, float Epsilon, bool UntieHeads = false,
+    SweepOrderKind Order = SweepOrderKind.Randperm)
 {
     /// <summary>Balance 1: weights only, no activation statistics needed.</summary>
     public bool UsesActivations => Balance < 1;

@@ -11,13 +11,21 @@ namespace ZipIt.Plugins.MuDsc;
 /// in a row fail to raise the mean merge value over the points; a sweep that does not improve
 /// restarts the next one from the best matchings so far, which are the result.
 /// </summary>
+/// <remarks>
+/// Points tied by <see cref="FeatureSpace.GroupTie"/> (a ViT head's q/k and v) are one unit of the
+/// sweeps: visiting any of them rematches all of them under one group assignment, at the place of
+/// the first one in the sweep's order. Rematching them one by one would let a later visit pair
+/// other heads while the earlier member kept the old pairing, and the merged attention would mix
+/// heads (the reference code's behaviour, kept behind <c>untie-heads</c>).
+/// </remarks>
 internal sealed class MuDscSweeps : IDisposable
 {
     private readonly MatchContext _context;
     private readonly MuDscOptions _options;
     private readonly IReadOnlyList<MatchPoint> _points;
     private readonly Dictionary<string, float[]> _activation = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, float[]> _latest = new(StringComparer.Ordinal);
+    // Each point's unit of the sweeps: itself, or every point of its tie (in graph order).
+    private readonly Dictionary<string, IReadOnlyList<MatchPoint>> _units = new(StringComparer.Ordinal);
     // A point's weight similarity with the neighbour assignments it was computed from: late sweeps
     // mostly rematch points whose neighbours did not change, and then it is the same matrix.
     private readonly Dictionary<string, (int[]?[] Key, float[] Similarity)> _weightCache = new(StringComparer.Ordinal);
@@ -43,7 +51,24 @@ internal sealed class MuDscSweeps : IDisposable
                 _activation[point.Name] = Correlation.Compute(MatchInput.Covariance(MuDscMatcher.MatcherName, point, context.ModelCount));
         if (options.UsesWeights)
             _weights = new WeightSimilarity(_points, context.Weights!, context.ModelCount);
-        _matcher = new PointMatcher(context, options, LatestOf);
+        _matcher = new PointMatcher(context, options);
+        foreach (var point in _points)
+        {
+            var tie = options.UntieHeads || GroupMatching.GroupCount(point) is null ? null : point.Space?.GroupTie;
+            _units[point.Name] = tie is null
+                ? [point]
+                : _points.Where(p => p.Space?.GroupTie == tie && GroupMatching.GroupCount(p) is not null).ToList();
+        }
+    }
+
+    /// <summary>The sweeps' units in <paramref name="order"/>: each tie once, where its first member comes.</summary>
+    private List<IReadOnlyList<MatchPoint>> Units(IEnumerable<MatchPoint> order)
+    {
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var units = new List<IReadOnlyList<MatchPoint>>();
+        foreach (var point in order)
+            if (seen.Add(_units[point.Name][0].Name)) units.Add(_units[point.Name]);
+        return units;
     }
 
     public IReadOnlyDictionary<string, MatchResult> Run()
@@ -54,27 +79,26 @@ internal sealed class MuDscSweeps : IDisposable
         if (_options.UsesActivations)
         {
             // Algorithm 1's first loop: every neighbour has an activation matching before the weights are compared.
-            foreach (var point in _points) Rematch(point, _activation[point.Name]);
+            foreach (var unit in Units(_points)) Rematch(unit, unit.Select(p => _activation[p.Name]).ToList());
             MatchSeconds += clock.Elapsed.TotalSeconds;
             log.LogDebug("mudsc: activation matching of {Points} points, objective {Objective:0.######}", _points.Count, Objective());
         }
         if (!_options.UsesWeights) return Results(_current);
 
-        var random = new Random(unchecked((int)_context.Seed ^ (int)(_context.Seed >> 32)));
-        var order = _points.ToArray();
+        using var order = SweepOrder.Create(_options.Order, _context.Seed, _points);
         Dictionary<string, PointMatcher.Assignment>? best = null;
         var bestObjective = 0.0;
         var stall = 0;
         for (var sweep = 1; sweep <= _options.MaxSweeps; sweep++)
         {
             _context.CancellationToken.ThrowIfCancellationRequested();
-            random.Shuffle(order);
-            foreach (var point in order)
+            var points = order.Next();
+            foreach (var unit in Units(points))
             {
                 var start = clock.Elapsed.TotalSeconds;
-                var similarity = Similarity(point);
+                var similarities = unit.Select(Similarity).ToList();
                 var middle = clock.Elapsed.TotalSeconds;
-                Rematch(point, similarity);
+                Rematch(unit, similarities);
                 WeightSeconds += middle - start;
                 MatchSeconds += clock.Elapsed.TotalSeconds - middle;
             }
@@ -83,7 +107,7 @@ internal sealed class MuDscSweeps : IDisposable
             var improved = best is null || objective > bestObjective;
             log.LogDebug("mudsc: sweep {Sweep}: objective {Objective:0.######}{Note} (order {Order})", sweep, objective,
                 improved ? "" : $", no better than {bestObjective:0.######} ({stall + 1} of {_options.Patience})",
-                string.Join(" ", order.Select(p => p.Name)));
+                string.Join(" ", points.Select(p => p.Name)));
             if (improved)
             {
                 stall = 0;
@@ -99,7 +123,7 @@ internal sealed class MuDscSweeps : IDisposable
         return Results(best!);
     }
 
-    /// <summary>The point's blended similarity with the current neighbours; also kept as its latest (group ties read it).</summary>
+    /// <summary>The point's blended similarity with the current neighbours.</summary>
     private float[] Similarity(MatchPoint point)
     {
         if (!_neighbours.TryGetValue(point.Name, out var neighbours))
@@ -119,28 +143,24 @@ internal sealed class MuDscSweeps : IDisposable
             float a = (float)_options.Balance, b = (float)(1 - _options.Balance);
             for (var k = 0; k < weight.Length; k++) weight[k] = a * weight[k] + b * activation[k];
         }
-        _latest[point.Name] = weight;
         return weight;
     }
 
-    // A tied point not visited yet is scored on what it would get now.
-    private float[] LatestOf(MatchPoint point) =>
-        _latest.TryGetValue(point.Name, out var s) ? s
-        : _options.UsesWeights ? Similarity(point)
-        : _activation[point.Name];
-
-    private void Rematch(MatchPoint point, float[] similarity)
+    private void Rematch(IReadOnlyList<MatchPoint> unit, IReadOnlyList<float[]> similarities)
     {
-        _latest[point.Name] = similarity;
-        var assignment = _matcher.Match(point, similarity);
-        if (_current.TryGetValue(point.Name, out var old) && old.FeatureOf.AsSpan().SequenceEqual(assignment.FeatureOf))
+        var assignments = _matcher.Match(unit, similarities);
+        for (var i = 0; i < unit.Count; i++)
         {
-            // Same matching: keep the array, so that the neighbours' cached similarities stay valid.
-            _current[point.Name] = assignment with { FeatureOf = old.FeatureOf };
-            return;
+            var (point, assignment) = (unit[i], assignments[i]);
+            if (_current.TryGetValue(point.Name, out var old) && old.FeatureOf.AsSpan().SequenceEqual(assignment.FeatureOf))
+            {
+                // Same matching: keep the array, so that the neighbours' cached similarities stay valid.
+                _current[point.Name] = assignment with { FeatureOf = old.FeatureOf };
+                continue;
+            }
+            _current[point.Name] = assignment;
+            if (_matrices.Remove(point.Name, out var matrices)) Dispose(matrices);
         }
-        _current[point.Name] = assignment;
-        if (_matrices.Remove(point.Name, out var matrices)) Dispose(matrices);
     }
 
     public void Dispose()
