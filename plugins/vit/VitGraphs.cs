@@ -17,6 +17,13 @@ internal static class VitGraphs
     /// <summary>The alternative tap set that observes the stream at every block's output tokens.</summary>
     public const string BlocksTapSet = "blocks";
 
+    /// <summary>
+    /// The alternative tap set that observes a block's q/k space as the MuDSC reference code does:
+    /// its k slice, listed twice (the reference taps <c>attn.k_norm</c> for both the q and the k
+    /// entry, so q is never seen), for reproducing its published numbers exactly.
+    /// </summary>
+    public const string MuDscReferenceTapSet = "mudsc-reference";
+
     public static MergeGraph Describe(VitSpec spec)
     {
         var c = spec.Width;
@@ -41,6 +48,8 @@ internal static class VitGraphs
                 // q then k as two sample sets of one space (not k twice).
                 qk.Tap(new FeatureTap(qkv, TapSite.Output, -1) { Offset = offset, Length = c });
             }
+            for (var entry = 0; entry < 2; entry++)
+                qk.Tap(new FeatureTap(qkv, TapSite.Output, -1) { Offset = c, Length = c, Set = MuDscReferenceTapSet });
             spaces.Add(qk.Grouped(spec.Heads, tie).Build());
 
             var v = new FeatureSpaceBuilder($"{block}.attn.v", c)

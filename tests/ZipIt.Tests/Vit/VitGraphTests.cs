@@ -41,7 +41,9 @@ public class VitGraphTests
             Assert.Equal(heads, v.Groups!.Count);
             Assert.Equal($"blocks.{d}.heads", qk.GroupTie);
             Assert.Equal(qk.GroupTie, v.GroupTie);
-            Assert.Equal([0L, width], qk.Taps.Select(t => t.Offset));
+            Assert.Equal([0L, width], qk.Taps.Where(t => t.Set is null).Select(t => t.Offset));
+            // The MuDSC reference's observation: k twice, q never.
+            Assert.Equal([width, width], qk.Taps.Where(t => t.Set == "mudsc-reference").Select(t => t.Offset));
             Assert.All(qk.Taps, t => Assert.Equal((width, TapSite.Output, -1, $"blocks.{d}.attn.qkv"), (t.Length!.Value, t.Site, t.ChannelAxis, t.Module)));
             Assert.Equal([0L, width], qk.Producers.Where(a => a.Kind == TensorKind.Weight).Select(a => a.Offset));
             Assert.Equal(2L * width, Assert.Single(v.Producers, a => a.Kind == TensorKind.Weight).Offset);

@@ -39,14 +39,22 @@ public sealed class VitSyntheticTests
 
     private const string VitRecognizeName = "vit-custom";
 
-    [Fact]
-    public void Collect_stacks_the_q_and_k_slices_of_qkv_as_samples()
+    /// <summary>
+    /// By default q then k are two sample sets of the qk space; tap set <c>mudsc-reference</c>
+    /// observes k twice (q never), as the MuDSC reference code does, which gives k's statistics.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Collect_stacks_the_q_and_k_slices_of_qkv_as_samples(bool reference)
     {
         using var dir = new TempDirectory();
         var (config, a, b) = Models(dir);
         var images = PermutationRecoveryTests.Images(dir, "images.safetensors", 5, 8, seed: 3);
         var metrics = dir.File("metrics.safetensors");
-        Assert.Equal(0, Tool.Run("collect", a, b, "--data", images, "-o", metrics).ExitCode);
+        string[] collect = ["collect", a, b, "--data", images, "-o", metrics];
+        if (reference) collect = [.. collect, "--tap-set", "mudsc-reference"];
+        Assert.Equal(0, Tool.Run(collect).ExitCode);
 
         using var file = Checkpoint.Open(images);
         using var x = file.Read("images");
@@ -64,7 +72,7 @@ public sealed class VitSyntheticTests
             using var normed = nn.functional.layer_norm(tokens, [C], w["blocks.0.norm1.weight"], w["blocks.0.norm1.bias"], 1e-6);
             using var qkv = nn.functional.linear(normed, w["blocks.0.attn.qkv.weight"], w["blocks.0.attn.qkv.bias"]);
             // q tokens then k tokens: [C, 2·B·T].
-            q.Add(torch.cat([qkv.narrow(2, 0, C).reshape(-1, C).t(), qkv.narrow(2, C, C).reshape(-1, C).t()], 1));
+            q.Add(torch.cat([qkv.narrow(2, reference ? C : 0, C).reshape(-1, C).t(), qkv.narrow(2, C, C).reshape(-1, C).t()], 1));
             using var blocks = model.forward_stage(1, tokens);
             head.Add(nn.functional.layer_norm(blocks.select(1, 0), [C], w["norm.weight"], w["norm.bias"], 1e-6).t());
             foreach (var t in w.Values) t.Dispose();
