@@ -90,6 +90,7 @@ public sealed class MuDscCliTests
             (["merge", "--models", a, b, "--matcher", "mudsc", "-o", output], "merge needs calibration data"),
             (["match", metrics, "-o", output, "--matcher", "mudsc"], "pass the 2 checkpoints with --models"),
             (["match", metrics, "-o", output, "--matcher", "mudsc", "--set", "mode=merge", "--models", a, b], "'mode' must be zip or align"),
+            (["match", metrics, "-o", output, "--matcher", "mudsc", "--set", "sweep-order=sorted", "--models", a, b], "'sweep-order' must be randperm or shuffle"),
             (["match", metrics, "-o", output, "--matcher", "zipit", "--set", "balance=0.5"], "unknown matcher setting 'balance'"),
             (["merge", "--models", a, b, "--data", calibration, "--matcher", "permute", "--preset", "align", "-o", output], "matcher permute has no presets"),
         };

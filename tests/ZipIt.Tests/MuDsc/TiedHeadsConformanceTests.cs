@@ -55,8 +55,13 @@ public sealed class TiedHeadsConformanceTests(ITestOutputHelper output)
         }
 
         public IReadOnlyDictionary<string, MatchResult> Match(IMatcher matcher, long seed, params (string Key, string Value)[] settings) =>
+            Match(matcher, seed, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, settings);
+
+        public IReadOnlyDictionary<string, MatchResult> Match(IMatcher matcher, long seed, Microsoft.Extensions.Logging.ILogger logger,
+            params (string Key, string Value)[] settings) =>
             matcher.Match(new MatchContext
             {
+                Logger = logger,
                 ModelCount = 2,
                 Points = Points,
                 Graph = Graph,
@@ -175,5 +180,31 @@ public sealed class TiedHeadsConformanceTests(ITestOutputHelper output)
         {
             Dispose(results);
         }
+    }
+
+    /// <summary>
+    /// sweep-order=randperm draws sweep k's order as the k-th <c>randperm(points)</c> of one libtorch
+    /// CPU generator seeded with the run's seed (the MuDSC reference's <c>torch.Generator().manual_seed(seed)</c>).
+    /// </summary>
+    [Theory]
+    [InlineData(0L)]
+    [InlineData(7L)]
+    public void Randperm_sweeps_follow_libtorchs_randperm_of_the_seed(long seed)
+    {
+        using var pair = new Pair(2);
+        var logger = new ZipIt.Tests.Matching.ListLogger();
+        Dispose(pair.Match(new MuDscMatcher(), seed, logger, ("mode", "align"), ("balance", "0.5"), (MatchMatrices.UntieHeadsParameter.Name, "true")));
+        var orders = logger.Lines.Where(l => l.Contains("mudsc: sweep ")).Select(l => l[(l.LastIndexOf("(order ", StringComparison.Ordinal) + 7)..^1]).ToList();
+        Assert.True(orders.Count >= 6, string.Join("\n", logger.Lines));
+        using var generator = new Generator((ulong)seed);
+        foreach (var order in orders)
+        {
+            using var perm = randperm(pair.Points.Count, generator: generator);
+            Assert.Equal(string.Join(" ", perm.data<long>().ToArray().Select(i => pair.Points[(int)i].Name)), order);
+        }
+        // shuffle is another order from the same seed.
+        var shuffled = new ZipIt.Tests.Matching.ListLogger();
+        Dispose(pair.Match(new MuDscMatcher(), seed, shuffled, ("mode", "align"), ("balance", "0.5"), (MatchMatrices.UntieHeadsParameter.Name, "true"), ("sweep-order", "shuffle")));
+        Assert.NotEqual(orders[0], shuffled.Lines.First(l => l.Contains("mudsc: sweep 1:"))[..^1].Split("(order ")[1]);
     }
 }
