@@ -7,6 +7,7 @@ using ZipIt.Data;
 using ZipIt.Evaluate;
 using ZipIt.Models;
 using ZipIt.Output;
+using ZipIt.ResetBn;
 using static TorchSharp.torch;
 using ZipIt.Core;
 using ZipIt.Hosting;
@@ -30,25 +31,30 @@ internal static class EvaluateCommand
         var head = CommonOptions.Choice<HeadKind>("--head", "How outputs are read: logits, or clip (cosine with --class-embeddings).", HeadKind.Logits);
         var embeddings = new Option<string?>("--class-embeddings") { Description = "A .safetensors file with tensor 'embeddings' [K, D], row c for class c (clip heads).", HelpName = "FILE" };
         var ensemble = new Option<bool>("--ensemble") { Description = "Also evaluate the given single-head models together as an ensemble (model i answers task i): the usual upper bound." };
+        var resetBnData = new Option<string?>("--reset-bn-data")
+        {
+            Description = "First reset every model's BatchNorm statistics on these images (a .safetensors file with tensor 'images'), in memory, as merges and reproduce's base rows get (ZipIt! §5).",
+            HelpName = "FILE",
+        };
         var output = new Option<string?>("--output", "-o") { Description = "Write the JSON report here.", HelpName = "FILE" };
         var markdown = new Option<string?>("--markdown") { Description = "Write the Markdown table here.", HelpName = "FILE" };
         var arch = CommonOptions.Arch();
         var json = CommonOptions.Json();
         var command = new Command("evaluate", "Measure per-task, joint and average accuracy (and FLOPs) of models, partial zips and ensembles.")
         {
-            models, data, tasks, head, embeddings, ensemble, images, batchSize, output, markdown, arch, json, CommonOptions.Device(),
+            models, data, tasks, head, embeddings, ensemble, resetBnData, images, batchSize, output, markdown, arch, json, CommonOptions.Device(),
         };
         command.SetAction((parse, ct) => Task.FromResult(runner.Run(parse, ct, ctx => Execute(ctx,
             ctx.Value(models)!, ctx.Value(data)!, ctx.Value(tasks)!, ctx.Value(head) ?? HeadKind.Logits, ctx.Value(embeddings), ctx.Value(ensemble),
-            ctx.Value(images), ctx.Value(batchSize), ctx.Value(output), ctx.Value(markdown), ctx.Value(arch), ctx.Value(json)))));
+            ctx.Value(resetBnData), ctx.Value(images), ctx.Value(batchSize), ctx.Value(output), ctx.Value(markdown), ctx.Value(arch), ctx.Value(json)))));
         return command;
     }
 
     private static int Execute(CommandContext ctx, string[] paths, string dataPath, string[] taskSpecs, HeadKind head, string? embeddingsPath,
-        bool ensemble, long? images, int batchSize, string? output, string? markdown, string? arch, bool json)
+        bool ensemble, string? resetBnPath, long? images, int batchSize, string? output, string? markdown, string? arch, bool json)
     {
         DataOptions.Validate(images, batchSize);
-        OutputGuard.RequireDistinct([.. paths.Select(m => new OutputGuard.Named("MODEL", m)), new("--data", dataPath), new("--class-embeddings", embeddingsPath)],
+        OutputGuard.RequireDistinct([.. paths.Select(m => new OutputGuard.Named("MODEL", m)), new("--data", dataPath), new("--class-embeddings", embeddingsPath), new("--reset-bn-data", resetBnPath)],
             [new("--output", output), new("--markdown", markdown)]);
         var clock = Stopwatch.StartNew();
         var tasks = EvaluationTask.Parse(taskSpecs);
@@ -56,19 +62,44 @@ internal static class EvaluateCommand
         using var embeddings = embeddingsPath is null ? null : ClassEmbeddingsFile.Read(embeddingsPath);
         using var dataset = TensorDataset.Load(dataPath, images, labelsRequired: true);
         CheckLabels(ctx, dataset, dataPath, tasks);
+        using var resetBn = resetBnPath is null ? null : TensorDataset.Load(resetBnPath, null);
         var loader = ctx.Get<ModelLoader>();
         var results = new List<EvaluationResult>();
         var counts = new Dictionary<string, long>();
         var loaded = new List<LoadedModel>();
         try
         {
+            // Every input is checked before the first forward pass (a BatchNorm reset is one).
             foreach (var path in paths)
             {
                 var model = loader.Load(path, ctx.Device, arch);
                 loaded.Add(model);
                 WeightCheck.RequireFinite(model);
                 var outputs = ImageCheck.Require(model, dataset.Images, dataPath);
+                if (resetBn is not null) ImageCheck.Require(model, resetBn.Images, resetBnPath!);
                 if (head == HeadKind.Logits && outputs.Count == 1) RequireClasses(path, outputs[0], tasks, taskSpecs);
+            }
+            if (ensemble)
+            {
+                if (loaded.Any(m => m.Layout is not null)) throw ZipItException.Usage("--ensemble combines single-head models");
+                if (loaded.Count != tasks.Count) throw ZipItException.Usage($"--ensemble needs one model per task: {loaded.Count} models, {tasks.Count} tasks");
+            }
+            if (resetBn is not null)
+            {
+                var layers = 0;
+                foreach (var model in loaded)
+                {
+                    layers += model.Modules.Sum(m => BatchNormReset.Layers(m).Count);
+                    ctx.Progress.Over($"reset BN {Path.GetFileName(model.Path)}", resetBn.Batches(batchSize).Select(b => b.Images),
+                        ProgressDisplay.Batches(resetBn.Count, batchSize), items => BatchNormReset.Run(model.Modules, items, x => model.Forward(x), ctx.CancellationToken));
+                }
+                if (layers == 0)
+                    ctx.Logger.LogWarning("--reset-bn-data {Data}: no model has BatchNorm layers; nothing was reset", Path.GetFileName(resetBnPath));
+                else
+                    ctx.Logger.LogInformation("reset the BatchNorm statistics of {Count} models on {Images} images of {Data}", loaded.Count, resetBn.Count, Path.GetFileName(resetBnPath));
+            }
+            foreach (var (model, path) in loaded.Zip(paths))
+            {
                 try
                 {
                     results.Add(EvaluationStage.Run(Path.GetFileName(path), [model], dataset, batchSize, tasks, head, embeddings, x => model.Forward(x), ctx.CancellationToken, out counts, ctx.Progress));
@@ -81,8 +112,6 @@ internal static class EvaluateCommand
             }
             if (ensemble)
             {
-                if (loaded.Any(m => m.Layout is not null)) throw ZipItException.Usage("--ensemble combines single-head models");
-                if (loaded.Count != tasks.Count) throw ZipItException.Usage($"--ensemble needs one model per task: {loaded.Count} models, {tasks.Count} tasks");
                 results.Add(EvaluationStage.Run("Ensemble", loaded, dataset, batchSize, tasks, head, embeddings, x => loaded.Select(m => m.Forward(x)[0]).ToList(), ctx.CancellationToken, out counts, ctx.Progress));
             }
         }
@@ -92,7 +121,10 @@ internal static class EvaluateCommand
         }
 
         var report = new EvaluationReport(EvaluationReport.CurrentVersion, Path.GetFileName(dataPath), counts.Values.Sum(), head.ToString().ToLowerInvariant(),
-            tasks.Select(t => new EvaluationReport.TaskEntry(t.Name, t.Classes, counts[t.Name])).ToList(), results);
+            tasks.Select(t => new EvaluationReport.TaskEntry(t.Name, t.Classes, counts[t.Name])).ToList(), results)
+        {
+            ResetBn = resetBn is null ? null : new EvaluationReport.ResetBnEntry(Path.GetFileName(resetBnPath!), resetBn.Count),
+        };
         if (output is not null) AtomicFile.WriteAllText(output, System.Text.Json.JsonSerializer.Serialize(report, Json.Options) + "\n");
         if (markdown is not null) AtomicFile.WriteAllText(markdown, report.ToMarkdown());
         if (json) Json.Write(ctx.Out, report);

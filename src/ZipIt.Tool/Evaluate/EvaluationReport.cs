@@ -16,6 +16,11 @@ internal sealed record EvaluationReport(int Version, string Data, long Images, s
 
     public sealed record TaskEntry(string Name, IReadOnlyList<long> Classes, long Images);
 
+    /// <summary>The images every model's BatchNorm statistics were reset on before it was evaluated (<c>--reset-bn-data</c>); null: as given.</summary>
+    public sealed record ResetBnEntry(string Data, long Images);
+
+    public ResetBnEntry? ResetBn { get; init; }
+
     public string ToMarkdown()
     {
         var sb = new StringBuilder();

@@ -41,4 +41,49 @@ internal static class EvaluationStage
         var heads = models.Count > 1 ? models.Count : Math.Max(1, models[0].Heads.Count);
         return new EvaluationResult(label, models.Select(m => Path.GetFileName(m.Path)).ToList(), heads, flops, joint, perTask, avg);
     }
+
+    /// <summary>
+    /// Each single-head model on its own and the ensemble of them all (model i answers task i),
+    /// from one pass over <paramref name="dataset"/>: every model runs once per batch and its
+    /// outputs count for its own row and for the ensemble's. Returns one result per model, in
+    /// order, then the ensemble's.
+    /// </summary>
+    public static IReadOnlyList<EvaluationResult> RunEachAndEnsemble(IReadOnlyList<string> labels, string ensembleLabel, IReadOnlyList<LoadedModel> models,
+        TensorDataset dataset, int batchSize, IReadOnlyList<EvaluationTask> tasks, HeadKind head, Tensor? embeddings,
+        CancellationToken cancellation, out Dictionary<string, long> counts, ProgressDisplay? progress = null)
+    {
+        if (labels.Count != models.Count) throw new ArgumentException("one label per model is needed", nameof(labels));
+        var counters = models.Select(_ => new AccuracyCounter(tasks, head, embeddings)).Append(new AccuracyCounter(tasks, head, embeddings)).ToList();
+        using (torch.no_grad())
+        {
+            (progress ?? ProgressDisplay.Off).Over($"evaluate {string.Join(", ", labels)} and {ensembleLabel}", dataset.Batches(batchSize),
+                ProgressDisplay.Batches(dataset.Count, batchSize), batches =>
+                {
+                    foreach (var (batch, labelsOfBatch) in batches)
+                    {
+                        cancellation.ThrowIfCancellationRequested();
+                        using var scope = torch.NewDisposeScope();
+                        var outputs = models.Select(m => m.Forward(batch)[0]).Select(o => o.device_type == DeviceType.CPU ? o : o.cpu()).ToList();
+                        for (var i = 0; i < models.Count; i++) counters[i].Add([outputs[i]], labelsOfBatch!);
+                        counters[^1].Add(outputs, labelsOfBatch!);
+                    }
+                    return 0;
+                });
+        }
+        var results = new List<EvaluationResult>();
+        for (var i = 0; i <= models.Count; i++)
+        {
+            var members = i < models.Count ? [models[i]] : models;
+            var flops = members.Sum(m => FlopCounter.Count(m.Modules, () =>
+            {
+                using var scope = torch.NewDisposeScope();
+                m.Forward(dataset.Images.narrow(0, 0, 1).repeat(2, 1, 1, 1));
+            }) / 2);
+            var (joint, perTask, avg) = counters[i].Result();
+            results.Add(new EvaluationResult(i < models.Count ? labels[i] : ensembleLabel, members.Select(m => Path.GetFileName(m.Path)).ToList(),
+                members.Count, flops, joint, perTask, avg));
+        }
+        counts = counters[^1].Counts().ToDictionary(kv => kv.Key, kv => kv.Value);
+        return results;
+    }
 }

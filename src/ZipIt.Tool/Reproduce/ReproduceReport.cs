@@ -45,8 +45,23 @@ internal sealed record ReproduceReport
 
     public sealed record PairResult(int Pair, double Joint, IReadOnlyDictionary<string, double> Tasks, double Avg);
 
+    /// <param name="Joint">Joint accuracy; for the base models and the Ensemble, after the BatchNorm reset on the calibration images that every method gets (ZipIt! §5).</param>
     public sealed record Row(string Method, string Label, string? Stop, long Flops, double Gflops, Stat Joint,
-        IReadOnlyDictionary<string, Stat> Tasks, Stat Avg, IReadOnlyDictionary<string, string> Settings, IReadOnlyList<PairResult> Pairs);
+        IReadOnlyDictionary<string, Stat> Tasks, Stat Avg, IReadOnlyDictionary<string, string> Settings, IReadOnlyList<PairResult> Pairs)
+    {
+        /// <summary>The base models' and the Ensemble's figures as trained, before the BatchNorm reset (null for merges); the same figures for models without BatchNorm.</summary>
+        public Figures? AsTrained { get; init; }
+    }
+
+    /// <summary>Accuracies of one row over the pairs.</summary>
+    public sealed record Figures(Stat Joint, IReadOnlyDictionary<string, Stat> Tasks, Stat Avg, IReadOnlyList<PairResult> Pairs)
+    {
+        public static Figures Of(IReadOnlyList<Evaluate.EvaluationResult> results, IReadOnlyList<Evaluate.EvaluationTask> tasks) => new(
+            Stat.Of(results.Select(r => 100 * r.Joint).ToList()),
+            tasks.ToDictionary(t => t.Name, t => Stat.Of(results.Select(r => 100 * r.Tasks[t.Name]).ToList())),
+            Stat.Of(results.Select(r => 100 * r.Avg).ToList()),
+            results.Select((r, i) => new PairResult(i, 100 * r.Joint, r.Tasks.ToDictionary(kv => kv.Key, kv => 100 * kv.Value), 100 * r.Avg)).ToList());
+    }
 
     /// <param name="InitializedFrom">The checkpoint a fine-tuned model started from (<c>--init pretrained</c>), or null.</param>
     public sealed record ModelEntry(int Pair, string Task, long Seed, string Path, bool Cached, double ValidationAccuracy,
@@ -122,6 +137,21 @@ internal sealed record ReproduceReport
         sb.AppendLine(Legend());
         sb.AppendLine();
         sb.Append(ToMarkdown());
+        if (Results.Any(r => r.AsTrained is not null))
+        {
+            sb.AppendLine();
+            sb.AppendLine("## Base models as trained");
+            sb.AppendLine();
+            sb.AppendLine("The rows above reset every model's BatchNorm statistics on the calibration images, the base models' included (ZipIt! §5). As trained, without the reset:");
+            sb.AppendLine();
+            var letters = Tasks.Select((t, i) => $"Task {(char)('A' + i)}").ToList();
+            sb.AppendLine(CultureInfo.InvariantCulture, $"| Method | Joint | {string.Join(" | ", letters)} | Avg |");
+            sb.AppendLine($"| --- | ---: | {string.Join(" | ", letters.Select(_ => "---:"))} | ---: |");
+            foreach (var r in Results)
+                if (r.AsTrained is { } t)
+                    sb.AppendLine(CultureInfo.InvariantCulture,
+                        $"| {r.Label} | {Cell(t.Joint)} | {string.Join(" | ", Tasks.Select(task => Cell(t.Tasks[task.Name])))} | {Cell(t.Avg)} |");
+        }
         if (Hyperparameters.Grid.Count > 0)
         {
             sb.AppendLine();

@@ -78,6 +78,7 @@ internal sealed class ReproduceRun(PluginCatalog plugins, ModelLoader loader, De
 
         var baseLabels = setting.Tasks.Select((_, i) => $"Model {(char)('A' + i)}").ToList();
         var perMethod = baseLabels.Append("Ensemble").ToDictionary(l => l, _ => new List<EvaluationResult>());
+        var asTrained = baseLabels.Append("Ensemble").ToDictionary(l => l, _ => new List<EvaluationResult>());
         double alpha = 0, beta = 0;
         var grid = new List<ReproduceReport.GridCell>();
         var methods = new List<Method>();
@@ -87,16 +88,23 @@ internal sealed class ReproduceRun(PluginCatalog plugins, ModelLoader loader, De
             var loaded = loader.LoadAll(models[p].Select(m => m.Path).ToList(), device);
             try
             {
-                // The base models are evaluated as trained, before collection resets their BatchNorm statistics.
-                for (var i = 0; i < loaded.Count; i++)
-                {
-                    var m = loaded[i];
-                    perMethod[baseLabels[i]].Add(Evaluate(baseLabels[i], [m], data.Test, data, x => m.Forward(x), o));
-                }
-                perMethod["Ensemble"].Add(Evaluate("Ensemble", loaded, data.Test, data, x => loaded.Select(m => m.Forward(x)[0]).ToList(), o));
+                // ZipIt! §5 resets the BatchNorm statistics of every method's model, the base models' included:
+                // their rows are measured after the reset on the calibration images that collection
+                // does anyway. The models as trained are measured first and reported beside them.
+                var hasBatchNorm = loaded.Any(m => m.Modules.Any(module => BatchNormReset.Layers(module).Count > 0));
+                var trained = hasBatchNorm ? EvaluateBases(baseLabels, loaded, data, o) : null;
                 Lap("evaluate");
                 using var pair = new PairStatistics(loaded, data, o, pipeline);
                 Lap("collect");
+                var reset = EvaluateBases(baseLabels, loaded, data, o);
+                for (var i = 0; i <= loaded.Count; i++)
+                {
+                    var label = i < loaded.Count ? baseLabels[i] : "Ensemble";
+                    perMethod[label].Add(reset[i]);
+                    // Without BatchNorm the reset changes nothing: the figures as trained are the same.
+                    asTrained[label].Add((trained ?? reset)[i]);
+                }
+                Lap("evaluate");
                 if (p == 0)
                 {
                     // Pair 0's statistics serve the grid search too: one collection per pair.
@@ -126,13 +134,13 @@ internal sealed class ReproduceRun(PluginCatalog plugins, ModelLoader loader, De
         {
             var results = perMethod[label];
             var method = methods.FirstOrDefault(m => m.Label == label);
+            var figures = ReproduceReport.Figures.Of(results, data.EvaluationTasks);
             return new ReproduceReport.Row(
                 method?.Name ?? (label == "Ensemble" ? "ensemble" : "model"), label, method?.Stop, results[0].Flops, results[0].Flops / 1e9,
-                Stat.Of(results.Select(r => 100 * r.Joint).ToList()),
-                data.EvaluationTasks.ToDictionary(t => t.Name, t => Stat.Of(results.Select(r => 100 * r.Tasks[t.Name]).ToList())),
-                Stat.Of(results.Select(r => 100 * r.Avg).ToList()),
-                method?.Settings ?? [],
-                results.Select((r, i) => new ReproduceReport.PairResult(i, 100 * r.Joint, r.Tasks.ToDictionary(kv => kv.Key, kv => 100 * kv.Value), 100 * r.Avg)).ToList());
+                figures.Joint, figures.Tasks, figures.Avg, method?.Settings ?? [], figures.Pairs)
+            {
+                AsTrained = asTrained.TryGetValue(label, out var before) ? ReproduceReport.Figures.Of(before, data.EvaluationTasks) : null,
+            };
         }).ToList();
 
         return new ReproduceReport
@@ -307,6 +315,11 @@ internal sealed class ReproduceRun(PluginCatalog plugins, ModelLoader loader, De
     }
 
     private static string Invariant(double v) => v.ToString("R", CultureInfo.InvariantCulture);
+
+    /// <summary>Each base model and their Ensemble on the test split, in one pass.</summary>
+    private IReadOnlyList<EvaluationResult> EvaluateBases(IReadOnlyList<string> labels, IReadOnlyList<LoadedModel> models, ProtocolData data, ReproduceOptions o) =>
+        EvaluationStage.RunEachAndEnsemble(labels, "Ensemble", models, data.Test, o.EvalBatchSize, data.EvaluationTasks, HeadKind.Clip, data.Embeddings,
+            cancellation, out _, progress);
 
     internal EvaluationResult Evaluate(string label, IReadOnlyList<LoadedModel> models, TensorDataset set, ProtocolData data,
         Func<Tensor, IReadOnlyList<Tensor>> forward, ReproduceOptions o) =>

@@ -41,6 +41,62 @@ public sealed class EvaluateCommandTests : IDisposable
         Snapshot.Match(File.ReadAllText(report));
     }
 
+    /// <summary>
+    /// --reset-bn-data resets every model's BatchNorm statistics before it is evaluated, alone and in
+    /// the ensemble: on models whose statistics are off for the images, the figures differ from
+    /// those as given and equal reset-bn followed by evaluate.
+    /// </summary>
+    [Fact]
+    public void Reset_bn_data_gives_the_figures_of_reset_bn_then_evaluate()
+    {
+        var calibration = _dir.File("calibration.safetensors");
+        using (var images = torch.randn([48, 3, 32, 32], generator: new Generator(11)).mul_(2).add_(0.5))
+            CheckpointWriter.WriteFile(calibration, [new(ZipIt.Data.TensorDataset.ImagesTensor, images)]);
+        var test = _dir.File("test.safetensors");
+        using (var images = torch.randn([200, 3, 32, 32], generator: new Generator(12)).mul_(2).add_(0.5))
+        using (var labels = torch.arange(200, ScalarType.Int64) % 10)
+            CheckpointWriter.WriteFile(test, [new(ZipIt.Data.TensorDataset.ImagesTensor, images), new(ZipIt.Data.TensorDataset.LabelsTensor, labels)]);
+        // Model B: the fixture with other running statistics, so the two models differ.
+        var b = _dir.File("b.safetensors");
+        using (var ckpt = Checkpoint.Open(_model))
+        {
+            var state = ckpt.ReadAll();
+            foreach (var (name, t) in state)
+                if (name.EndsWith("running_var", StringComparison.Ordinal)) t.mul_(3);
+            CheckpointWriter.WriteFile(b, state, ckpt.Metadata);
+            foreach (var t in state.Values) t.Dispose();
+        }
+        string[] Evaluate(params string[] models) => ["evaluate", .. models, "--data", test, "--task", "a=0-4", "--task", "b=5-9", "--ensemble", "--json"];
+        JsonElement Results(CliResult r)
+        {
+            Assert.True(r.ExitCode == 0, r.ToString());
+            return JsonDocument.Parse(r.Out).RootElement;
+        }
+
+        var given = Results(Tool.Run(Evaluate(_model, b)));
+        var reset = Results(Tool.Run([.. Evaluate(_model, b), "--reset-bn-data", calibration]));
+        var resetA = _dir.File("a.reset.safetensors");
+        var resetB = _dir.File("b.reset.safetensors");
+        Assert.Equal(0, Tool.Run("reset-bn", _model, "--data", calibration, "-o", resetA).ExitCode);
+        Assert.Equal(0, Tool.Run("reset-bn", b, "--data", calibration, "-o", resetB).ExitCode);
+        var separately = Results(Tool.Run(Evaluate(resetA, resetB)));
+
+        string Figures(JsonElement report) => string.Join("; ", report.GetProperty("results").EnumerateArray().Select(r =>
+            $"{r.GetProperty("joint").GetDouble():R} {r.GetProperty("avg").GetDouble():R} {string.Join(" ", r.GetProperty("tasks").EnumerateObject().Select(t => t.Value.GetDouble().ToString("R")))}"));
+        Assert.Equal(Figures(separately), Figures(reset));
+        Assert.NotEqual(Figures(given), Figures(reset));
+        Assert.Equal("calibration.safetensors", reset.GetProperty("resetBn").GetProperty("data").GetString());
+        Assert.Equal(48, reset.GetProperty("resetBn").GetProperty("images").GetInt64());
+        Assert.False(given.TryGetProperty("resetBn", out _));
+
+        // Checked before any forward pass: images with one channel are exit 3 naming the file.
+        var small = _dir.File("small.safetensors");
+        using (var images = torch.zeros([4, 1, 32, 32])) CheckpointWriter.WriteFile(small, [new(ZipIt.Data.TensorDataset.ImagesTensor, images)]);
+        var bad = Tool.Run([.. Evaluate(_model, b), "--reset-bn-data", small]);
+        Assert.True(bad.ExitCode == 3, bad.ToString());
+        Assert.Contains("small.safetensors", bad.Error);
+    }
+
     [Fact]
     public void A_partial_zip_counts_the_trunk_once_and_every_head()
     {

@@ -96,6 +96,17 @@ public sealed class DemoTests : IDisposable
         Assert.True(rows["Model A"].GetProperty("tasks").GetProperty("fashion-mnist:0-4").GetProperty("mean").GetDouble() > 60);
         Assert.True(rows["Model B"].GetProperty("tasks").GetProperty("fashion-mnist:5-9").GetProperty("mean").GetDouble() > 60);
         Assert.Contains("the given checkpoints `a.safetensors`, `b.safetensors`", File.ReadAllText(Path.Combine(_dir.File("shipped"), "report.md")));
+        // The base rows are measured after the BatchNorm reset every merge gets (ZipIt! §5); the
+        // figures as trained are kept beside them, and differ (the pair's statistics are each
+        // model's own task's, not the mixed calibration images').
+        foreach (var label in new[] { "Model A", "Model B", "Ensemble" })
+        {
+            var asTrained = rows[label].GetProperty("asTrained");
+            Assert.NotEqual(rows[label].GetProperty("joint").GetProperty("mean").GetDouble(), asTrained.GetProperty("joint").GetProperty("mean").GetDouble());
+            Assert.Equal(2, asTrained.GetProperty("tasks").EnumerateObject().Count());
+        }
+        Assert.False(rows["ZipIt!20/20"].TryGetProperty("asTrained", out _));
+        Assert.Contains("## Base models as trained", File.ReadAllText(Path.Combine(_dir.File("shipped"), "report.md")));
     }
 
     [Fact]
