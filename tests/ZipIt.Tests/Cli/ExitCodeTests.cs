@@ -19,6 +19,26 @@ public sealed class ExitCodeTests
     }
 
     [Fact]
+    public void An_unknown_command_is_one_line_naming_it()
+    {
+        var result = Tool.Run("frobnicate");
+        Assert.Equal(2, result.ExitCode);
+        AssertOneErrorLine(result, "unknown command 'frobnicate' (commands: init, inspect");
+        Assert.DoesNotContain("Required command", result.Error);
+    }
+
+    [Theory]
+    [InlineData("99999999999", "--batch-size: 99999999999 is too large (at most 2147483647)")]
+    [InlineData("-99999999999", "--batch-size: -99999999999 is too small (at least -2147483648)")]
+    [InlineData("x", "--batch-size: 'x' is not a whole number")]
+    public void A_number_out_of_range_is_called_too_large_not_not_a_number(string value, string message)
+    {
+        var result = Tool.Run("collect", "a.safetensors", "b.safetensors", "--data", "d.safetensors", "-o", "m.safetensors", "--batch-size", value);
+        Assert.Equal(2, result.ExitCode);
+        AssertOneErrorLine(result, message);
+    }
+
+    [Fact]
     public void A_missing_checkpoint_exits_3_naming_it()
     {
         var result = Tool.Run("inspect", "/nonexistent/model.safetensors");
