@@ -118,7 +118,17 @@ internal static partial class PlainWords
         var name = typeName;
         var nullable = Regex.Match(name, @"^System\.Nullable`1\[(.*)\]$");
         if (nullable.Success) name = nullable.Groups[1].Value;
-        if (name.EndsWith("[]", StringComparison.Ordinal)) name = name[..^2];
+        if (name.EndsWith("[]", StringComparison.Ordinal))
+        {
+            // A list where something else was given: say a list is expected, not what its items are.
+            return Describe(name[..^2]) switch
+            {
+                "text" => "a list of text",
+                "true or false" => "a list of true or false values",
+                var item when item.StartsWith("a ", StringComparison.Ordinal) => "a list of " + item[2..] + "s",
+                var item => "a list of " + item,
+            };
+        }
         switch (name)
         {
             case "System.Double" or "System.Single" or "System.Decimal": return "a number";

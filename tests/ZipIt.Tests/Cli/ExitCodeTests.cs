@@ -39,6 +39,28 @@ public sealed class ExitCodeTests
     }
 
     [Fact]
+    public void Data_given_as_a_folder_says_a_data_file_is_needed_not_model_file_names()
+    {
+        using var dir = new TempDirectory();
+        var model = Repository.Fixture("parity", "resnet20x2_cifar.safetensors");
+        var result = Tool.Run("collect", model, model, "--data", dir.Path, "-o", dir.File("m.safetensors"));
+        Assert.Equal(3, result.ExitCode);
+        AssertOneErrorLine(result, "is a folder; the data is one .safetensors file with tensor 'images'");
+        Assert.DoesNotContain("model.safetensors", result.Error);
+    }
+
+    [Fact]
+    public void A_recipe_with_text_where_a_list_belongs_says_a_list_is_expected()
+    {
+        using var dir = new TempDirectory();
+        var recipe = dir.File("recipe.json");
+        File.WriteAllText(recipe, """{ "models": "a.safetensors" }""");
+        var result = Tool.Run("merge", recipe);
+        Assert.Equal(2, result.ExitCode);
+        AssertOneErrorLine(result, "could not be converted to a list of text. Path: $.models");
+    }
+
+    [Fact]
     public void A_missing_checkpoint_exits_3_naming_it()
     {
         var result = Tool.Run("inspect", "/nonexistent/model.safetensors");
