@@ -77,6 +77,14 @@ public sealed class ExitCodeTests
     }
 
     [Fact]
+    public void An_unknown_arch_exits_2_also_for_a_checkpoint_whose_metadata_names_its_architecture()
+    {
+        var result = Tool.Run("inspect", Path.Combine(Repository.Root, "samples", "demo-pair", "a.safetensors"), "--arch", "vgg16");
+        Assert.Equal(2, result.ExitCode);
+        AssertOneErrorLine(result, "--arch vgg16: no installed architecture or variant has that name");
+    }
+
+    [Fact]
     public void A_missing_plugin_folder_exits_4_naming_it()
     {
         var result = Tool.Run("plugins", "list", "--plugins", "/nonexistent/plugins");
