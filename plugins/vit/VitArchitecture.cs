@@ -119,7 +119,16 @@ public sealed class VitArchitecture : IArchitecture
     private static (int Heads, string Source) Heads(CheckpointSignature checkpoint, long width, VitVariant? named)
     {
         if (checkpoint.Hints.TryGetValue(HeadsHint, out var hint))
-            return (Count(hint, $"--arch-set {HeadsHint}"), $"from --arch-set {HeadsHint}");
+        {
+            var given = Count(hint, $"--arch-set {HeadsHint}");
+            // A count the checkpoint records is what it was trained with; running it with another
+            // gives wrong outputs with no other sign, so a contradiction is an error, not an override.
+            foreach (var key in new[] { HeadsMetadataKey, ConfigHeadsMetadataKey })
+                if (checkpoint.Metadata.TryGetValue(key, out var recorded) && Count(recorded, $"metadata '{key}'") != given)
+                    throw new ArgumentException(
+                        $"--arch-set {HeadsHint}={hint} contradicts the checkpoint's metadata '{key}' = {recorded}; drop --arch-set {HeadsHint} (the checkpoint records it)");
+            return (given, $"from --arch-set {HeadsHint}");
+        }
         foreach (var key in new[] { HeadsMetadataKey, ConfigHeadsMetadataKey })
             if (checkpoint.Metadata.TryGetValue(key, out var value))
                 return (Count(value, $"metadata '{key}'"), $"from metadata '{key}'");

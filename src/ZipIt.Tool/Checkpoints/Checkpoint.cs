@@ -142,6 +142,7 @@ public sealed class Checkpoint : IDisposable
     private static Checkpoint OpenAny(string path)
     {
         var full = System.IO.Path.GetFullPath(path);
+        SpecialFiles.RequireRegular(full, path);
         if (Directory.Exists(full))
         {
             var name = FolderFiles.FirstOrDefault(n => File.Exists(System.IO.Path.Combine(full, n)))
@@ -244,6 +245,7 @@ public sealed class Checkpoint : IDisposable
     /// <summary>Opens one file of tensors, telling its format by its first bytes.</summary>
     private static (ITensorFile File, CheckpointFormat Format) OpenFile(string full, string display)
     {
+        SpecialFiles.RequireRegular(full, display);
         if (Directory.Exists(full) || !File.Exists(full)) return (SafetensorsFile.Open(full, display), CheckpointFormat.Safetensors);
         var head = new byte[16];
         int read;

@@ -253,7 +253,6 @@ public static class CheckpointWriter
     private static void WriteAtomically(List<Target> targets, string? createdDirectory)
     {
         var temps = new List<string>();
-        var renamed = new List<string>();
         var current = targets[0];
         try
         {
@@ -266,20 +265,13 @@ public static class CheckpointWriter
                 target.Write(stream);
                 stream.Flush(flushToDisk: true);
             }
-            // Cancelled while writing: nothing is renamed into place.
-            ZipIt.Output.TempFiles.ThrowIfCancelled();
-            for (var i = 0; i < targets.Count; i++)
-            {
-                current = targets[i];
-                File.Move(temps[i], targets[i].Full, overwrite: true);
-                ZipIt.Output.TempFiles.Committed(temps[i]);
-                renamed.Add(targets[i].Full);
-            }
+            // Cancelled while writing: nothing is renamed into place (an index last, as written).
+            current = targets[^1];
+            ZipIt.Output.TempFiles.Rename(temps.Select((t, i) => (t, targets[i].Full)).ToArray());
         }
         catch (Exception e)
         {
             foreach (var path in temps) ZipIt.Output.TempFiles.Delete(path);
-            foreach (var path in renamed) TryDelete(path);
             if (createdDirectory is not null)
             {
                 try { Directory.Delete(createdDirectory); } catch (IOException) { } catch (UnauthorizedAccessException) { }
@@ -287,12 +279,5 @@ public static class CheckpointWriter
             if (e is IOException or UnauthorizedAccessException) throw CheckpointErrors.Write(current.Display, e.Message, e);
             throw;
         }
-    }
-
-    private static void TryDelete(string path)
-    {
-        try { File.Delete(path); }
-        catch (IOException) { }
-        catch (UnauthorizedAccessException) { }
     }
 }

@@ -77,6 +77,7 @@ public sealed class SafetensorsFile : IDisposable, ITensorFile
     internal static SafetensorsFile Open(string full, string path)
     {
         if (Directory.Exists(full)) throw CheckpointErrors.Input(path, "is a directory, not a .safetensors file");
+        SpecialFiles.RequireRegular(full, path);
         if (!File.Exists(full)) throw CheckpointErrors.Input(path, "file not found");
 
         SafeFileHandle handle;

@@ -125,8 +125,10 @@ internal static class EvaluateCommand
         {
             ResetBn = resetBn is null ? null : new EvaluationReport.ResetBnEntry(Path.GetFileName(resetBnPath!), resetBn.Count),
         };
-        if (output is not null) AtomicFile.WriteAllText(output, System.Text.Json.JsonSerializer.Serialize(report, Json.Options) + "\n");
-        if (markdown is not null) AtomicFile.WriteAllText(markdown, report.ToMarkdown());
+        var reports = new List<(string, Action)>();
+        if (output is not null) reports.Add((output, () => AtomicFile.WriteAllText(output, System.Text.Json.JsonSerializer.Serialize(report, Json.Options) + "\n")));
+        if (markdown is not null) reports.Add((markdown, () => AtomicFile.WriteAllText(markdown, report.ToMarkdown())));
+        AtomicFile.Together(reports);
         if (json) Json.Write(ctx.Out, report);
         else ctx.Out.Write(report.ToMarkdown());
         ctx.Logger.LogInformation("evaluated {Count} models on {Images} images in {Seconds:0.00} s", results.Count, report.Images, clock.Elapsed.TotalSeconds);

@@ -105,8 +105,31 @@ internal static class MergeCommand
         var device = TorchRuntime.ResolveDevice(deviceSpec);
         var pipeline = new MergePipeline(ctx.Get<ModelLoader>(), ctx.Plugins, ctx.Logger, device, ctx.Progress, ctx.CancellationToken) { MaxMemory = maxMemory };
         var clock = Stopwatch.StartNew();
-        // merge writes several artifacts (checkpoint, recipe) into the output's folder, as mergekit does.
-        Directory.CreateDirectory(Path.GetDirectoryName(recipe.Output ?? ".") is { Length: > 0 } folder ? folder : ".");
+        // merge writes several artifacts (checkpoint, recipe) into the output's folder, as mergekit does;
+        // the checks need the folder, and a run refused, failed or cancelled takes it away again.
+        var folder = Path.GetFullPath(Path.GetDirectoryName(recipe.Output ?? ".") is { Length: > 0 } f ? f : ".");
+        var created = !Directory.Exists(folder);
+        // The outermost folder this run creates: -o a/b/m.safetensors may create a/ too.
+        var top = folder;
+        while (Path.GetDirectoryName(top) is { } parent && !Directory.Exists(parent)) top = parent;
+        if (created) Directory.CreateDirectory(folder);
+        try
+        {
+            return Run(ctx, pipeline, recipe, command, json, clock);
+        }
+        catch when (created)
+        {
+            try
+            {
+                if (Directory.Exists(top) && !Directory.EnumerateFiles(top, "*", SearchOption.AllDirectories).Any()) Directory.Delete(top, recursive: true);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+            throw;
+        }
+    }
+
+    private static int Run(CommandContext ctx, MergePipeline pipeline, MergeRecipe recipe, string command, bool json, Stopwatch clock)
+    {
         var outcome = pipeline.Run(recipe);
         using var merged = outcome.Merged;
         var seconds = pipeline.Seconds.ToDictionary(kv => kv.Key, kv => kv.Value);

@@ -178,10 +178,15 @@ internal static class ReproduceCommand
             var run = new ReproduceRun(ctx.Plugins, ctx.Get<ModelLoader>(), ctx.Device, ctx.Logger, Status, ctx.Progress, ctx.CancellationToken);
             var report = run.Run(options, folder, limit);
             Directory.CreateDirectory(folder);
-            var plots = ReproducePlots.Write(report, folder);
-            report = report with { Plots = plots };
-            AtomicFile.WriteAllText(Path.Combine(folder, "report.json"), JsonSerializer.Serialize(report, Json.Options) + "\n");
-            AtomicFile.WriteAllText(Path.Combine(folder, "report.md"), report.ToDocument());
+            // The plots and both reports come into place together.
+            using (var batch = TempFiles.BeginBatch())
+            {
+                var plots = ReproducePlots.Write(report, folder);
+                report = report with { Plots = plots };
+                AtomicFile.WriteAllText(Path.Combine(folder, "report.json"), JsonSerializer.Serialize(report, Json.Options) + "\n");
+                AtomicFile.WriteAllText(Path.Combine(folder, "report.md"), report.ToDocument());
+                batch.Commit();
+            }
             if (ctx.Value(json)) Json.Write(ctx.Out, report);
             else
             {

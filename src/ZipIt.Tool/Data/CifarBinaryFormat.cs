@@ -110,6 +110,7 @@ internal sealed class CifarBinaryFormat : DatasetFormat
         {
             var path = paths[f];
             byte[] bytes;
+            SpecialFiles.RequireRegular(path, path);
             try { bytes = File.ReadAllBytes(path); }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw ZipItException.Input($"{path}: cannot read ({e.Message})", e); }
             if (bytes.LongLength != sizes[f] * record) throw ZipItException.Input($"{path}: the file changed while it was read");

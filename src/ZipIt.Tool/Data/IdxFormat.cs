@@ -60,6 +60,7 @@ internal sealed class IdxFormat : DatasetFormat
     internal static (int[] Dims, byte[] Data) ReadIdx(string path)
     {
         byte[] bytes;
+        SpecialFiles.RequireRegular(path, path);
         try
         {
             using var file = File.OpenRead(path);

@@ -57,6 +57,7 @@ internal sealed class MnistNpmFormat : DatasetFormat
     /// <summary>Streams the "data" array, converting values in [0, 1] to bytes (the package rounded 8-bit pixels to 3 decimals).</summary>
     private static byte[] ReadValues(string path)
     {
+        SpecialFiles.RequireRegular(path, path);
         try
         {
             var bytes = File.ReadAllBytes(path);

@@ -34,6 +34,9 @@ internal sealed class TensorDataset : IDisposable
     /// <summary>Reads <paramref name="path"/>; at most <paramref name="limit"/> images (the first ones) when given.</summary>
     public static TensorDataset Load(string path, long? limit = null, bool labelsRequired = false)
     {
+        // A folder would be opened as a checkpoint folder, and the error would list model file names.
+        if (Directory.Exists(path))
+            throw ZipItException.Input($"{path}: is a folder; the data is one .safetensors file with tensor '{ImagesTensor}' [N, C, H, W] and optionally '{LabelsTensor}' [N]");
         using var file = Checkpoint.Open(path);
         var name = System.IO.Path.GetFileName(file.Path);
         if (!file.Contains(ImagesTensor))

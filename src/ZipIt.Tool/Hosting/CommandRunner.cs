@@ -24,8 +24,9 @@ internal sealed class CommandRunner(ConsoleStreams streams, IReadOnlyDictionary<
     {
         var verbosity = Verbosity.Minimal;
         // Signals cancel the command; its temps are deleted when it ends however it ends.
-        using var signals = new SignalCancellation(cancellationToken);
-        using var temps = TempFiles.Begin(signals.Token);
+        using var signals = new SignalCancellation(cancellationToken,
+            configuration?.GetValueOrDefault(SignalCancellation.TestHookKey) ?? Environment.GetEnvironmentVariable("ZIPIT_" + SignalCancellation.TestHookKey));
+        using var temps = TempFiles.Begin(signals.Token, signals);
         cancellationToken = signals.Token;
         try
         {
@@ -45,8 +46,9 @@ internal sealed class CommandRunner(ConsoleStreams streams, IReadOnlyDictionary<
                 Device = computeDevice,
             };
             var code = body(context);
-            // A signal that came after the last check still means the user asked to stop.
-            cancellationToken.ThrowIfCancellationRequested();
+            // A signal after the command's last check finds its work done and its outputs in place:
+            // the run has completed, and the exit says so.
+            signals.BodyReturned();
             return code;
         }
         catch (Exception e)

@@ -18,6 +18,21 @@ internal static partial class PlainWords
     [GeneratedRegex(@"(?<![\w.])(?:System|ZipIt)(?:\.[A-Za-z_][\w`]*)+(?:\[[^\]\s]*\])?")]
     private static partial Regex TypeName();
 
+    [GeneratedRegex(@"^[-+]?\d+$")]
+    private static partial Regex WholeNumber();
+
+    /// <summary>The range of an integer type the parser names, or null for other types.</summary>
+    private static (System.Numerics.BigInteger Min, System.Numerics.BigInteger Max)? Range(string type) =>
+        type.Replace("System.Nullable`1[", "").TrimEnd(']') switch
+        {
+            "System.Int32" => (int.MinValue, int.MaxValue),
+            "System.Int64" => (long.MinValue, long.MaxValue),
+            "System.Int16" => (short.MinValue, short.MaxValue),
+            "System.UInt32" => (uint.MinValue, uint.MaxValue),
+            "System.UInt64" => (ulong.MinValue, ulong.MaxValue),
+            _ => null,
+        };
+
     [GeneratedRegex(@"^-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")]
     private static partial Regex Number();
 
@@ -28,6 +43,12 @@ internal static partial class PlainWords
         foreach (var token in UnknownOptions(parse)) errors.Add($"unknown option '{token}' (a file whose name starts with '-' can be given as ./{token})");
         foreach (var (option, value) in BadSwitchValues(parse)) errors.Add($"{option} takes true or false, not '{value}'");
         if (errors.Count > 0) return errors;
+        // A first word that is no command: say that alone, not also that a command is missing.
+        if (parse.CommandResult == parse.RootCommandResult && parse.UnmatchedTokens.Count > 0)
+        {
+            var commands = parse.RootCommandResult.Command.Subcommands.Where(c => !c.Hidden).Select(c => c.Name);
+            return [$"unknown command '{parse.UnmatchedTokens[0]}' (commands: {string.Join(", ", commands)})"];
+        }
         foreach (var error in parse.Errors) errors.Add(Rewrite(error, parse));
         return errors;
     }
@@ -40,7 +61,13 @@ internal static partial class PlainWords
         var message = error.Message;
         var m = CannotParse().Match(message);
         if (m.Success)
-            return $"{m.Groups["name"].Value}: '{m.Groups["value"].Value}' is not {Describe(m.Groups["type"].Value)}";
+        {
+            var (value, type) = (m.Groups["value"].Value, m.Groups["type"].Value);
+            // A whole number past the type's range is a whole number, just too large (or small).
+            if (WholeNumber().IsMatch(value) && Range(type) is var (min, max) && System.Numerics.BigInteger.TryParse(value, CultureInfo.InvariantCulture, out var n))
+                return n > max ? $"{m.Groups["name"].Value}: {value} is too large (at most {max})" : $"{m.Groups["name"].Value}: {value} is too small (at least {min})";
+            return $"{m.Groups["name"].Value}: '{value}' is not {Describe(type)}";
+        }
         if (message.StartsWith("Required argument missing", StringComparison.Ordinal) && parse.CommandResult is { } command)
         {
             foreach (var argument in command.Command.Arguments)
@@ -91,7 +118,17 @@ internal static partial class PlainWords
         var name = typeName;
         var nullable = Regex.Match(name, @"^System\.Nullable`1\[(.*)\]$");
         if (nullable.Success) name = nullable.Groups[1].Value;
-        if (name.EndsWith("[]", StringComparison.Ordinal)) name = name[..^2];
+        if (name.EndsWith("[]", StringComparison.Ordinal))
+        {
+            // A list where something else was given: say a list is expected, not what its items are.
+            return Describe(name[..^2]) switch
+            {
+                "text" => "a list of text",
+                "true or false" => "a list of true or false values",
+                var item when item.StartsWith("a ", StringComparison.Ordinal) => "a list of " + item[2..] + "s",
+                var item => "a list of " + item,
+            };
+        }
         switch (name)
         {
             case "System.Double" or "System.Single" or "System.Decimal": return "a number";

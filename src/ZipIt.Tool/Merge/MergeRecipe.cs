@@ -52,6 +52,7 @@ internal sealed record MergeRecipe
     public static MergeRecipe Load(string path)
     {
         if (!File.Exists(path)) throw ZipItException.Input($"{path}: recipe file not found");
+        SpecialFiles.RequireRegular(path, path);
         MergeRecipe? recipe;
         try
         {

@@ -55,6 +55,11 @@ internal sealed class ModelLoader(PluginCatalog plugins, RecognitionHints? userH
     /// </summary>
     public ModelIdentity? Identify(Checkpoint checkpoint, string? arch, bool required = true, IReadOnlyDictionary<string, string>? hints = null)
     {
+        // An --arch that names nothing installed is a usage error whatever the file is, also when
+        // its metadata names the architecture and recognition is never asked.
+        if (arch is not null && !plugins.Architectures.Any(a => string.Equals(a.Architecture.Name, arch, StringComparison.OrdinalIgnoreCase)
+                || a.Architecture.Variants.Any(v => string.Equals(v.Name, arch, StringComparison.OrdinalIgnoreCase))))
+            throw ZipItException.Usage($"--arch {arch}: no installed architecture or variant has that name (installed: {KnownNames()})");
         var signature = SignatureOf(checkpoint, hints ?? userHints?.Values);
         var remapping = KeyRemapping.For(checkpoint.Entries.Select(e => e.Name).ToList());
         var file = System.IO.Path.GetFileName(checkpoint.Path);

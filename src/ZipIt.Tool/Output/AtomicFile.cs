@@ -10,27 +10,15 @@ internal static class AtomicFile
     public static void WriteAllBytes(string path, byte[] bytes) => Write(path, temp => File.WriteAllBytes(temp, bytes));
 
     /// <summary>
-    /// Files that appear together or not at all: each write (itself atomic) in turn; when one fails,
-    /// the files the earlier ones wrote are deleted before the failure goes on.
+    /// Files that appear together or not at all: each write runs in turn to its temp, then every
+    /// temp is renamed in one step (<see cref="TempFiles.BeginBatch"/>); a failure or a signal before
+    /// that step leaves none of them.
     /// </summary>
     public static void Together(IReadOnlyList<(string Path, Action Write)> writes)
     {
-        var done = new List<string>();
-        try
-        {
-            foreach (var (path, write) in writes)
-            {
-                write();
-                done.Add(path);
-            }
-        }
-        catch
-        {
-            foreach (var path in done)
-                try { File.Delete(path); }
-                catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
-            throw;
-        }
+        using var batch = TempFiles.BeginBatch();
+        foreach (var (_, write) in writes) write();
+        batch.Commit();
     }
 
     private static void Write(string path, Action<string> write)
@@ -44,9 +32,7 @@ internal static class AtomicFile
             temp = TempFiles.Create(full);
             write(temp);
             // A command cancelled while it wrote leaves nothing, not a finished file.
-            TempFiles.ThrowIfCancelled();
-            File.Move(temp, full, overwrite: true);
-            TempFiles.Committed(temp);
+            TempFiles.Rename([(temp, full)]);
             temp = null;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)

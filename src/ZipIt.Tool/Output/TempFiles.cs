@@ -71,6 +71,98 @@ internal static partial class TempFiles
     /// <summary>Throws <see cref="OperationCanceledException"/> when the current command was cancelled.</summary>
     public static void ThrowIfCancelled() => Current.Value?.Token.ThrowIfCancellationRequested();
 
+    /// <summary>
+    /// Renames finished temps over their targets, in order: the one way a zipit output comes into
+    /// place. The last cancellation check happens before the first rename, under the command's
+    /// <see cref="IRenameGate"/>, so a signal lands either before it (nothing renamed, the command
+    /// is cancelled) or after it (every rename is done; the signal waits for them). Inside an open
+    /// <see cref="Batch"/> the renames wait for <see cref="Batch.Commit"/> instead, so that several
+    /// files come into place in one such step. On a failure, targets renamed by this call are
+    /// deleted and the remaining temps too.
+    /// </summary>
+    public static void Rename(IReadOnlyList<(string Temp, string Target)> moves)
+    {
+        var scope = Current.Value;
+        if (scope?.OpenBatch is { } batch)
+        {
+            batch.Add(moves);
+            return;
+        }
+        MoveAll(scope, moves);
+    }
+
+    private static void MoveAll(Scope? scope, IReadOnlyList<(string Temp, string Target)> moves)
+    {
+        var gate = scope?.Gate;
+        if (gate is null) scope?.Token.ThrowIfCancellationRequested();
+        else gate.Enter(moves.Select(m => m.Target).ToArray());
+        var renamed = new List<string>();
+        var current = moves.Count > 0 ? moves[0].Target : "";
+        try
+        {
+            foreach (var (temp, target) in moves)
+            {
+                current = target;
+                gate?.Moving(target);
+                File.Move(temp, target, overwrite: true);
+                Committed(temp);
+                renamed.Add(target);
+                gate?.Moved(target);
+            }
+        }
+        catch (Exception e)
+        {
+            foreach (var path in renamed) TryDelete(path);
+            foreach (var (temp, _) in moves) Delete(temp);
+            if (e is IOException or UnauthorizedAccessException)
+                throw ZipIt.Core.ZipItException.Resource($"cannot write {current}: {ZipIt.Core.Messages.OneLine(e.Message)}", e);
+            throw;
+        }
+        finally
+        {
+            gate?.Exit();
+        }
+    }
+
+    /// <summary>
+    /// Opens a batch in the current command: the renames of every write until <see cref="Batch.Commit"/>
+    /// happen together there, so the files appear together or not at all. Disposing an uncommitted
+    /// batch deletes its temps.
+    /// </summary>
+    public static Batch BeginBatch()
+    {
+        var scope = Current.Value ?? throw new InvalidOperationException("a batch of writes needs a command scope");
+        if (scope.OpenBatch is not null) throw new InvalidOperationException("batches of writes do not nest");
+        return scope.OpenBatch = new Batch(scope);
+    }
+
+    /// <summary>Writes whose renames wait for one <see cref="Commit"/>.</summary>
+    public sealed class Batch : IDisposable
+    {
+        private readonly Scope _scope;
+        private readonly List<(string Temp, string Target)> _moves = [];
+
+        internal Batch(Scope scope) => _scope = scope;
+
+        internal void Add(IReadOnlyList<(string Temp, string Target)> moves) => _moves.AddRange(moves);
+
+        /// <summary>Renames every temp of the batch into place, as one step (see <see cref="Rename"/>).</summary>
+        public void Commit()
+        {
+            _scope.OpenBatch = null;
+            var moves = _moves.ToArray();
+            _moves.Clear();
+            MoveAll(_scope, moves);
+        }
+
+        public void Dispose()
+        {
+            if (ReferenceEquals(_scope.OpenBatch, this)) _scope.OpenBatch = null;
+            foreach (var (temp, _) in _moves) Delete(temp);
+            _moves.Clear();
+        }
+    }
+
     /// <summary>Whether <paramref name="fileName"/> is a zipit temp, and of which process.</summary>
     public static bool IsTempName(string fileName, out int pid)
     {
@@ -127,22 +219,30 @@ internal static partial class TempFiles
         catch (UnauthorizedAccessException) { return false; }
     }
 
-    /// <summary>Opens a command's scope: its cancellation, and cleanup of its temps when it ends.</summary>
-    public static Scope Begin(CancellationToken token) => new(token);
+    /// <summary>
+    /// Opens a command's scope: its cancellation, and cleanup of its temps when it ends. With a
+    /// <paramref name="gate"/>, renames are ordered with the command's signals (see <see cref="Rename"/>).
+    /// </summary>
+    public static Scope Begin(CancellationToken token, IRenameGate? gate = null) => new(token, gate);
 
     /// <summary>One command's temps and cancellation; disposing deletes the temps it left registered.</summary>
     public sealed class Scope : IDisposable
     {
         private readonly Scope? _outer;
 
-        internal Scope(CancellationToken token)
+        internal Scope(CancellationToken token, IRenameGate? gate)
         {
             Token = token;
+            Gate = gate;
             _outer = Current.Value;
             Current.Value = this;
         }
 
         public CancellationToken Token { get; }
+
+        internal IRenameGate? Gate { get; }
+
+        internal Batch? OpenBatch { get; set; }
 
         public void Dispose()
         {

@@ -84,6 +84,7 @@ internal sealed record InitialWeights(string File, string Sha256, bool HeadKept,
         var buffer = new byte[1 << 20];
         foreach (var f in files)
         {
+            SpecialFiles.RequireRegular(f, f);
             using var stream = System.IO.File.OpenRead(f);
             int read;
             while ((read = stream.Read(buffer, 0, buffer.Length)) > 0) hash.AppendData(buffer, 0, read);

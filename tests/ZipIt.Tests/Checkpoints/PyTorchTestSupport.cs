@@ -38,6 +38,15 @@ internal sealed class PickleBuilder
 
     public PickleBuilder Int(byte value) => Op('K').Byte(value);
 
+    /// <summary>LONG1, as Python writes ints past BININT's 32 bits: little-endian two's complement, as few bytes as the sign allows.</summary>
+    public PickleBuilder Long(System.Numerics.BigInteger value)
+    {
+        var b = value.ToByteArray(isUnsigned: false, isBigEndian: false);
+        Byte(0x8a).Byte((byte)b.Length);
+        _bytes.AddRange(b);
+        return this;
+    }
+
     public PickleBuilder Raw(string ascii) { _bytes.AddRange(Encoding.ASCII.GetBytes(ascii)); return this; }
 
     public byte[] Stop() => [.. _bytes, (byte)'.'];
@@ -55,5 +64,79 @@ internal sealed class PickleBuilder
         Add("archive/data.pkl", pickle);
         foreach (var (name, data) in storages) Add("archive/data/" + name, data);
         Add("archive/version", "3\n"u8.ToArray());
+    }
+}
+
+/// <summary>
+/// A torch.save zip written by hand, zip64 throughout, whose storages are holes in a sparse file:
+/// a checkpoint that declares gigabytes of tensors takes almost nothing on disk.
+/// </summary>
+internal static class SparseZip
+{
+    public static void Write(string path, byte[] pickle, params (string Name, long Bytes)[] storages)
+    {
+        using var stream = new FileStream(path, FileMode.Create, FileAccess.Write);
+        var central = new MemoryStream();
+        var count = 0;
+        void Member(string name, byte[]? data, long size)
+        {
+            var offset = stream.Position;
+            var nameBytes = Encoding.UTF8.GetBytes(name);
+            var local = new byte[30];
+            BitConverter.GetBytes(0x04034b50u).CopyTo(local, 0);
+            BitConverter.GetBytes((ushort)45).CopyTo(local, 4);
+            BitConverter.GetBytes(0xffffffffu).CopyTo(local, 18);
+            BitConverter.GetBytes(0xffffffffu).CopyTo(local, 22);
+            BitConverter.GetBytes((ushort)nameBytes.Length).CopyTo(local, 26);
+            stream.Write(local);
+            stream.Write(nameBytes);
+            if (data is not null) stream.Write(data);
+            else stream.Seek(size, SeekOrigin.Current);
+
+            var entry = new byte[46];
+            BitConverter.GetBytes(0x02014b50u).CopyTo(entry, 0);
+            BitConverter.GetBytes((ushort)45).CopyTo(entry, 4);
+            BitConverter.GetBytes((ushort)45).CopyTo(entry, 6);
+            BitConverter.GetBytes(0xffffffffu).CopyTo(entry, 20);
+            BitConverter.GetBytes(0xffffffffu).CopyTo(entry, 24);
+            BitConverter.GetBytes((ushort)nameBytes.Length).CopyTo(entry, 28);
+            BitConverter.GetBytes((ushort)28).CopyTo(entry, 30);
+            BitConverter.GetBytes(0xffffffffu).CopyTo(entry, 42);
+            central.Write(entry);
+            central.Write(nameBytes);
+            central.Write(BitConverter.GetBytes((ushort)1));
+            central.Write(BitConverter.GetBytes((ushort)24));
+            central.Write(BitConverter.GetBytes(size));
+            central.Write(BitConverter.GetBytes(size));
+            central.Write(BitConverter.GetBytes(offset));
+            count++;
+        }
+        Member("archive/data.pkl", pickle, pickle.Length);
+        Member("archive/version", "3\n"u8.ToArray(), 2);
+        foreach (var (name, bytes) in storages) Member("archive/data/" + name, null, bytes);
+
+        var centralOffset = stream.Position;
+        stream.Write(central.ToArray());
+        var end64 = stream.Position;
+        var record = new byte[56];
+        BitConverter.GetBytes(0x06064b50u).CopyTo(record, 0);
+        BitConverter.GetBytes(44L).CopyTo(record, 4);
+        BitConverter.GetBytes((long)count).CopyTo(record, 24);
+        BitConverter.GetBytes((long)count).CopyTo(record, 32);
+        BitConverter.GetBytes(central.Length).CopyTo(record, 40);
+        BitConverter.GetBytes(centralOffset).CopyTo(record, 48);
+        stream.Write(record);
+        var locator = new byte[20];
+        BitConverter.GetBytes(0x07064b50u).CopyTo(locator, 0);
+        BitConverter.GetBytes(end64).CopyTo(locator, 8);
+        BitConverter.GetBytes(1u).CopyTo(locator, 16);
+        stream.Write(locator);
+        var end = new byte[22];
+        BitConverter.GetBytes(0x06054b50u).CopyTo(end, 0);
+        BitConverter.GetBytes((ushort)0xffff).CopyTo(end, 8);
+        BitConverter.GetBytes((ushort)0xffff).CopyTo(end, 10);
+        BitConverter.GetBytes(0xffffffffu).CopyTo(end, 12);
+        BitConverter.GetBytes(0xffffffffu).CopyTo(end, 16);
+        stream.Write(end);
     }
 }

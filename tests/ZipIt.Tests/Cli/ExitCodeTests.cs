@@ -19,6 +19,48 @@ public sealed class ExitCodeTests
     }
 
     [Fact]
+    public void An_unknown_command_is_one_line_naming_it()
+    {
+        var result = Tool.Run("frobnicate");
+        Assert.Equal(2, result.ExitCode);
+        AssertOneErrorLine(result, "unknown command 'frobnicate' (commands: init, inspect");
+        Assert.DoesNotContain("Required command", result.Error);
+    }
+
+    [Theory]
+    [InlineData("99999999999", "--batch-size: 99999999999 is too large (at most 2147483647)")]
+    [InlineData("-99999999999", "--batch-size: -99999999999 is too small (at least -2147483648)")]
+    [InlineData("x", "--batch-size: 'x' is not a whole number")]
+    public void A_number_out_of_range_is_called_too_large_not_not_a_number(string value, string message)
+    {
+        var result = Tool.Run("collect", "a.safetensors", "b.safetensors", "--data", "d.safetensors", "-o", "m.safetensors", "--batch-size", value);
+        Assert.Equal(2, result.ExitCode);
+        AssertOneErrorLine(result, message);
+    }
+
+    [Fact]
+    public void Data_given_as_a_folder_says_a_data_file_is_needed_not_model_file_names()
+    {
+        using var dir = new TempDirectory();
+        var model = Repository.Fixture("parity", "resnet20x2_cifar.safetensors");
+        var result = Tool.Run("collect", model, model, "--data", dir.Path, "-o", dir.File("m.safetensors"));
+        Assert.Equal(3, result.ExitCode);
+        AssertOneErrorLine(result, "is a folder; the data is one .safetensors file with tensor 'images'");
+        Assert.DoesNotContain("model.safetensors", result.Error);
+    }
+
+    [Fact]
+    public void A_recipe_with_text_where_a_list_belongs_says_a_list_is_expected()
+    {
+        using var dir = new TempDirectory();
+        var recipe = dir.File("recipe.json");
+        File.WriteAllText(recipe, """{ "models": "a.safetensors" }""");
+        var result = Tool.Run("merge", recipe);
+        Assert.Equal(2, result.ExitCode);
+        AssertOneErrorLine(result, "could not be converted to a list of text. Path: $.models");
+    }
+
+    [Fact]
     public void A_missing_checkpoint_exits_3_naming_it()
     {
         var result = Tool.Run("inspect", "/nonexistent/model.safetensors");
@@ -32,6 +74,14 @@ public sealed class ExitCodeTests
         var result = Tool.Run("inspect", Repository.Fixture("parity", "resnet20x2_cifar.safetensors"), "--arch", "transformer-xl");
         Assert.Equal(2, result.ExitCode);
         AssertOneErrorLine(result, "--arch transformer-xl");
+    }
+
+    [Fact]
+    public void An_unknown_arch_exits_2_also_for_a_checkpoint_whose_metadata_names_its_architecture()
+    {
+        var result = Tool.Run("inspect", Path.Combine(Repository.Root, "samples", "demo-pair", "a.safetensors"), "--arch", "vgg16");
+        Assert.Equal(2, result.ExitCode);
+        AssertOneErrorLine(result, "--arch vgg16: no installed architecture or variant has that name");
     }
 
     [Fact]

@@ -75,9 +75,13 @@ public class VitRecognizeTests
 
         var bare = fixture with { Metadata = new Dictionary<string, string>() };
         Assert.Equal("6", Architecture.Recognize(bare with { Hints = new Dictionary<string, string> { ["heads"] = "6" } })!.Settings["heads"]);
-        var fromHint = Architecture.Recognize(fixture with { Hints = new Dictionary<string, string> { ["heads"] = "2" } })!;
+        var fromHint = Architecture.Recognize(bare with { Hints = new Dictionary<string, string> { ["heads"] = "2" } })!;
         Assert.Equal("2", fromHint.Settings["heads"]);
         Assert.Equal(["heads: 2, from --arch-set heads"], fromHint.Notes);
+        // A hint that agrees with the metadata is fine; one that contradicts it is an error.
+        Assert.Equal("3", Architecture.Recognize(fixture with { Hints = new Dictionary<string, string> { ["heads"] = "3" } })!.Settings["heads"]);
+        var contradiction = Assert.Throws<ArgumentException>(() => Architecture.Recognize(fixture with { Hints = new Dictionary<string, string> { ["heads"] = "2" } }));
+        Assert.Contains("contradicts the checkpoint's metadata 'num_heads' = 3", contradiction.Message);
 
         var modelArgs = Architecture.Recognize(bare with { Metadata = new Dictionary<string, string> { ["config.model_args.num_heads"] = "4" } })!;
         Assert.Equal("4", modelArgs.Settings["heads"]);
@@ -146,5 +150,28 @@ public class VitRecognizeTests
         var e = Assert.Throws<ArgumentException>(() => Architecture.Configure("vit_pico_patch4_32", pairs));
         Assert.Contains(message, e.Message);
         Assert.Throws<ArgumentException>(() => Architecture.Configure("vit_giant", null));
+    }
+}
+
+/// <summary>A head count the checkpoint records and a contradicting <c>--arch-set</c> are an error, never a silent override.</summary>
+public sealed class VitArchSetContradictionTests : IDisposable
+{
+    private readonly TempDirectory _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    [Fact]
+    public void Predict_with_heads_that_contradict_the_metadata_is_refused_and_writes_nothing()
+    {
+        var model = Repository.Fixture("parity", "timm_vit_p4_d96_h3_l3.safetensors");
+        var io = Repository.Fixture("parity", "timm_vit_p4_d96_h3_l3.io.safetensors");
+        var output = _dir.File("out.safetensors");
+        var refused = Tool.Run("predict", model, "-i", io, "-o", output, "--arch-set", "heads=6");
+        Assert.True(refused.ExitCode == 3, refused.ToString());
+        ZipIt.Tests.Cli.ExitCodeTests.AssertOneErrorLine(refused, "--arch-set heads=6 contradicts the checkpoint's metadata 'num_heads' = 3");
+        Assert.False(File.Exists(output));
+
+        var agreeing = Tool.Run("predict", model, "-i", io, "-o", output, "--arch-set", "heads=3");
+        Assert.True(agreeing.ExitCode == 0, agreeing.ToString());
     }
 }

@@ -263,7 +263,8 @@ internal sealed class PickleMachine
     {
         if (n == 0) return 0L;
         var value = new BigInteger(Take(n), isUnsigned: false, isBigEndian: false);
-        return value >= long.MinValue && value <= long.MaxValue ? (long)value : value;
+        // The cast to object keeps a long a long: the conditional's type would otherwise be BigInteger.
+        return value >= long.MinValue && value <= long.MaxValue ? (object)(long)value : value;
     }
 
     private object TextInt()

@@ -166,9 +166,10 @@ internal sealed class PyTorchFile : ITensorFile
         var policy = new TorchPicklePolicy(pid =>
         {
             // ('storage', storage_type, key, location, numel)
-            if (pid is not object?[] { Length: 5 } id || id[0] is not "storage" || id[2] is not string key || id[4] is not long numel || numel < 0)
+            if (pid is not object?[] { Length: 5 } id || id[0] is not "storage" || id[2] is not string key || id[4] is not (long or BigInteger))
                 throw new PickleException($"an unexpected persistent id ({PicklePolicy.Describe(pid)})");
             var dtype = StorageDType(id[1]);
+            var numel = StorageSize(key, id[4], dtype);
             if (storages.TryGetValue(key, out var known))
             {
                 if (known.DType != dtype || known.Size != numel) throw new PickleException($"storage {key} is described two ways");
@@ -235,13 +236,14 @@ internal sealed class PyTorchFile : ITensorFile
         var policy = new TorchPicklePolicy(pid =>
         {
             // ('storage', storage_type, root_key, location, numel, view_metadata)
-            if (pid is not object?[] { Length: 6 } id || id[0] is not "storage" || id[2] is not string key || id[4] is not long numel || numel < 0)
+            if (pid is not object?[] { Length: 6 } id || id[0] is not "storage" || id[2] is not string key || id[4] is not (long or BigInteger))
             {
                 if (pid is object?[] { Length: > 0 } t && t[0] is "module")
                     throw PickleException.Refuse("the pickle holds a whole saved module (save model.state_dict() instead)");
                 throw new PickleException($"an unexpected persistent id ({PicklePolicy.Describe(pid)})");
             }
             var dtype = StorageDType(id[1]);
+            var numel = StorageSize(key, id[4], dtype);
             if (!roots.TryGetValue(key, out var root)) roots.Add(key, root = new StorageRef(key, dtype, numel));
             else if (root.DType != dtype || root.Size != numel) throw new PickleException($"storage {key} is described two ways");
             if (id[5] is null) return root;
@@ -276,6 +278,20 @@ internal sealed class PyTorchFile : ITensorFile
             if (!data.ContainsKey(key)) throw new InvalidDataException($"storage {key} is used but not in the file");
         }
         return (root, s => s.ViewOf is { } r ? data[r.Key] + s.ViewOffset * SafetensorsDType.ElementSize(s.DType) : data[s.Key]);
+    }
+
+    /// <summary>
+    /// A storage's element count, refused naming it when it is negative or its bytes would pass
+    /// 2⁶³ − 1 (no file holds that much; a smaller count is checked against the file itself).
+    /// </summary>
+    private static long StorageSize(string key, object? count, string dtype)
+    {
+        var n = count is long l ? l : (BigInteger)count!;
+        if (n < 0) throw new PickleException($"storage {key} declares {n} elements");
+        var bytes = n * SafetensorsDType.ElementSize(dtype);
+        if (bytes > long.MaxValue)
+            throw new PickleException($"storage {key} declares {n} {dtype} elements ({bytes} bytes), more than any file can hold");
+        return (long)n;
     }
 
     private static string StorageDType(object? type)
@@ -317,7 +333,10 @@ internal sealed class PyTorchFile : ITensorFile
                 continue;
             }
             var size = SafetensorsDType.ElementSize(t.Storage.DType);
-            var numel = t.Shape.Aggregate(1L, (a, d) => checked(a * d));
+            var elements = t.Shape.Aggregate(BigInteger.One, (a, d) => a * d);
+            if (elements * size > long.MaxValue)
+                throw new PickleException($"tensor '{name}' has shape [{string.Join(", ", t.Shape)}]: {elements} elements, more than any file can hold");
+            var numel = (long)elements;
             if (numel > 0 && t.Offset + Extent(t) > t.Storage.Size)
                 throw new PickleException($"tensor '{name}' reaches past the end of its storage ({t.Storage.Size} elements)");
             var begin = locate(t.Storage) + t.Offset * size;

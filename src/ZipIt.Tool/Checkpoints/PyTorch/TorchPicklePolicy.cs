@@ -199,10 +199,14 @@ internal sealed class TorchPicklePolicy(Func<object?, StorageRef> persistentLoad
         return new TensorRef(storage, offset, shape, stride);
     }
 
-    private static long[] Longs(object? value, string what) =>
-        value is object?[] items && items.All(i => i is long)
-            ? items.Select(i => (long)i!).ToArray()
-            : throw new PickleException($"a tensor's {what} is not a tuple of ints");
+    private static long[] Longs(object? value, string what)
+    {
+        if (value is not object?[] items || !items.All(i => i is long or BigInteger))
+            throw new PickleException($"a tensor's {what} is not a tuple of ints");
+        if (items.FirstOrDefault(i => i is BigInteger) is BigInteger big)
+            throw new PickleException($"a tensor's {what} {big} is past 64 bits");
+        return items.Select(i => (long)i!).ToArray();
+    }
 
     private static void CheckHooks(object? hooks)
     {
