@@ -28,14 +28,7 @@ internal static class EvaluationStage
                 return 0;
             });
         }
-        var modules = models.SelectMany(m => m.Modules).ToList();
-        // Two copies of one image, halved: a batch of one sends libtorch's convolutions down its
-        // NNPACK path, which prints a warning per layer on CPUs it does not support.
-        var flops = FlopCounter.Count(modules, () =>
-        {
-            using var scope = torch.NewDisposeScope();
-            forward(dataset.Images.narrow(0, 0, 1).repeat(2, 1, 1, 1));
-        }) / 2;
+        var flops = Flops(models.SelectMany(m => m.Modules).ToList(), x => forward(x), dataset);
         var (joint, perTask, avg) = counter.Result();
         counts = counter.Counts().ToDictionary(kv => kv.Key, kv => kv.Value);
         var heads = models.Count > 1 ? models.Count : Math.Max(1, models[0].Heads.Count);
@@ -74,11 +67,7 @@ internal static class EvaluationStage
         for (var i = 0; i <= models.Count; i++)
         {
             var members = i < models.Count ? [models[i]] : models;
-            var flops = members.Sum(m => FlopCounter.Count(m.Modules, () =>
-            {
-                using var scope = torch.NewDisposeScope();
-                m.Forward(dataset.Images.narrow(0, 0, 1).repeat(2, 1, 1, 1));
-            }) / 2);
+            var flops = members.Sum(m => Flops(m.Modules, x => m.Forward(x), dataset));
             var (joint, perTask, avg) = counters[i].Result();
             results.Add(new EvaluationResult(i < models.Count ? labels[i] : ensembleLabel, members.Select(m => Path.GetFileName(m.Path)).ToList(),
                 members.Count, flops, joint, perTask, avg));
@@ -86,4 +75,14 @@ internal static class EvaluationStage
         counts = counters[^1].Counts().ToDictionary(kv => kv.Key, kv => kv.Value);
         return results;
     }
+
+    /// <summary>Multiply-accumulates per image of <paramref name="forward"/> through <paramref name="modules"/>.</summary>
+    private static long Flops(IReadOnlyList<nn.Module> modules, Action<Tensor> forward, TensorDataset dataset) =>
+        // Two copies of one image, halved: a batch of one sends libtorch's convolutions down its
+        // NNPACK path, which prints a warning per layer on CPUs it does not support.
+        FlopCounter.Count(modules, () =>
+        {
+            using var scope = torch.NewDisposeScope();
+            forward(dataset.Images.narrow(0, 0, 1).repeat(2, 1, 1, 1));
+        }) / 2;
 }
