@@ -1,5 +1,5 @@
 using BenchmarkDotNet.Attributes;
-using ZipIt.Collect;
+using ZipIt.Engine.Collect;
 using static TorchSharp.torch;
 
 namespace ZipIt.Benchmarks;

@@ -1,5 +1,6 @@
 using BenchmarkDotNet.Attributes;
 using ZipIt.Matching;
+using ZipIt.Engine.Matching;
 using static TorchSharp.torch;
 
 namespace ZipIt.Benchmarks;

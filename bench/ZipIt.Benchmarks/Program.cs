@@ -3,6 +3,7 @@ using BenchmarkDotNet.Running;
 using ZipIt;
 using ZipIt.Benchmarks;
 using ZipIt.Matching;
+using ZipIt.Engine.Matching;
 
 // dotnet run -c Release --project bench/ZipIt.Benchmarks -- --filter '*Matcher*' [--job short]
 // dotnet run -c Release --project bench/ZipIt.Benchmarks -- --once [C...]   (one timed run per size, no BenchmarkDotNet)

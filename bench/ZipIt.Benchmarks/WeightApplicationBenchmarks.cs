@@ -1,5 +1,5 @@
 using BenchmarkDotNet.Attributes;
-using ZipIt.Zip;
+using ZipIt.Engine.Zip;
 using static TorchSharp.torch;
 using ZipIt.Matching;
 

@@ -1,6 +1,6 @@
 using ZipIt.Cli;
 using ZipIt.Hosting;
-using ZipIt.Output;
+using ZipIt.Engine.Output;
 
 ParentDeath.Install();
 // This process runs one command: once it has ended, a signal must not turn its exit into a cancellation.

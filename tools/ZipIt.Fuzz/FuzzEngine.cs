@@ -1,9 +1,9 @@
 using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Text;
-using ZipIt.Checkpoints;
-using ZipIt.Core;
-using ZipIt.Merge;
+using ZipIt.Engine.Checkpoints;
+using ZipIt.Engine.Core;
+using ZipIt.Engine.Merge;
 
 namespace ZipIt.Fuzz;
 

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.CommandLine.Help;
 using ZipIt.Commands;
-using ZipIt.Core;
+using ZipIt.Engine.Core;
 using ZipIt.Hosting;
 
 namespace ZipIt.Cli;

@@ -2,14 +2,14 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
-using ZipIt.Collect;
-using ZipIt.Data;
-using ZipIt.Models;
-using ZipIt.Checkpoints;
-using ZipIt.Core;
+using ZipIt.Engine.Collect;
+using ZipIt.Engine.Data;
+using ZipIt.Engine.Models;
+using ZipIt.Engine.Checkpoints;
+using ZipIt.Engine.Core;
 using ZipIt.Hosting;
-using ZipIt.Output;
-using ZipIt.Merge;
+using ZipIt.Engine.Output;
+using ZipIt.Engine.Merge;
 
 namespace ZipIt.Commands;
 
@@ -70,7 +70,7 @@ internal static class CollectCommand
             ctx.Logger.LogInformation("{Points} merge points of {Models} models over {Images} images → {Output} in {Seconds:0.00} s",
                 graph.Spaces.Count, loaded.Count, dataset.Count, output, clock.Elapsed.TotalSeconds);
             if (json)
-                Output.Json.Write(ctx.Out, new { output, models = loaded.Count, points = graph.Spaces.Count, images = dataset.Count, seconds = clock.Elapsed.TotalSeconds });
+                Json.Write(ctx.Out, new { output, models = loaded.Count, points = graph.Spaces.Count, images = dataset.Count, seconds = clock.Elapsed.TotalSeconds });
             return 0;
         }
         finally

@@ -1,6 +1,7 @@
 using System.CommandLine;
-using ZipIt.Runtime;
-using ZipIt.Core;
+using ZipIt.Engine.Runtime;
+using ZipIt.Engine.Core;
+using ZipIt.Hosting;
 
 namespace ZipIt.Commands;
 
@@ -8,7 +9,7 @@ namespace ZipIt.Commands;
 internal static class CommonOptions
 {
     /// <summary>The name of <see cref="Json"/>, by which the runner finds it.</summary>
-    public const string JsonOptionName = "--json";
+    public const string JsonOptionName = GlobalOptions.JsonOptionName;
 
     public static Option<bool> Json() => new(JsonOptionName) { Description = "Write machine-readable JSON to stdout instead of text." };
 
@@ -24,7 +25,7 @@ internal static class CommonOptions
         HelpName = "DEVICE",
     };
 
-    public const string DeviceOptionName = "--device";
+    public const string DeviceOptionName = GlobalOptions.DeviceOptionName;
 
     /// <summary>
     /// An option whose values are an enum's names, shown and typed in lower case

@@ -2,10 +2,10 @@ using System.CommandLine;
 using System.Globalization;
 using Microsoft.Extensions.Logging;
 using TorchSharp;
-using ZipIt.Checkpoints;
+using ZipIt.Engine.Checkpoints;
 using ZipIt.Hosting;
-using ZipIt.Core;
-using ZipIt.Output;
+using ZipIt.Engine.Core;
+using ZipIt.Engine.Output;
 using static TorchSharp.torch;
 
 namespace ZipIt.Commands;

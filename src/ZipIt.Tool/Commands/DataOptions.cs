@@ -1,5 +1,5 @@
 using System.CommandLine;
-using ZipIt.Core;
+using ZipIt.Engine.Core;
 
 namespace ZipIt.Commands;
 

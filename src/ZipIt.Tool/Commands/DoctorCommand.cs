@@ -3,11 +3,13 @@ using System.Diagnostics;
 using System.Reflection;
 using System.Runtime.InteropServices;
 using TorchSharp;
-using ZipIt.Runtime;
-using ZipIt.Models;
-using ZipIt.Output;
-using ZipIt.Core;
+using ZipIt.Engine.Runtime;
+using ZipIt.Engine.Models;
+using ZipIt.Engine.Output;
+using ZipIt.Engine.Core;
 using ZipIt.Hosting;
+
+using ZipIt.Engine.Checkpoints;
 
 namespace ZipIt.Commands;
 

@@ -1,9 +1,9 @@
 using System.CommandLine;
 using Microsoft.Extensions.Logging;
 using TorchSharp;
-using ZipIt.Runtime;
-using ZipIt.Checkpoints;
-using ZipIt.Models;
+using ZipIt.Engine.Runtime;
+using ZipIt.Engine.Checkpoints;
+using ZipIt.Engine.Models;
 using ZipIt.Hosting;
 
 namespace ZipIt.Commands;

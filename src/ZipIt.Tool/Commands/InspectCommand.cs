@@ -1,9 +1,9 @@
 using System.CommandLine;
-using ZipIt.Runtime;
-using ZipIt.Checkpoints;
-using ZipIt.Models;
-using ZipIt.Output;
-using ZipIt.Core;
+using ZipIt.Engine.Runtime;
+using ZipIt.Engine.Checkpoints;
+using ZipIt.Engine.Models;
+using ZipIt.Engine.Output;
+using ZipIt.Engine.Core;
 using ZipIt.Hosting;
 
 namespace ZipIt.Commands;

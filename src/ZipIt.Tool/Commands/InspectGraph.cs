@@ -1,6 +1,8 @@
-using ZipIt.Models;
-using ZipIt.Output;
+using ZipIt.Engine.Models;
+using ZipIt.Engine.Output;
 using ZipIt.Hosting;
+
+using ZipIt.Engine.Checkpoints;
 
 namespace ZipIt.Commands;
 

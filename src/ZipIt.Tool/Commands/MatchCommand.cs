@@ -3,15 +3,16 @@ using System.Diagnostics;
 using System.Globalization;
 using Microsoft.Extensions.Logging;
 using TorchSharp;
-using ZipIt.Checkpoints;
-using ZipIt.Collect;
+using ZipIt.Engine.Checkpoints;
+using ZipIt.Engine.Matching;
+using ZipIt.Engine.Collect;
 using ZipIt.Matching;
-using ZipIt.Models;
-using ZipIt.Zip;
+using ZipIt.Engine.Models;
+using ZipIt.Engine.Zip;
 using static TorchSharp.torch;
-using ZipIt.Core;
+using ZipIt.Engine.Core;
 using ZipIt.Hosting;
-using ZipIt.Output;
+using ZipIt.Engine.Output;
 
 namespace ZipIt.Commands;
 
@@ -97,7 +98,7 @@ internal static class MatchCommand
             ctx.Logger.LogInformation("matched {Points} points of {Models} models with {Matcher} → {Output} in {Seconds:0.00} s",
                 points.Count, n, matcher.Name, output, clock.Elapsed.TotalSeconds);
             if (json)
-                Output.Json.Write(ctx.Out, new { output, matcher = matcher.Name, settings = settings.Effective, models = n, points = points.Count, seconds = clock.Elapsed.TotalSeconds });
+                Json.Write(ctx.Out, new { output, matcher = matcher.Name, settings = settings.Effective, models = n, points = points.Count, seconds = clock.Elapsed.TotalSeconds });
             return 0;
         }
         finally

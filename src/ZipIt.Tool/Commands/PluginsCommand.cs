@@ -1,7 +1,9 @@
 using System.CommandLine;
-using ZipIt.Output;
-using ZipIt.Plugins;
+using ZipIt.Engine.Output;
+using ZipIt.Engine.Plugins;
 using ZipIt.Hosting;
+
+using ZipIt.Engine.Checkpoints;
 
 namespace ZipIt.Commands;
 

@@ -3,11 +3,11 @@ using System.Diagnostics;
 using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
 using TorchSharp;
-using ZipIt.Checkpoints;
-using ZipIt.Models;
-using ZipIt.Output;
+using ZipIt.Engine.Checkpoints;
+using ZipIt.Engine.Models;
+using ZipIt.Engine.Output;
 using static TorchSharp.torch;
-using ZipIt.Core;
+using ZipIt.Engine.Core;
 using ZipIt.Hosting;
 
 namespace ZipIt.Commands;

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
-using ZipIt.Core;
-using ZipIt.Train;
+using ZipIt.Engine.Core;
+using ZipIt.Engine.Train;
 using ZipIt.Hosting;
 
 namespace ZipIt.Commands;

@@ -1,13 +1,15 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
-using ZipIt.Models;
-using ZipIt.Output;
-using ZipIt.Reproduce;
-using ZipIt.Train;
+using ZipIt.Engine.Models;
+using ZipIt.Engine.Output;
+using ZipIt.Engine.Reproduce;
+using ZipIt.Engine.Train;
 using ZipIt.Hosting;
-using ZipIt.Core;
+using ZipIt.Engine.Core;
 using Microsoft.Extensions.Logging;
+
+using ZipIt.Engine.Checkpoints;
 
 namespace ZipIt.Commands;
 
@@ -232,14 +234,14 @@ internal static class ReproduceCommand
     /// <summary>The architecture family a checkpoint records (for the report), or null.</summary>
     private static string? PairArchitecture(string path)
     {
-        using var file = Checkpoints.Checkpoint.Open(path);
+        using var file = Checkpoint.Open(path);
         return file.Metadata.TryGetValue(MetadataKeys.Architecture, out var family) ? family : null;
     }
 
     /// <summary>The width setting a checkpoint records (for the report), or null.</summary>
     private static int? PairWidth(string path)
     {
-        using var file = Checkpoints.Checkpoint.Open(path);
+        using var file = Checkpoint.Open(path);
         return file.Metadata.TryGetValue(MetadataKeys.Config, out var json)
             && JsonSerializer.Deserialize<Dictionary<string, string>>(json) is { } settings
             && settings.TryGetValue("width", out var w) && int.TryParse(w, CultureInfo.InvariantCulture, out var width) ? width : null;

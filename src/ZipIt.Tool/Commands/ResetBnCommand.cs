@@ -1,12 +1,12 @@
-using ZipIt.Checkpoints;
+using ZipIt.Engine.Checkpoints;
 using System.CommandLine;
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
-using ZipIt.Data;
-using ZipIt.Models;
-using ZipIt.Core;
-using ZipIt.Output;
-using ZipIt.ResetBn;
+using ZipIt.Engine.Data;
+using ZipIt.Engine.Models;
+using ZipIt.Engine.Core;
+using ZipIt.Engine.Output;
+using ZipIt.Engine.ResetBn;
 using ZipIt.Hosting;
 
 namespace ZipIt.Commands;
@@ -52,7 +52,7 @@ internal static class ResetBnCommand
             // still written to -o unchanged, so a script's next step finds it.
             ctx.Logger.LogWarning("{Model}: {Config} has no BatchNorm layers; nothing to reset, the model is written unchanged", Path.GetFileName(loaded.Path), loaded.Config);
             if (!inPlace) ModelWriter.Save(loaded, output);
-            if (json) Output.Json.Write(ctx.Out, new { output, layers, images = dataset.Count, batches = 0, seconds = clock.Elapsed.TotalSeconds });
+            if (json) Json.Write(ctx.Out, new { output, layers, images = dataset.Count, batches = 0, seconds = clock.Elapsed.TotalSeconds });
             return 0;
         }
         var batches = ctx.Progress.Over($"reset BN {Path.GetFileName(loaded.Path)}", dataset.Batches(batchSize).Select(b => b.Images),
@@ -61,7 +61,7 @@ internal static class ResetBnCommand
         ctx.Logger.LogInformation("reset {Layers} BatchNorm layers over {Images} images ({Batches} batches) → {Output} in {Seconds:0.00} s",
             layers, dataset.Count, batches, output, clock.Elapsed.TotalSeconds);
         if (json)
-            Output.Json.Write(ctx.Out, new { output, layers, images = dataset.Count, batches, seconds = clock.Elapsed.TotalSeconds });
+            Json.Write(ctx.Out, new { output, layers, images = dataset.Count, batches, seconds = clock.Elapsed.TotalSeconds });
         return 0;
     }
 

@@ -1,9 +1,9 @@
-using ZipIt.Checkpoints;
+using ZipIt.Engine.Checkpoints;
 using System.CommandLine;
-using ZipIt.Output;
-using ZipIt.Train;
+using ZipIt.Engine.Output;
+using ZipIt.Engine.Train;
 using ZipIt.Hosting;
-using ZipIt.Core;
+using ZipIt.Engine.Core;
 
 namespace ZipIt.Commands;
 

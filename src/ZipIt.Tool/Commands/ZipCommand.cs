@@ -1,13 +1,14 @@
-using ZipIt.Checkpoints;
+using ZipIt.Engine.Checkpoints;
+using ZipIt.Engine.Matching;
 using System.CommandLine;
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using ZipIt.Matching;
-using ZipIt.Models;
-using ZipIt.Zip;
-using ZipIt.Core;
+using ZipIt.Engine.Models;
+using ZipIt.Engine.Zip;
+using ZipIt.Engine.Core;
 using ZipIt.Hosting;
-using ZipIt.Output;
+using ZipIt.Engine.Output;
 
 namespace ZipIt.Commands;
 
@@ -54,7 +55,7 @@ internal static class ZipCommand
             foreach (var m in loaded) WeightCheck.RequireFinite(m);
             var points = Zipper.PointsUpTo(graph, stopStage);
             IReadOnlyDictionary<string, string> recorded;
-            using (var matchesFile = Checkpoints.Checkpoint.Open(matchesPath)) recorded = matchesFile.Metadata;
+            using (var matchesFile = Checkpoint.Open(matchesPath)) recorded = matchesFile.Metadata;
             if (!noIdentityCheck) SourceFingerprints.Require(Path.GetFileName(matchesPath), recorded, loaded, loaded.Select(ModelFingerprint.Of).ToList(), ctx.Logger);
             using var matches = new MatchSet(MatchesFile.Read(matchesPath, points, loaded.Count));
             var states = loaded.Select(m => m.CpuState()).ToList();
@@ -73,7 +74,7 @@ internal static class ZipCommand
             ctx.Logger.LogInformation("zipped {Count} models (ZipIt!{Label}, {Points} merge points) → {Output} in {Seconds:0.00} s",
                 loaded.Count, label, points.Count, output, clock.Elapsed.TotalSeconds);
             if (json)
-                Output.Json.Write(ctx.Out, new { output, models = loaded.Count, stop = label, points = points.Count, heads = zipped.Heads.Count, seconds = clock.Elapsed.TotalSeconds });
+                Json.Write(ctx.Out, new { output, models = loaded.Count, stop = label, points = points.Count, heads = zipped.Heads.Count, seconds = clock.Elapsed.TotalSeconds });
             return 0;
         }
         finally

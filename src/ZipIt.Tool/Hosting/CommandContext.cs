@@ -2,8 +2,8 @@ using System.CommandLine;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using TorchSharp;
-using ZipIt.Output;
-using ZipIt.Plugins;
+using ZipIt.Engine.Output;
+using ZipIt.Engine.Plugins;
 using static TorchSharp.torch;
 
 namespace ZipIt.Hosting;

@@ -5,11 +5,12 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using TorchSharp;
-using ZipIt.Runtime;
-using ZipIt.Models;
-using ZipIt.Output;
-using ZipIt.Plugins;
-using ZipIt.Core;
+using ZipIt.Engine.Runtime;
+using ZipIt.Engine.Matching;
+using ZipIt.Engine.Models;
+using ZipIt.Engine.Output;
+using ZipIt.Engine.Plugins;
+using ZipIt.Engine.Core;
 
 namespace ZipIt.Hosting;
 
@@ -33,7 +34,7 @@ internal sealed class CommandRunner(ConsoleStreams streams, IReadOnlyDictionary<
             verbosity = VerbosityExtensions.Parse(parseResult.GetValue(GlobalOptions.Verbosity) ?? "m");
             using var host = BuildHost(parseResult, verbosity);
             // Before anything can touch TorchSharp: which libtorch, and whether CUDA is wanted.
-            var device = parseResult.CommandResult.Command.Options.OfType<Option<string>>().FirstOrDefault(o => o.Name == Commands.CommonOptions.DeviceOptionName);
+            var device = parseResult.CommandResult.Command.Options.OfType<Option<string>>().FirstOrDefault(o => o.Name == GlobalOptions.DeviceOptionName);
             TorchRuntime.Configure(parseResult.GetValue(GlobalOptions.LibTorch), host.Services.GetRequiredService<IConfiguration>()["LIBTORCH"],
                 device is null ? null : parseResult.GetValue(device));
             // A command opts into --device by having the option: the device is resolved (exit 5 when
@@ -65,7 +66,7 @@ internal sealed class CommandRunner(ConsoleStreams streams, IReadOnlyDictionary<
     /// <summary>The command's progress mode: <c>--json</c> is any command's option of that name.</summary>
     private ProgressMode ProgressModeOf(ParseResult parseResult, Verbosity verbosity)
     {
-        var json = parseResult.CommandResult.Command.Options.OfType<Option<bool>>().FirstOrDefault(o => o.Name == Commands.CommonOptions.JsonOptionName);
+        var json = parseResult.CommandResult.Command.Options.OfType<Option<bool>>().FirstOrDefault(o => o.Name == GlobalOptions.JsonOptionName);
         var terminal = ReferenceEquals(streams.Error, Console.Error) && !Console.IsErrorRedirected;
         return ProgressDisplay.Decide(verbosity == Verbosity.Quiet, json is not null && parseResult.GetValue(json),
             parseResult.GetValue(GlobalOptions.Progress), terminal);
@@ -107,7 +108,7 @@ internal sealed class CommandRunner(ConsoleStreams streams, IReadOnlyDictionary<
             Explicit: parseResult.GetValue(GlobalOptions.Plugins) ?? [],
             FromEnvironment: SplitPaths(builder.Configuration["PLUGIN_PATH"]),
             User: Path.Combine(builder.Configuration["HOME"] ?? DefaultHome(), "plugins")));
-        builder.Services.AddSingleton(sp => PluginHost.Load(sp.GetRequiredService<PluginSearchPath>(), sp.GetRequiredService<ILoggerFactory>().CreateLogger("plugins")));
+        builder.Services.AddSingleton(sp => PluginHost.Load(sp.GetRequiredService<PluginSearchPath>(), sp.GetRequiredService<ILoggerFactory>().CreateLogger("plugins"), new BuiltInMatchers()));
         builder.Services.AddSingleton(new RecognitionHints(SettingList.Parse(parseResult.GetValue(GlobalOptions.ArchSettings) ?? [], "--arch-set")));
         builder.Services.AddSingleton<ModelLoader>();
         return builder.Build();

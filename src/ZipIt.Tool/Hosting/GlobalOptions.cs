@@ -5,6 +5,12 @@ namespace ZipIt.Hosting;
 /// <summary>Options every command accepts.</summary>
 internal static class GlobalOptions
 {
+    /// <summary>The name of a command's <c>--json</c> option: with it, the runner keeps progress off stdout's reader's way.</summary>
+    public const string JsonOptionName = "--json";
+
+    /// <summary>The name of a command's <c>--device</c> option: a command opts into a device by having it.</summary>
+    public const string DeviceOptionName = "--device";
+
     public static readonly Option<string> Verbosity = CreateVerbosity();
 
     public static readonly Option<string[]> Plugins = new("--plugins")

@@ -1,5 +1,5 @@
 using System.Runtime.InteropServices;
-using ZipIt.Output;
+using ZipIt.Engine.Output;
 
 namespace ZipIt.Hosting;
 

@@ -1,5 +1,5 @@
 using Microsoft.Extensions.Logging;
-using ZipIt.Core;
+using ZipIt.Engine.Core;
 
 namespace ZipIt.Hosting;
 

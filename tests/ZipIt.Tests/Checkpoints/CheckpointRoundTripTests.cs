@@ -1,6 +1,6 @@
 using System.Text.Json;
 using TorchSharp;
-using ZipIt.Checkpoints;
+using ZipIt.Engine.Checkpoints;
 using static TorchSharp.torch;
 
 namespace ZipIt.Tests.Checkpoints;

@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 using System.Text;
 using TorchSharp;
 using static TorchSharp.torch;
-using ZipIt.Core;
+using ZipIt.Engine.Core;
 
 namespace ZipIt.Tests.Checkpoints;
 

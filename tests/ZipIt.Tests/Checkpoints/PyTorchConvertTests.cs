@@ -1,6 +1,6 @@
 using System.Text.Json;
 using TorchSharp;
-using ZipIt.Checkpoints;
+using ZipIt.Engine.Checkpoints;
 using ZipIt.Tests.Cli;
 using static TorchSharp.torch;
 

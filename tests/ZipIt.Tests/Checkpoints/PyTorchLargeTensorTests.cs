@@ -1,6 +1,6 @@
 using System.Numerics;
 using System.Text.Json;
-using ZipIt.Checkpoints;
+using ZipIt.Engine.Checkpoints;
 
 namespace ZipIt.Tests.Checkpoints;
 

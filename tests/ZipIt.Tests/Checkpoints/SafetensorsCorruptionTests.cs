@@ -1,8 +1,8 @@
 using System.Buffers.Binary;
 using System.Text;
-using ZipIt.Checkpoints;
+using ZipIt.Engine.Checkpoints;
 using Xunit.Abstractions;
-using ZipIt.Core;
+using ZipIt.Engine.Core;
 
 namespace ZipIt.Tests.Checkpoints;
 

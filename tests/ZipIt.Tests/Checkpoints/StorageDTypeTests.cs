@@ -1,6 +1,6 @@
 using TorchSharp;
-using ZipIt.Checkpoints;
-using ZipIt.Core;
+using ZipIt.Engine.Checkpoints;
+using ZipIt.Engine.Core;
 using static TorchSharp.torch;
 
 namespace ZipIt.Tests.Checkpoints;

@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
 using ZipIt.Tests.Checkpoints;
-using ZipIt.Core;
+using ZipIt.Engine.Core;
 
 namespace ZipIt.Tests.Cli;
 

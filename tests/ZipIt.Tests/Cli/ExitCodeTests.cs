@@ -1,4 +1,4 @@
-using ZipIt.Core;
+using ZipIt.Engine.Core;
 namespace ZipIt.Tests.Cli;
 
 /// <summary>Each failure class ends in its documented exit code with one "error:" line and no stack trace.</summary>

@@ -1,6 +1,6 @@
 using Snapshooter;
 using Snapshooter.Xunit;
-using ZipIt.Core;
+using ZipIt.Engine.Core;
 
 namespace ZipIt.Tests.Cli;
 

@@ -2,10 +2,10 @@ using System.Text.Json;
 using Microsoft.Extensions.Logging.Abstractions;
 using Snapshooter;
 using Snapshooter.Xunit;
-using ZipIt.Checkpoints;
-using ZipIt.Core;
-using ZipIt.Models;
-using ZipIt.Plugins;
+using ZipIt.Engine.Checkpoints;
+using ZipIt.Engine.Core;
+using ZipIt.Engine.Models;
+using ZipIt.Engine.Plugins;
 
 namespace ZipIt.Tests.Cli;
 
@@ -22,8 +22,8 @@ public sealed class InspectGraphTests
 
     private static List<string> VariantNames()
     {
-        var catalog = ZipIt.Plugins.PluginHost.Load(
-            new PluginSearchPath(Path.Combine(AppContext.BaseDirectory, "plugins"), [], [], "/nonexistent"), NullLogger.Instance);
+        var catalog = ZipIt.Engine.Plugins.PluginHost.Load(
+            new PluginSearchPath(Path.Combine(AppContext.BaseDirectory, "plugins"), [], [], "/nonexistent"), NullLogger.Instance, new ZipIt.Engine.Matching.BuiltInMatchers());
         return catalog.Architectures.SelectMany(a => a.Architecture.Variants).Select(v => v.Name).Order(StringComparer.Ordinal).ToList();
     }
 

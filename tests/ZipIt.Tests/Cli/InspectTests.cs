@@ -1,7 +1,7 @@
 using System.Text.Json;
 using Snapshooter;
 using Snapshooter.Xunit;
-using ZipIt.Core;
+using ZipIt.Engine.Core;
 
 namespace ZipIt.Tests.Cli;
 

@@ -1,5 +1,5 @@
 using System.Text.Json;
-using ZipIt.Checkpoints;
+using ZipIt.Engine.Checkpoints;
 
 namespace ZipIt.Tests.Cli;
 

@@ -4,7 +4,7 @@ using System.IO.Compression;
 using System.Text;
 using SkiaSharp;
 using TorchSharp;
-using ZipIt.Core;
+using ZipIt.Engine.Core;
 
 namespace ZipIt.Tests.Data;
 

@@ -1,4 +1,4 @@
-using ZipIt.Data;
+using ZipIt.Engine.Data;
 using static ZipIt.Tests.Data.DataFiles;
 
 namespace ZipIt.Tests.Data;

@@ -1,5 +1,5 @@
 using SkiaSharp;
-using ZipIt.Data;
+using ZipIt.Engine.Data;
 using static ZipIt.Tests.Data.DataFiles;
 
 namespace ZipIt.Tests.Data;
@@ -76,7 +76,7 @@ public sealed class ImageFolderFormatTests
         Assert.Equal([2L, 3, 8, 8], splits.Train.Images.shape);
         Assert.Equal([1L, 3, 8, 8], splits.Test.Images.shape);
         Assert.Equal(["red", "teal"], splits.Train.ClassNames);
-        void Near(byte[] expected, ZipIt.Data.ImageSet set, int n)
+        void Near(byte[] expected, ZipIt.Engine.Data.ImageSet set, int n)
         {
             var mean = set.Images[n].to(TorchSharp.torch.ScalarType.Float32).mean([1, 2]).data<float>().ToArray();
             for (var c = 0; c < 3; c++) Assert.InRange(mean[c], expected[c] - 4, expected[c] + 4);

@@ -1,5 +1,5 @@
 using SkiaSharp;
-using ZipIt.Reproduce;
+using ZipIt.Engine.Reproduce;
 
 namespace ZipIt.Tests.Data;
 

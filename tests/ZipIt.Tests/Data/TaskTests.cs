@@ -1,6 +1,6 @@
-using ZipIt.Data;
+using ZipIt.Engine.Data;
 using static ZipIt.Tests.Data.DataFiles;
-using ZipIt.Core;
+using ZipIt.Engine.Core;
 
 namespace ZipIt.Tests.Data;
 

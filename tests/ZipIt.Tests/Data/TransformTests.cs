@@ -1,5 +1,5 @@
 using TorchSharp;
-using ZipIt.Data;
+using ZipIt.Engine.Data;
 using static TorchSharp.torch;
 using static ZipIt.Tests.Data.DataFiles;
 

@@ -3,13 +3,13 @@ using System.Text.Json;
 using Snapshooter;
 using Snapshooter.Xunit;
 using TorchSharp;
-using ZipIt.Runtime;
-using ZipIt.Checkpoints;
-using ZipIt.Models;
+using ZipIt.Engine.Runtime;
+using ZipIt.Engine.Checkpoints;
+using ZipIt.Engine.Models;
 using ZipIt.Tests.Engine;
 using ZipIt.Tests.ResNet;
 using static TorchSharp.torch;
-using ZipIt.Core;
+using ZipIt.Engine.Core;
 
 namespace ZipIt.Tests.Device;
 

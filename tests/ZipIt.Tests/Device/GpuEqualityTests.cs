@@ -1,10 +1,10 @@
 using ZipIt.Tests.Infrastructure;
 using System.Diagnostics;
 using TorchSharp;
-using ZipIt.Checkpoints;
+using ZipIt.Engine.Checkpoints;
 using ZipIt.Tests.Engine;
 using ZipIt.Tests.ResNet;
-using ZipIt.Core;
+using ZipIt.Engine.Core;
 
 namespace ZipIt.Tests.Device;
 

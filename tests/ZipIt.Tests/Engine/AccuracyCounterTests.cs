@@ -1,7 +1,7 @@
 using TorchSharp;
-using ZipIt.Evaluate;
+using ZipIt.Engine.Evaluate;
 using static TorchSharp.torch;
-using ZipIt.Core;
+using ZipIt.Engine.Core;
 
 namespace ZipIt.Tests.Engine;
 
@@ -64,8 +64,8 @@ public sealed class AccuracyCounterTests
     [InlineData("a=4-2", "not a class id or range")]
     public void Bad_task_specs_are_usage_errors(string spec, string message)
     {
-        var e = Assert.Throws<ZipIt.Core.ZipItException>(() => EvaluationTask.Parse([spec]));
-        Assert.Equal(ZipIt.Core.ExitCode.Usage, e.Code);
+        var e = Assert.Throws<ZipIt.Engine.Core.ZipItException>(() => EvaluationTask.Parse([spec]));
+        Assert.Equal(ZipIt.Engine.Core.ExitCode.Usage, e.Code);
         Assert.Contains(message, e.Message);
     }
 }

@@ -1,9 +1,9 @@
 using ZipIt.Tests.Infrastructure;
 using Snapshooter;
 using Snapshooter.Xunit;
-using ZipIt.Checkpoints;
+using ZipIt.Engine.Checkpoints;
 using ZipIt.Tests.Cli;
-using ZipIt.Core;
+using ZipIt.Engine.Core;
 
 namespace ZipIt.Tests.Engine;
 

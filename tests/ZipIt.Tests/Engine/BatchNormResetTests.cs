@@ -1,5 +1,5 @@
 using TorchSharp;
-using ZipIt.ResetBn;
+using ZipIt.Engine.ResetBn;
 using static TorchSharp.torch;
 
 namespace ZipIt.Tests.Engine;

@@ -1,11 +1,11 @@
 using ZipIt.Tests.Infrastructure;
 using TorchSharp;
-using ZipIt.Checkpoints;
-using ZipIt.Collect;
-using ZipIt.Data;
+using ZipIt.Engine.Checkpoints;
+using ZipIt.Engine.Collect;
+using ZipIt.Engine.Data;
 using ZipIt.Tests.Cli;
 using static TorchSharp.torch;
-using ZipIt.Core;
+using ZipIt.Engine.Core;
 
 namespace ZipIt.Tests.Engine;
 

@@ -1,5 +1,5 @@
 using TorchSharp;
-using ZipIt.Collect;
+using ZipIt.Engine.Collect;
 using static TorchSharp.torch;
 
 namespace ZipIt.Tests.Engine;

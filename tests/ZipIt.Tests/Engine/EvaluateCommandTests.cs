@@ -3,12 +3,13 @@ using System.Text.Json;
 using Snapshooter.Xunit;
 using TorchSharp;
 using ZipIt.Matching;
-using ZipIt.Checkpoints;
+using ZipIt.Engine.Matching;
+using ZipIt.Engine.Checkpoints;
 using ZipIt.Tests.Cli;
 using ZipIt.Tests.ResNet;
-using ZipIt.Zip;
+using ZipIt.Engine.Zip;
 using static TorchSharp.torch;
-using ZipIt.Core;
+using ZipIt.Engine.Core;
 
 namespace ZipIt.Tests.Engine;
 
@@ -51,11 +52,11 @@ public sealed class EvaluateCommandTests : IDisposable
     {
         var calibration = _dir.File("calibration.safetensors");
         using (var images = torch.randn([48, 3, 32, 32], generator: new Generator(11)).mul_(2).add_(0.5))
-            CheckpointWriter.WriteFile(calibration, [new(ZipIt.Data.TensorDataset.ImagesTensor, images)]);
+            CheckpointWriter.WriteFile(calibration, [new(ZipIt.Engine.Data.TensorDataset.ImagesTensor, images)]);
         var test = _dir.File("test.safetensors");
         using (var images = torch.randn([200, 3, 32, 32], generator: new Generator(12)).mul_(2).add_(0.5))
         using (var labels = torch.arange(200, ScalarType.Int64) % 10)
-            CheckpointWriter.WriteFile(test, [new(ZipIt.Data.TensorDataset.ImagesTensor, images), new(ZipIt.Data.TensorDataset.LabelsTensor, labels)]);
+            CheckpointWriter.WriteFile(test, [new(ZipIt.Engine.Data.TensorDataset.ImagesTensor, images), new(ZipIt.Engine.Data.TensorDataset.LabelsTensor, labels)]);
         // Model B: the fixture with other running statistics, so the two models differ.
         var b = _dir.File("b.safetensors");
         using (var ckpt = Checkpoint.Open(_model))
@@ -91,7 +92,7 @@ public sealed class EvaluateCommandTests : IDisposable
 
         // Checked before any forward pass: images with one channel are exit 3 naming the file.
         var small = _dir.File("small.safetensors");
-        using (var images = torch.zeros([4, 1, 32, 32])) CheckpointWriter.WriteFile(small, [new(ZipIt.Data.TensorDataset.ImagesTensor, images)]);
+        using (var images = torch.zeros([4, 1, 32, 32])) CheckpointWriter.WriteFile(small, [new(ZipIt.Engine.Data.TensorDataset.ImagesTensor, images)]);
         var bad = Tool.Run([.. Evaluate(_model, b), "--reset-bn-data", small]);
         Assert.True(bad.ExitCode == 3, bad.ToString());
         Assert.Contains("small.safetensors", bad.Error);

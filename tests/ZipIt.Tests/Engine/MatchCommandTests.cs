@@ -1,7 +1,7 @@
 using ZipIt.Tests.Infrastructure;
-using ZipIt.Checkpoints;
+using ZipIt.Engine.Checkpoints;
 using ZipIt.Tests.Cli;
-using ZipIt.Core;
+using ZipIt.Engine.Core;
 
 namespace ZipIt.Tests.Engine;
 

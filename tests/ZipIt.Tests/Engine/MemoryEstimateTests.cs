@@ -1,7 +1,7 @@
 using TorchSharp;
-using ZipIt.Collect;
-using ZipIt.Merge;
-using ZipIt.Models;
+using ZipIt.Engine.Collect;
+using ZipIt.Engine.Merge;
+using ZipIt.Engine.Models;
 using ZipIt.Tests.ResNet;
 using static TorchSharp.torch;
 

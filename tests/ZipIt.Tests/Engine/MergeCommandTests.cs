@@ -1,11 +1,11 @@
 using ZipIt.Tests.Infrastructure;
 using System.Text.Json;
 using TorchSharp;
-using ZipIt.Checkpoints;
+using ZipIt.Engine.Checkpoints;
 using ZipIt.Tests.Cli;
 using ZipIt.Tests.ResNet;
 using static TorchSharp.torch;
-using ZipIt.Core;
+using ZipIt.Engine.Core;
 
 namespace ZipIt.Tests.Engine;
 

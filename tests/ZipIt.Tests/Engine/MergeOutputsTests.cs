@@ -1,8 +1,8 @@
 using System.Text.Json;
 using Snapshooter.Xunit;
 using TorchSharp;
-using ZipIt.Checkpoints;
-using ZipIt.Merge;
+using ZipIt.Engine.Checkpoints;
+using ZipIt.Engine.Merge;
 using ZipIt.Tests.Cli;
 using ZipIt.Tests.Infrastructure;
 using static TorchSharp.torch;

@@ -1,8 +1,8 @@
 using Snapshooter.Xunit;
-using ZipIt.Core;
-using ZipIt.Evaluate;
-using ZipIt.Merge;
-using ZipIt.Output;
+using ZipIt.Engine.Core;
+using ZipIt.Engine.Evaluate;
+using ZipIt.Engine.Merge;
+using ZipIt.Engine.Output;
 
 namespace ZipIt.Tests.Engine;
 

@@ -1,5 +1,5 @@
 using TorchSharp;
-using ZipIt.Models;
+using ZipIt.Engine.Models;
 using static TorchSharp.torch;
 
 namespace ZipIt.Tests.Engine;

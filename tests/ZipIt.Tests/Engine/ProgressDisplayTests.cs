@@ -1,4 +1,4 @@
-using ZipIt.Output;
+using ZipIt.Engine.Output;
 
 namespace ZipIt.Tests.Engine;
 

@@ -1,12 +1,13 @@
 using ZipIt.Tests.Infrastructure;
 using TorchSharp;
 using ZipIt.Matching;
-using ZipIt.Checkpoints;
+using ZipIt.Engine.Matching;
+using ZipIt.Engine.Checkpoints;
 using ZipIt.Tests.Cli;
 using ZipIt.Tests.ResNet;
-using ZipIt.Zip;
+using ZipIt.Engine.Zip;
 using static TorchSharp.torch;
-using ZipIt.Core;
+using ZipIt.Engine.Core;
 
 namespace ZipIt.Tests.Engine;
 

@@ -1,6 +1,6 @@
 using TorchSharp;
 using ZipIt.Tests.ResNet;
-using ZipIt.Zip;
+using ZipIt.Engine.Zip;
 using static TorchSharp.torch;
 
 namespace ZipIt.Tests.Engine;

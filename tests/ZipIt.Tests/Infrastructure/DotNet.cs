@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using ZipIt.Core;
+using ZipIt.Engine.Core;
 
 namespace ZipIt.Tests;
 

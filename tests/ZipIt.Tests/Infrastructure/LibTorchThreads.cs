@@ -1,5 +1,5 @@
 using System.Runtime.CompilerServices;
-using ZipIt.Runtime;
+using ZipIt.Engine.Runtime;
 
 namespace ZipIt.Tests;
 

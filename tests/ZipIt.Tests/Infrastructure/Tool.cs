@@ -1,5 +1,5 @@
 using ZipIt.Cli;
-using ZipIt.Core;
+using ZipIt.Engine.Core;
 
 namespace ZipIt.Tests;
 

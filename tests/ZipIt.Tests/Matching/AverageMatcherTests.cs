@@ -1,4 +1,5 @@
 using ZipIt.Matching;
+using ZipIt.Engine.Matching;
 using static ZipIt.Tests.Matching.MatchingTestSupport;
 
 namespace ZipIt.Tests.Matching;

@@ -1,5 +1,6 @@
 using System.Globalization;
 using ZipIt.Matching;
+using ZipIt.Engine.Matching;
 using static ZipIt.Tests.Matching.MatchingTestSupport;
 
 namespace ZipIt.Tests.Matching;

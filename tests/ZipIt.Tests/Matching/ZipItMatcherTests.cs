@@ -1,6 +1,7 @@
 using System.Globalization;
 using TorchSharp;
 using ZipIt.Matching;
+using ZipIt.Engine.Matching;
 using static TorchSharp.torch;
 using static ZipIt.Tests.Matching.MatchingTestSupport;
 

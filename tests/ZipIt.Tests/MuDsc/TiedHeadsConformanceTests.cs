@@ -1,6 +1,7 @@
 using TorchSharp;
 using Xunit.Abstractions;
-using ZipIt.Collect;
+using ZipIt.Engine.Collect;
+using ZipIt.Engine.Matching;
 using ZipIt.Matching;
 using ZipIt.Plugins.MuDsc;
 using ZipIt.Testing;

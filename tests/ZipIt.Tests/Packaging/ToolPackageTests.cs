@@ -1,7 +1,7 @@
 using ZipIt.Tests.Infrastructure;
 using System.IO.Compression;
 using System.Text.Json;
-using ZipIt.Core;
+using ZipIt.Engine.Core;
 
 namespace ZipIt.Tests.Packaging;
 

@@ -1,6 +1,6 @@
 using System.Text.Json;
 using Snapshooter.Xunit;
-using ZipIt.Core;
+using ZipIt.Engine.Core;
 
 namespace ZipIt.Tests.PluginHost;
 

@@ -3,10 +3,10 @@ using System.Runtime.Loader;
 using System.Text.Json;
 using Microsoft.Extensions.Logging.Abstractions;
 using TorchSharp;
-using ZipIt.Checkpoints;
-using ZipIt.Plugins;
+using ZipIt.Engine.Checkpoints;
+using ZipIt.Engine.Plugins;
 using static TorchSharp.torch;
-using ZipIt.Core;
+using ZipIt.Engine.Core;
 
 namespace ZipIt.Tests.PluginHost;
 
@@ -51,8 +51,8 @@ public sealed class ThirdPartyPluginTests(SamplePluginBuild sample) : IClassFixt
     [Fact]
     public void Torch_and_contract_types_are_the_hosts()
     {
-        var catalog = ZipIt.Plugins.PluginHost.Load(
-            new PluginSearchPath(Path.Combine(AppContext.BaseDirectory, "plugins"), [sample.PluginFolder], [], "/nonexistent"), NullLogger.Instance);
+        var catalog = ZipIt.Engine.Plugins.PluginHost.Load(
+            new PluginSearchPath(Path.Combine(AppContext.BaseDirectory, "plugins"), [sample.PluginFolder], [], "/nonexistent"), NullLogger.Instance, new ZipIt.Engine.Matching.BuiltInMatchers());
         var arch = catalog.Architecture("mlp")!;
         Assert.NotSame(AssemblyLoadContext.Default, AssemblyLoadContext.GetLoadContext(arch.GetType().Assembly));
         using var model = arch.Create(arch.Configure("mlp", new Dictionary<string, string> { ["sizes"] = "6,5,4" }));
@@ -67,8 +67,8 @@ public sealed class ThirdPartyPluginTests(SamplePluginBuild sample) : IClassFixt
     public void A_model_of_the_plugin_architecture_can_be_inspected_and_run()
     {
         using var dir = new TempDirectory();
-        var catalog = ZipIt.Plugins.PluginHost.Load(
-            new PluginSearchPath("/nonexistent", [sample.PluginFolder], [], "/nonexistent"), NullLogger.Instance);
+        var catalog = ZipIt.Engine.Plugins.PluginHost.Load(
+            new PluginSearchPath("/nonexistent", [sample.PluginFolder], [], "/nonexistent"), NullLogger.Instance, new ZipIt.Engine.Matching.BuiltInMatchers());
         var arch = catalog.Architecture("mlp")!;
         using var model = arch.Create(arch.Configure("mlp", new Dictionary<string, string> { ["sizes"] = "12,16,8,3" }));
         model.eval();

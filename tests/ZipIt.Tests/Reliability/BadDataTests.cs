@@ -1,6 +1,6 @@
 using TorchSharp;
-using ZipIt.Checkpoints;
-using ZipIt.Core;
+using ZipIt.Engine.Checkpoints;
+using ZipIt.Engine.Core;
 using static ZipIt.Tests.Reliability.ReliabilitySupport;
 
 namespace ZipIt.Tests.Reliability;

@@ -1,8 +1,8 @@
 using System.Diagnostics;
 using TorchSharp;
-using ZipIt.Checkpoints;
+using ZipIt.Engine.Checkpoints;
 using ZipIt.Cli;
-using ZipIt.Output;
+using ZipIt.Engine.Output;
 using static ZipIt.Tests.Reliability.ReliabilitySupport;
 
 namespace ZipIt.Tests.Reliability;

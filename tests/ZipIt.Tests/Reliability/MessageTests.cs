@@ -48,9 +48,9 @@ public sealed partial class MessageTests
     }
 
     [Theory]
-    [InlineData("The JSON value could not be converted to ZipIt.Merge.MergeRecipe. Path: $", "converted to a merge recipe")]
+    [InlineData("The JSON value could not be converted to ZipIt.Engine.Merge.MergeRecipe. Path: $", "converted to a merge recipe")]
     [InlineData("expected type 'System.Nullable`1[System.Double]'", "expected type 'a number'")]
-    [InlineData("value of System.Int32 and ZipIt.Evaluate.HeadKind", "value of a whole number and one of logits|clip")]
+    [InlineData("value of System.Int32 and ZipIt.Engine.Evaluate.HeadKind", "value of a whole number and one of logits|clip")]
     public void Type_names_in_any_message_become_words(string message, string expected)
     {
         Assert.Contains(expected, PlainWords.WithoutTypeNames(message));

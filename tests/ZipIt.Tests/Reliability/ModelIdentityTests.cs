@@ -1,5 +1,5 @@
-using ZipIt.Checkpoints;
-using ZipIt.Core;
+using ZipIt.Engine.Checkpoints;
+using ZipIt.Engine.Core;
 using static ZipIt.Tests.Reliability.ReliabilitySupport;
 
 namespace ZipIt.Tests.Reliability;

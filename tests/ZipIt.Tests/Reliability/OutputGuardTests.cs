@@ -1,6 +1,6 @@
-using ZipIt.Checkpoints;
-using ZipIt.Core;
-using ZipIt.Output;
+using ZipIt.Engine.Checkpoints;
+using ZipIt.Engine.Core;
+using ZipIt.Engine.Output;
 using static ZipIt.Tests.Reliability.ReliabilitySupport;
 
 namespace ZipIt.Tests.Reliability;

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using TorchSharp;
-using ZipIt.Checkpoints;
-using ZipIt.Data;
+using ZipIt.Engine.Checkpoints;
+using ZipIt.Engine.Data;
 using static TorchSharp.torch;
 
 namespace ZipIt.Tests.Reliability;

@@ -1,5 +1,5 @@
 using TorchSharp;
-using ZipIt.Checkpoints;
+using ZipIt.Engine.Checkpoints;
 using static TorchSharp.torch;
 using static ZipIt.Tests.Reliability.ReliabilitySupport;
 

@@ -1,10 +1,10 @@
 using ZipIt.Tests.Infrastructure;
 using System.Text.Json;
-using ZipIt.Checkpoints;
+using ZipIt.Engine.Checkpoints;
 using ZipIt.Commands;
-using ZipIt.Core;
-using ZipIt.Train;
-using ZipIt.Reproduce;
+using ZipIt.Engine.Core;
+using ZipIt.Engine.Train;
+using ZipIt.Engine.Reproduce;
 
 namespace ZipIt.Tests.Reproduce;
 

@@ -1,5 +1,5 @@
 using System.Text.Json;
-using ZipIt.Checkpoints;
+using ZipIt.Engine.Checkpoints;
 using ZipIt.Tests.Infrastructure;
 
 namespace ZipIt.Tests.Reproduce;

@@ -1,5 +1,5 @@
 using Xunit.Abstractions;
-using ZipIt.Checkpoints;
+using ZipIt.Engine.Checkpoints;
 using static ZipIt.Tests.ResNet.ResNetTestUtil;
 
 namespace ZipIt.Tests.ResNet;

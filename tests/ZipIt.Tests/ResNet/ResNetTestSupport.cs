@@ -1,5 +1,5 @@
 using TorchSharp;
-using ZipIt.Checkpoints;
+using ZipIt.Engine.Checkpoints;
 using ZipIt.Plugins.ResNet;
 using static TorchSharp.torch;
 
@@ -13,7 +13,7 @@ internal static class ResNetFixtures
     public static CheckpointSignature Signature(string path)
     {
         using var ckpt = Checkpoint.Open(path);
-        return ZipIt.Models.ModelLoader.SignatureOf(ckpt);
+        return ZipIt.Engine.Models.ModelLoader.SignatureOf(ckpt);
     }
 }
 

@@ -1,8 +1,8 @@
 using ZipIt.Tests.Infrastructure;
-using ZipIt.Checkpoints;
+using ZipIt.Engine.Checkpoints;
 using static TorchSharp.torch;
-using ZipIt.Core;
-using ZipIt.Train;
+using ZipIt.Engine.Core;
+using ZipIt.Engine.Train;
 
 namespace ZipIt.Tests.Train;
 

@@ -1,4 +1,4 @@
-using ZipIt.Checkpoints;
+using ZipIt.Engine.Checkpoints;
 using ZipIt.Tests.Infrastructure;
 using static TorchSharp.torch;
 

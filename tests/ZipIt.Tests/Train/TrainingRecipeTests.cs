@@ -1,10 +1,10 @@
 using System.Reflection;
 using System.Text.Json;
 using TorchSharp;
-using ZipIt.Checkpoints;
-using ZipIt.Core;
-using ZipIt.Reproduce;
-using ZipIt.Train;
+using ZipIt.Engine.Checkpoints;
+using ZipIt.Engine.Core;
+using ZipIt.Engine.Reproduce;
+using ZipIt.Engine.Train;
 using static TorchSharp.torch;
 
 namespace ZipIt.Tests.Train;

@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
 using System.Text.Json;
-using ZipIt.Checkpoints;
+using ZipIt.Engine.Checkpoints;
 using ZipIt.Tests.Infrastructure;
 using static TorchSharp.torch;
 

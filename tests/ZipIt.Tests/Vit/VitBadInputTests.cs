@@ -1,4 +1,4 @@
-using ZipIt.Checkpoints;
+using ZipIt.Engine.Checkpoints;
 using ZipIt.Tests.Cli;
 using ZipIt.Tests.Engine;
 

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using ZipIt.Plugins.Vit;
 using static ZipIt.Tests.Vit.VitTestUtil;
-using ZipIt.Core;
+using ZipIt.Engine.Core;
 using ZipIt.Matching;
 
 namespace ZipIt.Tests.Vit;
@@ -58,9 +58,9 @@ public class VitRecognizeTests
         Assert.Equal(["heads: " + config.Settings["heads"] + ", from --arch-set heads"], recognised.Notes);
 
         // Metadata round trip, as zipit writes and reads it.
-        var metadata = ZipIt.Checkpoints.ArchitectureMetadata.For(config);
-        var settingsBack = JsonSerializer.Deserialize<Dictionary<string, string>>(metadata[ZipIt.Core.MetadataKeys.Config])!;
-        var reloaded = new ArchitectureConfig(metadata[ZipIt.Core.MetadataKeys.Architecture], metadata[ZipIt.Core.MetadataKeys.Variant], settingsBack);
+        var metadata = ZipIt.Engine.Checkpoints.ArchitectureMetadata.For(config);
+        var settingsBack = JsonSerializer.Deserialize<Dictionary<string, string>>(metadata[ZipIt.Engine.Core.MetadataKeys.Config])!;
+        var reloaded = new ArchitectureConfig(metadata[ZipIt.Engine.Core.MetadataKeys.Architecture], metadata[ZipIt.Engine.Core.MetadataKeys.Variant], settingsBack);
         Assert.Equal(config, reloaded);
         Assert.Equal(config, VitSpec.FromConfig(reloaded).ToConfig(reloaded.Variant));
         using var again = Architecture.Create(reloaded);
@@ -115,8 +115,8 @@ public class VitRecognizeTests
     [InlineData("torchvision_bottleneck_1111.safetensors")]
     public void ResNets_are_not_vits(string file)
     {
-        using var ckpt = ZipIt.Checkpoints.Checkpoint.Open(Repository.Fixture("parity", file));
-        Assert.Null(Architecture.Recognize(ZipIt.Models.ModelLoader.SignatureOf(ckpt)));
+        using var ckpt = ZipIt.Engine.Checkpoints.Checkpoint.Open(Repository.Fixture("parity", file));
+        Assert.Null(Architecture.Recognize(ZipIt.Engine.Models.ModelLoader.SignatureOf(ckpt)));
     }
 
     [Theory]

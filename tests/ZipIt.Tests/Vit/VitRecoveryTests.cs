@@ -1,7 +1,7 @@
 using System.Text.Json;
 using TorchSharp;
 using Xunit.Abstractions;
-using ZipIt.Checkpoints;
+using ZipIt.Engine.Checkpoints;
 using ZipIt.Tests.Engine;
 using static ZipIt.Tests.Vit.VitTestUtil;
 
@@ -88,7 +88,7 @@ public sealed class VitRecoveryTests(ITestOutputHelper output)
             {
                 ZipIt.Tests.ResNet.ResNetTestUtil.Randomise(model, 5);
                 // With zipit's metadata, as `init` writes it: the head count then needs no guessing.
-                var metadata = ZipIt.Checkpoints.ArchitectureMetadata.For(config);
+                var metadata = ZipIt.Engine.Checkpoints.ArchitectureMetadata.For(config);
                 CheckpointWriter.WriteFile(a, model.state_dict(), metadata);
                 CheckpointWriter.WriteFile(b, VitPermutation.Apply(model.state_dict(), Architecture.Describe(config), seed: 31), metadata);
             }

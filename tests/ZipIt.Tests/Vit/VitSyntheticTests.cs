@@ -1,9 +1,10 @@
 using TorchSharp;
-using ZipIt.Checkpoints;
+using ZipIt.Engine.Checkpoints;
+using ZipIt.Engine.Matching;
 using ZipIt.Tests.Engine;
 using static TorchSharp.torch;
 using static ZipIt.Tests.Vit.VitTestUtil;
-using ZipIt.Core;
+using ZipIt.Engine.Core;
 using ZipIt.Matching;
 
 namespace ZipIt.Tests.Vit;
@@ -31,7 +32,7 @@ public sealed class VitSyntheticTests
             using var model = Architecture.Create(config);
             ZipIt.Tests.ResNet.ResNetTestUtil.Randomise(model, seed);
             var path = dir.File($"m{seed}.safetensors");
-            CheckpointWriter.WriteFile(path, model.state_dict(), ZipIt.Checkpoints.ArchitectureMetadata.For(config));
+            CheckpointWriter.WriteFile(path, model.state_dict(), ZipIt.Engine.Checkpoints.ArchitectureMetadata.For(config));
             paths.Add(path);
         }
         return (config, paths[0], paths[1]);

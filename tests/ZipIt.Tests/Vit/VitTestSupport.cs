@@ -1,8 +1,8 @@
 using TorchSharp;
-using ZipIt.Checkpoints;
+using ZipIt.Engine.Checkpoints;
 using ZipIt.Plugins.Vit;
 using static TorchSharp.torch;
-using ZipIt.Core;
+using ZipIt.Engine.Core;
 using ZipIt.Matching;
 
 namespace ZipIt.Tests.Vit;
@@ -17,7 +17,7 @@ internal static class VitTestUtil
     public static CheckpointSignature FixtureSignature(string name)
     {
         using var ckpt = Checkpoint.Open(Repository.Fixture("parity", name + ".safetensors"));
-        return ZipIt.Models.ModelLoader.SignatureOf(ckpt);
+        return ZipIt.Engine.Models.ModelLoader.SignatureOf(ckpt);
     }
 
     /// <summary>A fixture model loaded into our VisionTransformer (recognised from its keys and metadata).</summary>
