@@ -6,25 +6,28 @@ using ZipIt.Engine.ResetBn;
 
 namespace ZipIt.Engine.Collect;
 
-/// <summary>The collect stage shared by <c>collect</c> and <c>merge</c>: optional base-model BN reset, then per-point statistics.</summary>
+/// <summary>The collect stage: per-point statistics of the stacked features of every model (a session resets BatchNorm first when asked).</summary>
 internal static class CollectStage
 {
-    public static PointStatistics Run(
-        IReadOnlyList<LoadedModel> models, IReadOnlyList<FeatureSpace> spaces, TensorDataset dataset, int batchSize, bool resetBn, CancellationToken cancellation,
-        IReadOnlyCollection<string>? tapSets = null, ProgressDisplay? progress = null)
+    /// <summary>Exit 2 unless every tap set named is declared by some point of <paramref name="spaces"/>.</summary>
+    public static void RequireTapSets(IReadOnlyList<FeatureSpace> spaces, IReadOnlyCollection<string>? tapSets, ArchitectureConfig config)
     {
-        progress ??= ProgressDisplay.Off;
-        var count = ProgressDisplay.Batches(dataset.Count, batchSize);
         foreach (var set in tapSets ?? [])
             if (!spaces.Any(sp => sp.Taps.Any(t => t.Set == set)))
             {
                 var declared = spaces.SelectMany(sp => sp.Taps).Select(t => t.Set).OfType<string>().Distinct().Order(StringComparer.Ordinal).ToList();
-                throw ZipItException.Usage($"--tap-set {set}: {models[0].Config.Variant} declares {(declared.Count == 0 ? "no alternative tap sets" : "the tap sets " + string.Join(", ", declared))}");
+                throw ZipItException.Usage($"--tap-set {set}: {config.Variant} declares {(declared.Count == 0 ? "no alternative tap sets" : "the tap sets " + string.Join(", ", declared))}");
             }
-        if (resetBn)
-            foreach (var m in models)
-                progress.Over($"reset BN {Path.GetFileName(m.Path)}", dataset.Batches(batchSize).Select(b => b.Images), count,
-                    batches => BatchNormReset.Run(m.Modules, batches, x => m.Forward(x), cancellation));
+    }
+
+    /// <summary>The statistics of <paramref name="spaces"/> over <paramref name="dataset"/>, BatchNorm as it is.</summary>
+    public static PointStatistics Run(
+        IReadOnlyList<LoadedModel> models, IReadOnlyList<FeatureSpace> spaces, TensorDataset dataset, int batchSize, CancellationToken cancellation,
+        IReadOnlyCollection<string>? tapSets = null, ProgressDisplay? progress = null)
+    {
+        progress ??= ProgressDisplay.Off;
+        var count = ProgressDisplay.Batches(dataset.Count, batchSize);
+        RequireTapSets(spaces, tapSets, models[0].Config);
         var accumulators = progress.Over($"collect {models.Count} models", dataset.Batches(batchSize).Select(b => b.Images), count,
             batches => StatisticsCollector.Collect(models.Select(m => m.Model).ToList(), spaces, batches, models[0].Device, cancellation, tapSets: tapSets));
         try

@@ -2,6 +2,8 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using ZipIt.Engine.Output;
 using ZipIt.Engine.Core;
+using ZipIt.Engine.Matching;
+using ZipIt.Engine.Plugins;
 
 namespace ZipIt.Engine.Merge;
 
@@ -33,7 +35,27 @@ internal sealed record MergeRecipe
     /// <summary>Whether the model card is written beside the output (default true).</summary>
     public bool? Card { get; init; }
     public string? Arch { get; init; }
+    /// <summary>Merge BatchNorm running variances with the squared merge matrix (default false: the reference code's plain one).</summary>
+    public bool? SquaredRunningVar { get; init; }
     public EvaluationRecipe? Evaluate { get; init; }
+
+    /// <summary>The defaults of every key a merge cannot do without; the one place they are decided.</summary>
+    public MergeRecipe WithDefaults() => this with
+    {
+        BatchSize = BatchSize ?? 100,
+        ResetBn = ResetBn ?? true,
+        Matcher = Matcher ?? ZipItMatcher.MatcherName,
+        Settings = Settings ?? new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase),
+        Seed = Seed ?? 0,
+        DType = DType ?? "f32",
+        Card = Card ?? true,
+    };
+
+    /// <summary>
+    /// This recipe with its defaults, checked and resolved (matcher, settings, evaluation, files) into
+    /// what a merge runs on. Errors name keys as <paramref name="names"/> says (default: the recipe's keys).
+    /// </summary>
+    public MergeSpec Resolve(PluginCatalog plugins, SettingNames? names = null) => MergeSpec.Resolve(this, plugins, names ?? SettingNames.RecipeKeys);
 
     public sealed record EvaluationRecipe
     {

@@ -81,29 +81,33 @@ internal sealed record ModelCard
     }
 
     /// <summary>The card of a finished merge.</summary>
-    public static ModelCard For(MergeRecipe recipe, MergeOutcome outcome, string command) => new()
+    public static ModelCard For(MergeOutcome outcome, string command)
     {
-        Name = Path.GetFileName(recipe.Output!),
-        Version = ToolVersion(),
-        Models = outcome.Sources,
-        Architecture = outcome.Config,
-        Matcher = outcome.Matcher.Name,
-        Preset = recipe.Preset,
-        Settings = outcome.Settings.Effective,
-        TapSets = recipe.TapSets ?? [],
-        StopLabel = outcome.StopLabel,
-        Partial = outcome.Partial,
-        Seed = recipe.Seed ?? 0,
-        Data = recipe.Data is { } data && outcome.CalibrationImages is { } images ? new Calibration(Path.GetFileName(data), images, recipe.BatchSize!.Value) : null,
-        ResetBaseBn = recipe.ResetBn ?? true,
-        DType = StorageDType.Name(outcome.Plan.DType),
-        Evaluation = outcome.Plan.Evaluation is { } e && outcome.Evaluation is { } result && outcome.EvaluationImages is { } n
-            ? new Evaluated(Path.GetFileName(e.Data), n, e.Head.ToString().ToLowerInvariant(), e.Tasks, result)
-            : null,
-        Command = command,
-        RecipeFile = Path.GetFileName(recipe.Output!) + ".recipe.json",
-        FolderName = Path.GetFileName(Path.GetDirectoryName(Path.GetFullPath(recipe.Output!))),
-    };
+        var spec = outcome.Spec;
+        return new()
+        {
+            Name = Path.GetFileName(spec.Output),
+            Version = ToolVersion(),
+            Models = outcome.Sources,
+            Architecture = outcome.Config,
+            Matcher = outcome.Matcher.Name,
+            Preset = spec.Recipe.Preset,
+            Settings = outcome.Settings.Effective,
+            TapSets = spec.TapSets,
+            StopLabel = outcome.StopLabel,
+            Partial = outcome.Partial,
+            Seed = spec.Seed,
+            Data = spec.Data is { } data && outcome.CalibrationImages is { } images ? new Calibration(Path.GetFileName(data), images, spec.BatchSize) : null,
+            ResetBaseBn = spec.ResetBn,
+            DType = StorageDType.Name(spec.DType),
+            Evaluation = spec.Evaluation is { } e && outcome.Evaluation is { } result && outcome.EvaluationImages is { } n
+                ? new Evaluated(Path.GetFileName(e.Data), n, e.Head.ToString().ToLowerInvariant(), e.Tasks, result)
+                : null,
+            Command = command,
+            RecipeFile = Path.GetFileName(spec.Output) + ".recipe.json",
+            FolderName = Path.GetFileName(Path.GetDirectoryName(Path.GetFullPath(spec.Output))),
+        };
+    }
 
     /// <summary>zipit's version without the source revision.</summary>
     public static string ToolVersion() =>

@@ -28,9 +28,14 @@ namespace ZipIt.Engine.Reproduce;
 /// collected once per pair and shared by all methods (they depend only on the base models and the
 /// calibration images); each merged model gets its BatchNorm statistics reset on those images.
 /// </summary>
-internal sealed class ReproduceRun(PluginCatalog plugins, ModelLoader loader, Device device, ILogger logger, Action<string> status, ProgressDisplay progress,
-    CancellationToken cancellation)
+internal sealed class ReproduceRun(EngineContext engine, Action<string> status)
 {
+    private readonly PluginCatalog plugins = engine.Plugins;
+    private readonly Device device = engine.Device;
+    private readonly ILogger logger = engine.Logger;
+    private readonly ProgressDisplay progress = engine.Progress;
+    private readonly CancellationToken cancellation = engine.Cancellation;
+
     private const int ImageSize = 32;
 
     /// <summary>A row of the table: how a merged (or unmerged) model is made.</summary>
@@ -75,7 +80,6 @@ internal sealed class ReproduceRun(PluginCatalog plugins, ModelLoader loader, De
             seconds["pretrain"] = pretrainSeconds;
             seconds["train"] -= pretrainSeconds;
         }
-        var pipeline = new MergePipeline(loader, plugins, logger, device, progress, cancellation);
 
         var baseLabels = setting.Tasks.Select((_, i) => $"Model {(char)('A' + i)}").ToList();
         var perMethod = baseLabels.Append("Ensemble").ToDictionary(l => l, _ => new List<EvaluationResult>());
@@ -86,45 +90,40 @@ internal sealed class ReproduceRun(PluginCatalog plugins, ModelLoader loader, De
         for (var p = 0; p < models.Count; p++)
         {
             status($"pair {p + 1}/{models.Count}: evaluating the base models and their ensemble");
-            var loaded = loader.LoadAll(models[p].Select(m => m.Path).ToList(), device);
-            try
+            using var session = MergeSession.Open(engine, new SessionInputs(models[p].Select(m => m.Path).ToList()) { Calibration = data.Calibration });
+            var loaded = session.Models;
+            // ZipIt! §5 resets the BatchNorm statistics of every method's model, the base models' included:
+            // their rows are measured after the reset on the calibration images that collection
+            // does anyway. The models as trained are measured first and reported beside them.
+            var hasBatchNorm = loaded.Any(m => m.Modules.Any(module => BatchNormReset.Layers(module).Count > 0));
+            var trained = hasBatchNorm ? EvaluateBases(baseLabels, session, data, o) : null;
+            Lap("evaluate");
+            // One collection per pair, at every merge point: every method and stop point, and pair 0's grid search, match on it.
+            session.ResetBn(o.EvalBatchSize);
+            session.Statistics(Zipper.PointsUpTo(session.Graph, null), o.EvalBatchSize, o.TapSets?.ToList());
+            Lap("collect");
+            var reset = EvaluateBases(baseLabels, session, data, o);
+            for (var i = 0; i <= loaded.Count; i++)
             {
-                // ZipIt! §5 resets the BatchNorm statistics of every method's model, the base models' included:
-                // their rows are measured after the reset on the calibration images that collection
-                // does anyway. The models as trained are measured first and reported beside them.
-                var hasBatchNorm = loaded.Any(m => m.Modules.Any(module => BatchNormReset.Layers(module).Count > 0));
-                var trained = hasBatchNorm ? EvaluateBases(baseLabels, loaded, data, o) : null;
-                Lap("evaluate");
-                using var pair = new PairStatistics(loaded, data, o, pipeline);
-                Lap("collect");
-                var reset = EvaluateBases(baseLabels, loaded, data, o);
-                for (var i = 0; i <= loaded.Count; i++)
-                {
-                    var label = i < loaded.Count ? baseLabels[i] : "Ensemble";
-                    perMethod[label].Add(reset[i]);
-                    // Without BatchNorm the reset changes nothing: the figures as trained are the same.
-                    asTrained[label].Add((trained ?? reset)[i]);
-                }
-                Lap("evaluate");
-                if (p == 0)
-                {
-                    // Pair 0's statistics serve the grid search too: one collection per pair.
-                    (alpha, beta, grid) = ChooseAlphaBeta(o, data, pair, zipitMatcher);
-                    methods = Methods(o, alpha, beta, StopPoint.Label(loaded[0].Graph, null), loaded[0].Graph.Spaces.Any(sp => sp.GroupTie is not null));
-                    foreach (var method in methods) perMethod[method.Label] = [];
-                    Lap("hyperparameters");
-                }
-                foreach (var method in methods)
-                {
-                    status($"pair {p + 1}/{models.Count}: {method.Label}");
-                    perMethod[method.Label].Add(pair.MergeAndEvaluate(method.Label, method.Matcher!, method.Settings, method.Stop, data.Test, p, this, out var timing));
-                    foreach (var (k, v) in timing) seconds[k] = seconds.GetValueOrDefault(k) + v;
-                    clock.Restart();
-                }
+                var label = i < loaded.Count ? baseLabels[i] : "Ensemble";
+                perMethod[label].Add(reset[i]);
+                // Without BatchNorm the reset changes nothing: the figures as trained are the same.
+                asTrained[label].Add((trained ?? reset)[i]);
             }
-            finally
+            Lap("evaluate");
+            if (p == 0)
             {
-                foreach (var m in loaded) m.Dispose();
+                (alpha, beta, grid) = ChooseAlphaBeta(o, data, session, zipitMatcher);
+                methods = Methods(o, alpha, beta, StopPoint.Label(session.Graph, null), session.Graph.Spaces.Any(sp => sp.GroupTie is not null));
+                foreach (var method in methods) perMethod[method.Label] = [];
+                Lap("hyperparameters");
+            }
+            foreach (var method in methods)
+            {
+                status($"pair {p + 1}/{models.Count}: {method.Label}");
+                perMethod[method.Label].Add(MergeAndEvaluate(session, method.Label, method.Matcher!, method.Settings, method.Stop, data, data.Test, p, o, out var timing));
+                foreach (var (k, v) in timing) seconds[k] = seconds.GetValueOrDefault(k) + v;
+                clock.Restart();
             }
         }
         seconds["total"] = seconds.Values.Sum();
@@ -262,14 +261,14 @@ internal sealed class ReproduceRun(PluginCatalog plugins, ModelLoader loader, De
     }
 
     /// <summary>The grid search of the reference's hyper-parameter script, scored on validation images rather than the test set.</summary>
-    private (double Alpha, double Beta, List<ReproduceReport.GridCell> Grid) ChooseAlphaBeta(ReproduceOptions o, ProtocolData data, PairStatistics pair, IMatcher zipit)
+    private (double Alpha, double Beta, List<ReproduceReport.GridCell> Grid) ChooseAlphaBeta(ReproduceOptions o, ProtocolData data, MergeSession session, IMatcher zipit)
     {
         var grid = new List<ReproduceReport.GridCell>();
         foreach (var a in o.Alphas)
             foreach (var b in o.Betas)
             {
                 status($"choosing α and β on the validation split: α = {a}, β = {b}");
-                var r = pair.MergeAndEvaluate("grid", zipit, AlphaBeta(a, b), null, data.Validation, 0, this, out _);
+                var r = MergeAndEvaluate(session, "grid", zipit, AlphaBeta(a, b), null, data, data.Validation, 0, o, out _);
                 grid.Add(new ReproduceReport.GridCell(a, b, 100 * r.Joint, 100 * r.Avg));
             }
         // Best joint accuracy; ties go to the better average, then to the earlier cell.
@@ -318,50 +317,24 @@ internal sealed class ReproduceRun(PluginCatalog plugins, ModelLoader loader, De
     private static string Invariant(double v) => v.ToString("R", CultureInfo.InvariantCulture);
 
     /// <summary>Each base model and their Ensemble on the test split, in one pass.</summary>
-    private IReadOnlyList<EvaluationResult> EvaluateBases(IReadOnlyList<string> labels, IReadOnlyList<LoadedModel> models, ProtocolData data, ReproduceOptions o) =>
-        EvaluationStage.RunEachAndEnsemble(labels, "Ensemble", models, data.Test, o.EvalBatchSize, data.EvaluationTasks, HeadKind.Clip, data.Embeddings,
-            cancellation, out _, progress);
+    private static IReadOnlyList<EvaluationResult> EvaluateBases(IReadOnlyList<string> labels, MergeSession session, ProtocolData data, ReproduceOptions o) =>
+        session.EvaluateEachAndEnsemble(labels, "Ensemble", data.Test, o.EvalBatchSize, data.EvaluationTasks, HeadKind.Clip, data.Embeddings);
 
-    internal EvaluationResult Evaluate(string label, IReadOnlyList<LoadedModel> models, TensorDataset set, ProtocolData data,
-        Func<Tensor, IReadOnlyList<Tensor>> forward, ReproduceOptions o) =>
-        EvaluationStage.Run(label, models, set, o.EvalBatchSize, data.EvaluationTasks, HeadKind.Clip, data.Embeddings, forward, cancellation, out _, progress);
-
-    /// <summary>One pair's statistics at every merge point, collected once and shared by every method and stop point.</summary>
-    internal sealed class PairStatistics : IDisposable
+    /// <summary>One table row: the pair merged by one method (from the session's statistics), evaluated on <paramref name="set"/>, and what each stage cost.</summary>
+    private static EvaluationResult MergeAndEvaluate(MergeSession session, string label, IMatcher matcher, IReadOnlyDictionary<string, string> values, string? stop,
+        ProtocolData data, TensorDataset set, int pair, ReproduceOptions o, out Dictionary<string, double> seconds)
     {
-        private readonly IReadOnlyList<LoadedModel> _models;
-        private readonly ProtocolData _data;
-        private readonly ReproduceOptions _options;
-        private readonly MergePipeline _pipeline;
-        private readonly PointStatistics _statistics;
-        private readonly MergeGraph _graph;
-
-        public PairStatistics(IReadOnlyList<LoadedModel> models, ProtocolData data, ReproduceOptions options, MergePipeline pipeline)
+        var before = session.Clock.Snapshot();
+        var stopStage = StopPoint.Parse(stop, session.Graph, session.Config);
+        var method = new MergeMethod(matcher, MatchStage.Settings(matcher, values), stopStage, o.Seed + pair, o.EvalBatchSize, label, new Dictionary<string, string>())
         {
-            _models = models;
-            _data = data;
-            _options = options;
-            _pipeline = pipeline;
-            _graph = models[0].Graph;
-            foreach (var m in models) pipeline.ResetBatchNorm(m, data.Calibration, options.EvalBatchSize);
-            _statistics = pipeline.Collect(models, Zipper.PointsUpTo(_graph, null), data.Calibration, options.EvalBatchSize, options.TapSets?.ToList());
-        }
-
-        public EvaluationResult MergeAndEvaluate(string label, IMatcher matcher, IReadOnlyDictionary<string, string> values, string? stop,
-            TensorDataset set, int pair, ReproduceRun run, out Dictionary<string, double> seconds)
-        {
-            var before = _pipeline.Seconds.ToDictionary(kv => kv.Key, kv => kv.Value);
-            var stopStage = StopPoint.Parse(stop, _graph, _models[0].Config);
-            var settings = MatchStage.Settings(matcher, values);
-            using var merged = _pipeline.MergeFromStatistics(_models, _statistics, matcher, settings, stopStage, _options.Seed + pair,
-                _data.Calibration, _options.EvalBatchSize, label, new Dictionary<string, string>());
-            var clock = Stopwatch.StartNew();
-            var result = run.Evaluate(label, [merged], set, _data, x => merged.Forward(x), _options);
-            seconds = _pipeline.Seconds.ToDictionary(kv => kv.Key == "resetBnMerged" ? "resetBn" : kv.Key, kv => kv.Value - before.GetValueOrDefault(kv.Key));
-            seconds["evaluate"] = clock.Elapsed.TotalSeconds;
-            return result;
-        }
-
-        public void Dispose() => _statistics.Dispose();
+            TapSets = o.TapSets?.ToList(),
+        };
+        using var merged = session.Merge(method);
+        var result = session.Evaluate(label, merged, set, o.EvalBatchSize, data.EvaluationTasks, HeadKind.Clip, data.Embeddings);
+        // What this row's stages added to the session's clock (the merged model's reset is the row's "resetBn").
+        seconds = session.Clock.Seconds.Where(kv => kv.Value != before.GetValueOrDefault(kv.Key))
+            .ToDictionary(kv => kv.Key == "resetBnMerged" ? "resetBn" : kv.Key, kv => kv.Value - before.GetValueOrDefault(kv.Key));
+        return result;
     }
 }

@@ -51,31 +51,23 @@ internal static class CollectCommand
         OutputGuard.RequireDistinct([.. paths.Select(m => new OutputGuard.Named("MODEL", m)), new("--data", dataPath)], [new("--output", output)]);
         OutputGuard.RequireWritable("--output", output);
         var clock = Stopwatch.StartNew();
-        var loaded = ctx.Get<ModelLoader>().LoadAll(paths, ctx.Device, arch);
-        try
-        {
-            SingleHeadCheck.Require(loaded);
-            using var dataset = TensorDataset.Load(dataPath, images);
-            foreach (var m in loaded) ImageCheck.Require(m, dataset.Images, dataPath);
-            var graph = loaded[0].Graph;
-            MemoryEstimate.RequireAvailable(MergeMemory.For(loaded, dataset, null, graph.Spaces, batchSize, tapSets).Collect,
-                $"collect of {loaded.Count} × {loaded[0].Config} over {dataset.Count} images", maxMemory);
-            // Before the BatchNorm reset changes the models: the identity is that of the files given.
-            var hashes = loaded.Select(ModelFingerprint.Of).ToList();
-            using var statistics = CollectStage.Run(loaded, graph.Spaces, dataset, batchSize, resetBn, ctx.CancellationToken, tapSets, ctx.Progress);
-            var metadata = ArchitectureMetadata.For(loaded[0].Config);
-            metadata[MetadataKeys.Sources] = JsonSerializer.Serialize(loaded.Select(m => Path.GetFileName(m.Path)));
-            metadata[MetadataKeys.SourceFingerprints] = SourceFingerprints.Serialize(hashes);
-            MetricsFile.Write(output, graph.Spaces, statistics, metadata);
-            ctx.Logger.LogInformation("{Points} merge points of {Models} models over {Images} images → {Output} in {Seconds:0.00} s",
-                graph.Spaces.Count, loaded.Count, dataset.Count, output, clock.Elapsed.TotalSeconds);
-            if (json)
-                Json.Write(ctx.Out, new { output, models = loaded.Count, points = graph.Spaces.Count, images = dataset.Count, seconds = clock.Elapsed.TotalSeconds });
-            return 0;
-        }
-        finally
-        {
-            foreach (var m in loaded) m.Dispose();
-        }
+        using var session = MergeSession.Open(ctx.Engine(maxMemory), new SessionInputs(paths) { Arch = arch, Data = dataPath, Images = images });
+        var graph = session.Graph;
+        var dataset = session.Calibration!;
+        session.RequireTapSets(tapSets);
+        session.RequireMemory($"collect of {session.Models.Count} × {session.Config} over {dataset.Count} images", graph.Spaces, batchSize, tapSets, collectOnly: true);
+        // Before the BatchNorm reset changes the models: the identity is that of the files given.
+        var fingerprints = session.Fingerprints;
+        if (resetBn) session.ResetBn(batchSize);
+        var statistics = session.Statistics(graph.Spaces, batchSize, tapSets);
+        var metadata = ArchitectureMetadata.For(session.Config);
+        metadata[MetadataKeys.Sources] = JsonSerializer.Serialize(session.Models.Select(m => Path.GetFileName(m.Path)));
+        metadata[MetadataKeys.SourceFingerprints] = SourceFingerprints.Serialize(fingerprints);
+        MetricsFile.Write(output, graph.Spaces, statistics, metadata);
+        ctx.Logger.LogInformation("{Points} merge points of {Models} models over {Images} images → {Output} in {Seconds:0.00} s",
+            graph.Spaces.Count, session.Models.Count, dataset.Count, output, clock.Elapsed.TotalSeconds);
+        if (json)
+            Json.Write(ctx.Out, new { output, models = session.Models.Count, points = graph.Spaces.Count, images = dataset.Count, seconds = clock.Elapsed.TotalSeconds });
+        return 0;
     }
 }

@@ -5,6 +5,7 @@ using TorchSharp;
 using ZipIt.Engine.Checkpoints;
 using ZipIt.Engine.Data;
 using ZipIt.Engine.Evaluate;
+using ZipIt.Engine.Merge;
 using ZipIt.Engine.Models;
 using ZipIt.Engine.Output;
 using ZipIt.Engine.ResetBn;
@@ -62,63 +63,45 @@ internal static class EvaluateCommand
         using var embeddings = embeddingsPath is null ? null : ClassEmbeddingsFile.Read(embeddingsPath);
         using var dataset = TensorDataset.Load(dataPath, images, labelsRequired: true);
         CheckLabels(ctx, dataset, dataPath, tasks);
-        using var resetBn = resetBnPath is null ? null : TensorDataset.Load(resetBnPath, null);
-        var loader = ctx.Get<ModelLoader>();
         var results = new List<EvaluationResult>();
         var counts = new Dictionary<string, long>();
-        var loaded = new List<LoadedModel>();
-        try
+        // Every input is checked before the first forward pass (a BatchNorm reset is one): opening
+        // checks the models and the reset images, then the test images and the tasks.
+        using var session = MergeSession.Open(ctx.Engine(), new SessionInputs(paths) { Arch = arch, Merging = false, Data = resetBnPath });
+        var loaded = session.Models;
+        var resetBn = session.Calibration;
+        foreach (var (model, path) in loaded.Zip(paths))
         {
-            // Every input is checked before the first forward pass (a BatchNorm reset is one).
-            foreach (var path in paths)
+            var outputs = ImageCheck.Require(model, dataset.Images, dataPath);
+            if (head == HeadKind.Logits && outputs.Count == 1) RequireClasses(path, outputs[0], tasks, taskSpecs);
+        }
+        if (ensemble)
+        {
+            if (loaded.Any(m => m.Layout is not null)) throw ZipItException.Usage("--ensemble combines single-head models");
+            if (loaded.Count != tasks.Count) throw ZipItException.Usage($"--ensemble needs one model per task: {loaded.Count} models, {tasks.Count} tasks");
+        }
+        if (resetBn is not null)
+        {
+            var layers = loaded.Sum(model => model.Modules.Sum(m => BatchNormReset.Layers(m).Count));
+            session.ResetBn(batchSize);
+            if (layers == 0)
+                ctx.Logger.LogWarning("--reset-bn-data {Data}: no model has BatchNorm layers; nothing was reset", Path.GetFileName(resetBnPath));
+            else
+                ctx.Logger.LogInformation("reset the BatchNorm statistics of {Count} models on {Images} images of {Data}", loaded.Count, resetBn.Count, Path.GetFileName(resetBnPath));
+        }
+        foreach (var (model, path) in loaded.Zip(paths))
+        {
+            try
             {
-                var model = loader.Load(path, ctx.Device, arch);
-                loaded.Add(model);
-                WeightCheck.RequireFinite(model);
-                var outputs = ImageCheck.Require(model, dataset.Images, dataPath);
-                if (resetBn is not null) ImageCheck.Require(model, resetBn.Images, resetBnPath!);
-                if (head == HeadKind.Logits && outputs.Count == 1) RequireClasses(path, outputs[0], tasks, taskSpecs);
+                results.Add(session.Evaluate(Path.GetFileName(path), model, dataset, batchSize, tasks, head, embeddings, out counts));
             }
-            if (ensemble)
+            catch (ZipItException e) when (e.Code == ExitCode.Input)
             {
-                if (loaded.Any(m => m.Layout is not null)) throw ZipItException.Usage("--ensemble combines single-head models");
-                if (loaded.Count != tasks.Count) throw ZipItException.Usage($"--ensemble needs one model per task: {loaded.Count} models, {tasks.Count} tasks");
-            }
-            if (resetBn is not null)
-            {
-                var layers = 0;
-                foreach (var model in loaded)
-                {
-                    layers += model.Modules.Sum(m => BatchNormReset.Layers(m).Count);
-                    ctx.Progress.Over($"reset BN {Path.GetFileName(model.Path)}", resetBn.Batches(batchSize).Select(b => b.Images),
-                        ProgressDisplay.Batches(resetBn.Count, batchSize), items => BatchNormReset.Run(model.Modules, items, x => model.Forward(x), ctx.CancellationToken));
-                }
-                if (layers == 0)
-                    ctx.Logger.LogWarning("--reset-bn-data {Data}: no model has BatchNorm layers; nothing was reset", Path.GetFileName(resetBnPath));
-                else
-                    ctx.Logger.LogInformation("reset the BatchNorm statistics of {Count} models on {Images} images of {Data}", loaded.Count, resetBn.Count, Path.GetFileName(resetBnPath));
-            }
-            foreach (var (model, path) in loaded.Zip(paths))
-            {
-                try
-                {
-                    results.Add(EvaluationStage.Run(Path.GetFileName(path), [model], dataset, batchSize, tasks, head, embeddings, x => model.Forward(x), ctx.CancellationToken, out counts, ctx.Progress));
-                }
-                catch (ZipItException e) when (e.Code == ExitCode.Input)
-                {
-                    // The counter knows the outputs and the tasks, not which model and option they came from.
-                    throw ZipItException.Input($"{Path.GetFileName(path)} with --task {string.Join(" --task ", taskSpecs)}: {e.Message}", e);
-                }
-            }
-            if (ensemble)
-            {
-                results.Add(EvaluationStage.Run("Ensemble", loaded, dataset, batchSize, tasks, head, embeddings, x => loaded.Select(m => m.Forward(x)[0]).ToList(), ctx.CancellationToken, out counts, ctx.Progress));
+                // The counter knows the outputs and the tasks, not which model and option they came from.
+                throw ZipItException.Input($"{Path.GetFileName(path)} with --task {string.Join(" --task ", taskSpecs)}: {e.Message}", e);
             }
         }
-        finally
-        {
-            foreach (var m in loaded) m.Dispose();
-        }
+        if (ensemble) results.Add(session.EvaluateEnsemble("Ensemble", dataset, batchSize, tasks, head, embeddings, out counts));
 
         var report = new EvaluationReport(EvaluationReport.CurrentVersion, Path.GetFileName(dataPath), counts.Values.Sum(), head.ToString().ToLowerInvariant(),
             tasks.Select(t => new EvaluationReport.TaskEntry(t.Name, t.Classes, counts[t.Name])).ToList(), results)

@@ -7,6 +7,7 @@ using ZipIt.Engine.Checkpoints;
 using ZipIt.Engine.Matching;
 using ZipIt.Engine.Collect;
 using ZipIt.Matching;
+using ZipIt.Engine.Merge;
 using ZipIt.Engine.Models;
 using ZipIt.Engine.Zip;
 using static TorchSharp.torch;
@@ -58,53 +59,54 @@ internal static class MatchCommand
         var name = Path.GetFileName(file.Path);
         var graph = GraphOf(ctx, file);
         var (statistics, found) = MetricsFile.Read(file, graph);
-        using var _ = statistics;
         var n = statistics.Models;
         var points = found.Select(p => graph?.Spaces.FirstOrDefault(s => s.Name == p.Name) is { } space
             ? MatchStage.Points([space], statistics)[0]
             : new MatchPoint(p.Name, p.Width) { Covariance = statistics[p.Name].Covariance, Mean = statistics[p.Name].Mean }).ToList();
 
-        IReadOnlyList<IReadOnlyDictionary<string, Tensor>>? weights = null;
-        var loaded = new List<LoadedModel>();
+        MergeSession opened;
         try
         {
             if (required.HasFlag(MatcherInputs.Weights) && modelPaths.Length != n)
                 throw ZipItException.Usage($"--matcher {matcher.Name} uses the models' weights: pass the {n} checkpoints with --models");
-            var hashes = SourceFingerprints.Read(file.Metadata, name);
-            if (modelPaths.Length > 0)
-            {
-                if (modelPaths.Length != n)
-                    throw ZipItException.Usage($"--models: {name} holds statistics of {n} models, {modelPaths.Length} were given");
-                loaded = ctx.Get<ModelLoader>().LoadAll(modelPaths, ctx.Device);
-                hashes = loaded.Select(ModelFingerprint.Of).ToList();
-                if (!noIdentityCheck) SourceFingerprints.Require(name, file.Metadata, loaded, hashes, ctx.Logger);
-            }
-            if (required.HasFlag(MatcherInputs.Weights))
-            {
-                graph ??= loaded[0].Graph;
-                // A bare covariance file names its points but cannot describe them; the models can.
-                var known = graph;
-                points = points.Select(p => p.Space is not null ? p
-                    : known.Spaces.FirstOrDefault(s => s.Name == p.Name && s.Width == p.Width) is { } s ? p with { Space = s, Groups = s.Groups } : p).ToList();
-                weights = loaded.Select(m => m.CpuState()).ToList();
-            }
-            using var matches = MatchStage.Run(matcher, settings, points, n, graph, weights, seed, ctx.Logger, ctx.CancellationToken, name);
-            // The matches are for the models the statistics came from (or, when given, the --models).
-            var provenance = new Dictionary<string, string>();
-            if (hashes is not null) provenance[MetadataKeys.SourceFingerprints] = SourceFingerprints.Serialize(hashes);
-            if (loaded.Count > 0) provenance[MetadataKeys.Sources] = System.Text.Json.JsonSerializer.Serialize(loaded.Select(m => Path.GetFileName(m.Path)));
-            else if (file.Metadata.TryGetValue(MetadataKeys.Sources, out var sources)) provenance[MetadataKeys.Sources] = sources;
-            MatchesFile.Write(output, n, points.Select(p => p.Name).ToList(), matches, matcher.Name, settings.Effective, provenance);
-            ctx.Logger.LogInformation("matched {Points} points of {Models} models with {Matcher} → {Output} in {Seconds:0.00} s",
-                points.Count, n, matcher.Name, output, clock.Elapsed.TotalSeconds);
-            if (json)
-                Json.Write(ctx.Out, new { output, matcher = matcher.Name, settings = settings.Effective, models = n, points = points.Count, seconds = clock.Elapsed.TotalSeconds });
-            return 0;
+            if (modelPaths.Length > 0 && modelPaths.Length != n)
+                throw ZipItException.Usage($"--models: {name} holds statistics of {n} models, {modelPaths.Length} were given");
+            // Without --models the session holds no model: the statistics are all there is.
+            opened = MergeSession.Open(ctx.Engine(), new SessionInputs(modelPaths) { Merging = modelPaths.Length > 0 });
         }
-        finally
+        catch
         {
-            foreach (var m in loaded) m.Dispose();
+            statistics.Dispose();
+            throw;
         }
+        using var session = opened;
+        session.UseStatistics(statistics);
+        var hashes = SourceFingerprints.Read(file.Metadata, name);
+        if (modelPaths.Length > 0)
+        {
+            hashes = session.Fingerprints;
+            if (!noIdentityCheck) SourceFingerprints.Require(name, file.Metadata, session.Models, hashes, ctx.Logger);
+        }
+        if (required.HasFlag(MatcherInputs.Weights))
+        {
+            graph ??= session.Graph;
+            // A bare covariance file names its points but cannot describe them; the models can.
+            var known = graph;
+            points = points.Select(p => p.Space is not null ? p
+                : known.Spaces.FirstOrDefault(s => s.Name == p.Name && s.Width == p.Width) is { } s ? p with { Space = s, Groups = s.Groups } : p).ToList();
+        }
+        using var matches = session.Match(matcher, settings, points, n, graph, seed, name);
+        // The matches are for the models the statistics came from (or, when given, the --models).
+        var provenance = new Dictionary<string, string>();
+        if (hashes is not null) provenance[MetadataKeys.SourceFingerprints] = SourceFingerprints.Serialize(hashes);
+        if (session.Models.Count > 0) provenance[MetadataKeys.Sources] = System.Text.Json.JsonSerializer.Serialize(session.Models.Select(m => Path.GetFileName(m.Path)));
+        else if (file.Metadata.TryGetValue(MetadataKeys.Sources, out var sources)) provenance[MetadataKeys.Sources] = sources;
+        MatchesFile.Write(output, n, points.Select(p => p.Name).ToList(), matches, matcher.Name, settings.Effective, provenance);
+        ctx.Logger.LogInformation("matched {Points} points of {Models} models with {Matcher} → {Output} in {Seconds:0.00} s",
+            points.Count, n, matcher.Name, output, clock.Elapsed.TotalSeconds);
+        if (json)
+            Json.Write(ctx.Out, new { output, matcher = matcher.Name, settings = settings.Effective, models = n, points = points.Count, seconds = clock.Elapsed.TotalSeconds });
+        return 0;
     }
 
     private static MergeGraph? GraphOf(CommandContext ctx, Checkpoint file)

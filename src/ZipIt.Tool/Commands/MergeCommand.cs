@@ -47,6 +47,7 @@ internal static class MergeCommand
         var output = new Option<string?>("--output", "-o") { Description = "Merged checkpoint to write; the resolved recipe goes to <output>.recipe.json, the model card to NAME.README.md (README.md for model.safetensors).", HelpName = "FILE" };
         var dtype = new Option<string?>("--dtype") { Description = $"Store the merged checkpoint's floating-point tensors as {StorageDType.Names} (default f32); evaluation uses the weights as stored.", HelpName = "TYPE" };
         var noCard = new Option<bool>("--no-card", "--no-write-model-card") { Description = "Do not write the model card (README) beside the output." };
+        var squared = new Option<bool>("--squared-running-var") { Description = "Merge BatchNorm running variances with the squared merge matrix (the paper's appendix) rather than the plain one (the reference code); irrelevant when BatchNorm is reset." };
         var evalData = new Option<string?>("--eval-data") { Description = "Evaluate the merged model on these labelled images.", HelpName = "FILE" };
         var tasks = new Option<string[]>("--task") { Description = "Evaluation task NAME=CLASSES (repeatable; needs --eval-data).", Arity = ArgumentArity.OneOrMore, HelpName = "NAME=CLASSES" };
         var head = CommonOptions.Choice<HeadKind>("--head", "How outputs are read for evaluation: logits (default) or clip.");
@@ -56,7 +57,7 @@ internal static class MergeCommand
         var device = CommonOptions.Device();
         var command = new Command("merge", "Run the whole merge (collect, match, zip, reset BN, evaluate) from flags or a JSON recipe.")
         {
-            recipe, models, data, images, batchSize, resetBn, tapSets, matcher, preset, alpha, beta, set, stop, seed, output, dtype, noCard, evalData, tasks, head, embeddings, maxMemory, json, device,
+            recipe, models, data, images, batchSize, resetBn, tapSets, matcher, preset, alpha, beta, set, stop, seed, squared, output, dtype, noCard, evalData, tasks, head, embeddings, maxMemory, json, device,
         };
         command.SetAction((parse, ct) => Task.FromResult(runner.Run(parse, ct, ctx =>
         {
@@ -73,24 +74,26 @@ internal static class MergeCommand
                     Head = Flag(head)?.ToString().ToLowerInvariant() ?? evaluation?.Head,
                     ClassEmbeddings = FullPath(Flag(embeddings)) ?? evaluation?.ClassEmbeddings,
                 };
+            // Flags override the file; every default is the recipe's own (MergeRecipe.WithDefaults).
             var resolved = file with
             {
                 Models = Flag(models)?.Select(m => FullPath(m)!).ToArray() ?? file.Models,
                 Data = FullPath(Flag(data)) ?? file.Data,
                 Images = Flag(images) ?? file.Images,
-                BatchSize = Flag(batchSize) ?? file.BatchSize ?? 100,
-                ResetBn = Flag(resetBn) ?? file.ResetBn ?? true,
-                Matcher = Flag(matcher) ?? file.Matcher ?? ZipItMatcher.MatcherName,
+                BatchSize = Flag(batchSize) ?? file.BatchSize,
+                ResetBn = Flag(resetBn) ?? file.ResetBn,
+                Matcher = Flag(matcher) ?? file.Matcher,
                 Preset = Flag(preset) ?? file.Preset,
                 TapSets = Flag(tapSets) ?? file.TapSets,
                 Alpha = Flag(alpha) ?? file.Alpha,
                 Beta = Flag(beta) ?? file.Beta,
                 Settings = settings,
                 Stop = Flag(stop) ?? file.Stop,
-                Seed = Flag(seed) ?? file.Seed ?? 0,
+                Seed = Flag(seed) ?? file.Seed,
+                SquaredRunningVar = Flag(squared) ? true : file.SquaredRunningVar,
                 Output = FullPath(Flag(output)) ?? file.Output,
-                DType = Flag(dtype) ?? file.DType ?? "f32",
-                Card = Flag(noCard) ? false : file.Card ?? true,
+                DType = Flag(dtype) ?? file.DType,
+                Card = Flag(noCard) ? false : file.Card,
                 Evaluate = evaluation,
             };
             var command = Shell.Join(ToolIdentity.Command.Split(' ').Concat(parse.Tokens.Select(t => t.Value)));
@@ -101,11 +104,18 @@ internal static class MergeCommand
 
     private static string? FullPath(string? path) => path is null ? null : Path.GetFullPath(path);
 
+    /// <summary>How merge's errors name the recipe's keys: as the flags that set them.</summary>
+    private static readonly SettingNames Flags = new(new Dictionary<string, string>
+    {
+        ["models"] = "--models", ["data"] = "--data", ["images"] = "--images", ["batchSize"] = "--batch-size", ["output"] = "--output",
+        ["evaluate.data"] = "--eval-data", ["evaluate.tasks"] = "--task", ["evaluate.head"] = "--head", ["evaluate.classEmbeddings"] = "--class-embeddings",
+    });
+
     private static int Execute(CommandContext ctx, MergeRecipe recipe, string command, bool json, string deviceSpec, long? maxMemory)
     {
-        var device = TorchRuntime.ResolveDevice(deviceSpec);
-        var pipeline = new MergePipeline(ctx.Get<ModelLoader>(), ctx.Plugins, ctx.Logger, device, ctx.Progress, ctx.CancellationToken) { MaxMemory = maxMemory };
-        var clock = Stopwatch.StartNew();
+        var engine = ctx.Engine(maxMemory);
+        var clock = new StageClock();
+        var wall = Stopwatch.StartNew();
         // merge writes several artifacts (checkpoint, recipe) into the output's folder, as mergekit does;
         // the checks need the folder, and a run refused, failed or cancelled takes it away again.
         var folder = Path.GetFullPath(Path.GetDirectoryName(recipe.Output ?? ".") is { Length: > 0 } f ? f : ".");
@@ -116,7 +126,9 @@ internal static class MergeCommand
         if (created) Directory.CreateDirectory(folder);
         try
         {
-            return Run(ctx, pipeline, recipe, command, json, clock);
+            var spec = recipe.Resolve(ctx.Plugins, Flags);
+            using var session = MergeSession.Open(engine, new SessionInputs(spec.Models) { Arch = spec.Arch, Data = spec.Data, Images = spec.Images }, clock);
+            return Write(ctx, session.Run(spec), clock, command, json, wall);
         }
         catch when (created)
         {
@@ -129,37 +141,33 @@ internal static class MergeCommand
         }
     }
 
-    private static int Run(CommandContext ctx, MergePipeline pipeline, MergeRecipe recipe, string command, bool json, Stopwatch clock)
+    private static int Write(CommandContext ctx, MergeOutcome outcome, StageClock clock, string command, bool json, Stopwatch wall)
     {
-        var outcome = pipeline.Run(recipe);
         using var merged = outcome.Merged;
-        var seconds = pipeline.Seconds.ToDictionary(kv => kv.Key, kv => kv.Value);
-        var cardClock = Stopwatch.StartNew();
-        var cardPath = recipe.Card is false ? null : ModelCard.PathFor(recipe.Output!);
-        var card = cardPath is null ? null : ModelCard.For(recipe, outcome, command).ToMarkdown();
-        seconds["card"] = cardClock.Elapsed.TotalSeconds;
-        var write = Stopwatch.StartNew();
+        var spec = outcome.Spec;
+        var cardPath = spec.Card ? ModelCard.PathFor(spec.Output) : null;
+        var card = cardPath is null ? null : clock.Time("card", () => ModelCard.For(outcome, command).ToMarkdown());
         // The checkpoint, its recipe and its card appear together or not at all.
-        var recipeFile = recipe.Output + ".recipe.json";
+        var recipeFile = spec.Output + ".recipe.json";
         List<(string, Action)> outputs =
         [
-            (recipe.Output!, () => ModelWriter.Save(merged, recipe.Output!, dtype: outcome.Plan.DType)),
-            (recipeFile, () => AtomicFile.WriteAllText(recipeFile, recipe.ToJson())),
+            (spec.Output, () => ModelWriter.Save(merged, spec.Output, dtype: spec.DType)),
+            (recipeFile, () => AtomicFile.WriteAllText(recipeFile, spec.Recipe.ToJson())),
         ];
         if (cardPath is not null) outputs.Add((cardPath, () => AtomicFile.WriteAllText(cardPath, card!)));
-        AtomicFile.Together(outputs);
-        seconds["write"] = write.Elapsed.TotalSeconds;
+        clock.Time("write", () => AtomicFile.Together(outputs));
 
-        var total = clock.Elapsed.TotalSeconds;
-        var forward = MergePipeline.ForwardStages.Sum(s => seconds.GetValueOrDefault(s));
+        var seconds = clock.Snapshot();
+        var total = wall.Elapsed.TotalSeconds;
+        var forward = StageClock.ForwardStages.Sum(s => seconds.GetValueOrDefault(s));
         ctx.Logger.LogInformation("merged {Count} models with {Matcher} (ZipIt!{Label}) → {Output} in {Total:0.00} s ({Stages})",
-            recipe.Models!.Length, outcome.Matcher.Name, outcome.StopLabel, recipe.Output, total,
+            spec.Models.Count, outcome.Matcher.Name, outcome.StopLabel, spec.Output, total,
             string.Join(", ", seconds.Select(kv => $"{kv.Key} {kv.Value:0.00} s")));
         if (outcome.Evaluation is { } result)
             ctx.Logger.LogInformation("joint {Joint:P1}, {Tasks}, average {Avg:P1}", result.Joint,
                 string.Join(", ", result.Tasks.Select(kv => $"{kv.Key} {kv.Value:P1}")), result.Avg);
         if (json)
-            Json.Write(ctx.Out, new { output = recipe.Output, recipe = recipeFile, card = cardPath, dtype = StorageDType.Name(outcome.Plan.DType), stop = outcome.StopLabel, seconds, total, forwardShare = forward / total, evaluation = outcome.Evaluation });
+            Json.Write(ctx.Out, new { output = spec.Output, recipe = recipeFile, card = cardPath, dtype = StorageDType.Name(spec.DType), stop = outcome.StopLabel, seconds, total, forwardShare = forward / total, evaluation = outcome.Evaluation });
         return 0;
     }
 }

@@ -4,6 +4,7 @@ using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
 using TorchSharp;
 using ZipIt.Engine.Checkpoints;
+using ZipIt.Engine.Merge;
 using ZipIt.Engine.Models;
 using ZipIt.Engine.Output;
 using static TorchSharp.torch;
@@ -49,8 +50,8 @@ internal static class PredictCommand
         OutputGuard.RequireDistinct([new("CHECKPOINT", checkpointPath), new("--input", inputPath), new("--compare", comparePath)], [new("--output", outputPath)]);
         OutputGuard.RequireWritable("--output", outputPath);
         var clock = Stopwatch.StartNew();
-        using var loaded = ctx.Get<ModelLoader>().Load(checkpointPath, ctx.Device, arch);
-        WeightCheck.RequireFinite(loaded);
+        using var session = MergeSession.Open(ctx.Engine(), new SessionInputs([checkpointPath]) { Arch = arch, Merging = false });
+        var loaded = session.Models[0];
         var loadSeconds = clock.Elapsed.TotalSeconds;
 
         using var scope = torch.NewDisposeScope();

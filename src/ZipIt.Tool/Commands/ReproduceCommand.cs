@@ -177,7 +177,7 @@ internal static class ReproduceCommand
             if (given is not null) options = options with { Pairs = 1, Width = PairWidth(given[0]) ?? options.Width, Arch = PairArchitecture(given[0]) ?? options.Arch };
             var folder = Path.GetFullPath(ctx.Value(output)!);
             void Status(string line) { if (ctx.ShowStatus) ctx.Error.WriteLine($"{name}: {line}"); }
-            var run = new ReproduceRun(ctx.Plugins, ctx.Get<ModelLoader>(), ctx.Device, ctx.Logger, Status, ctx.Progress, ctx.CancellationToken);
+            var run = new ReproduceRun(ctx.Engine(), Status);
             var report = run.Run(options, folder, limit);
             Directory.CreateDirectory(folder);
             // The plots and both reports come into place together.

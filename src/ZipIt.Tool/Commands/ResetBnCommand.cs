@@ -3,6 +3,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using ZipIt.Engine.Data;
+using ZipIt.Engine.Merge;
 using ZipIt.Engine.Models;
 using ZipIt.Engine.Core;
 using ZipIt.Engine.Output;
@@ -41,10 +42,9 @@ internal static class ResetBnCommand
         DataOptions.Validate(images, batchSize);
         output = OutputFor(path, dataPath, output, inPlace);
         var clock = Stopwatch.StartNew();
-        using var loaded = ctx.Get<ModelLoader>().Load(path, ctx.Device, arch);
-        WeightCheck.RequireFinite(loaded);
-        using var dataset = TensorDataset.Load(dataPath, images);
-        ImageCheck.Require(loaded, dataset.Images, dataPath);
+        using var session = MergeSession.Open(ctx.Engine(), new SessionInputs([path]) { Arch = arch, Merging = false, Data = dataPath, Images = images });
+        var loaded = session.Models[0];
+        var dataset = session.Calibration!;
         var layers = loaded.Modules.Sum(m => BatchNormReset.Layers(m).Count);
         if (layers == 0)
         {
@@ -55,8 +55,7 @@ internal static class ResetBnCommand
             if (json) Json.Write(ctx.Out, new { output, layers, images = dataset.Count, batches = 0, seconds = clock.Elapsed.TotalSeconds });
             return 0;
         }
-        var batches = ctx.Progress.Over($"reset BN {Path.GetFileName(loaded.Path)}", dataset.Batches(batchSize).Select(b => b.Images),
-            ProgressDisplay.Batches(dataset.Count, batchSize), items => BatchNormReset.Run(loaded.Modules, items, x => loaded.Forward(x), ctx.CancellationToken));
+        var batches = session.ResetBatchNorm(loaded, dataset, batchSize);
         ModelWriter.Save(loaded, output);
         ctx.Logger.LogInformation("reset {Layers} BatchNorm layers over {Images} images ({Batches} batches) → {Output} in {Seconds:0.00} s",
             layers, dataset.Count, batches, output, clock.Elapsed.TotalSeconds);

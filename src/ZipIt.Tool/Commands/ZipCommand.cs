@@ -5,6 +5,7 @@ using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using ZipIt.Matching;
 using ZipIt.Engine.Models;
+using ZipIt.Engine.Merge;
 using ZipIt.Engine.Zip;
 using ZipIt.Engine.Core;
 using ZipIt.Hosting;
@@ -46,40 +47,32 @@ internal static class ZipCommand
         OutputGuard.RequireDistinct([.. paths.Select(m => new OutputGuard.Named("MODEL", m)), new("--matches", matchesPath)], [new("--output", output)]);
         OutputGuard.RequireWritable("--output", output);
         var clock = Stopwatch.StartNew();
-        var loaded = ctx.Get<ModelLoader>().LoadAll(paths, ctx.Device, arch);
-        try
+        using var session = MergeSession.Open(ctx.Engine(), new SessionInputs(paths) { Arch = arch });
+        var loaded = session.Models;
+        var graph = session.Graph;
+        var stopStage = StopPoint.Parse(stop, graph, session.Config);
+        IReadOnlyDictionary<string, string> recorded;
+        using (var matchesFile = Checkpoint.Open(matchesPath)) recorded = matchesFile.Metadata;
+        if (!noIdentityCheck) SourceFingerprints.Require(Path.GetFileName(matchesPath), recorded, loaded, session.Fingerprints, ctx.Logger);
+        var points = session.PointsUpTo(stopStage);
+        var pointCount = points.Count;
+        using var matches = new MatchSet(MatchesFile.Read(matchesPath, points, loaded.Count));
+        using var zipped = session.Zip(matches, stopStage, new ZipOptions(squared));
+        var tasks = loaded.Select(m => m.Metadata.GetValueOrDefault(MetadataKeys.Task) ?? Path.GetFileNameWithoutExtension(m.Path)).ToList();
+        var metadata = new Dictionary<string, string>
         {
-            SingleHeadCheck.Require(loaded);
-            var graph = loaded[0].Graph;
-            var stopStage = StopPoint.Parse(stop, graph, loaded[0].Config);
-            foreach (var m in loaded) WeightCheck.RequireFinite(m);
-            var points = Zipper.PointsUpTo(graph, stopStage);
-            IReadOnlyDictionary<string, string> recorded;
-            using (var matchesFile = Checkpoint.Open(matchesPath)) recorded = matchesFile.Metadata;
-            if (!noIdentityCheck) SourceFingerprints.Require(Path.GetFileName(matchesPath), recorded, loaded, loaded.Select(ModelFingerprint.Of).ToList(), ctx.Logger);
-            using var matches = new MatchSet(MatchesFile.Read(matchesPath, points, loaded.Count));
-            var states = loaded.Select(m => m.CpuState()).ToList();
-            using var zipped = Zipper.Zip(states, graph, matches, stopStage, new ZipOptions(squared));
-            var tasks = loaded.Select(m => m.Metadata.GetValueOrDefault(MetadataKeys.Task) ?? Path.GetFileNameWithoutExtension(m.Path)).ToList();
-            var metadata = new Dictionary<string, string>
-            {
-                [MetadataKeys.Sources] = System.Text.Json.JsonSerializer.Serialize(loaded.Select(m => Path.GetFileName(m.Path))),
-                [MetadataKeys.Recipe] = System.Text.Json.JsonSerializer.Serialize(new { models = loaded.Select(m => Path.GetFileName(m.Path)), matches = Path.GetFileName(matchesPath), stop }),
-            };
-            // Carry the matcher and its settings from the matches file, so the checkpoint says how it was made.
-            foreach (var key in new[] { MetadataKeys.Matcher, MetadataKeys.MatcherSettings })
-                if (recorded.TryGetValue(key, out var value)) metadata[key] = value;
-            ZippedCheckpoint.Write(output, zipped, loaded[0].Config, graph, tasks, metadata);
-            var label = StopPoint.Label(graph, stopStage);
-            ctx.Logger.LogInformation("zipped {Count} models (ZipIt!{Label}, {Points} merge points) → {Output} in {Seconds:0.00} s",
-                loaded.Count, label, points.Count, output, clock.Elapsed.TotalSeconds);
-            if (json)
-                Json.Write(ctx.Out, new { output, models = loaded.Count, stop = label, points = points.Count, heads = zipped.Heads.Count, seconds = clock.Elapsed.TotalSeconds });
-            return 0;
-        }
-        finally
-        {
-            foreach (var m in loaded) m.Dispose();
-        }
+            [MetadataKeys.Sources] = System.Text.Json.JsonSerializer.Serialize(loaded.Select(m => Path.GetFileName(m.Path))),
+            [MetadataKeys.Recipe] = System.Text.Json.JsonSerializer.Serialize(new { models = loaded.Select(m => Path.GetFileName(m.Path)), matches = Path.GetFileName(matchesPath), stop }),
+        };
+        // Carry the matcher and its settings from the matches file, so the checkpoint says how it was made.
+        foreach (var key in new[] { MetadataKeys.Matcher, MetadataKeys.MatcherSettings })
+            if (recorded.TryGetValue(key, out var value)) metadata[key] = value;
+        ZippedCheckpoint.Write(output, zipped, session.Config, graph, tasks, metadata);
+        var label = StopPoint.Label(graph, stopStage);
+        ctx.Logger.LogInformation("zipped {Count} models (ZipIt!{Label}, {Points} merge points) → {Output} in {Seconds:0.00} s",
+            loaded.Count, label, pointCount, output, clock.Elapsed.TotalSeconds);
+        if (json)
+            Json.Write(ctx.Out, new { output, models = loaded.Count, stop = label, points = pointCount, heads = zipped.Heads.Count, seconds = clock.Elapsed.TotalSeconds });
+        return 0;
     }
 }

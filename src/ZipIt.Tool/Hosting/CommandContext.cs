@@ -3,6 +3,8 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using TorchSharp;
 using ZipIt.Engine.Output;
+using ZipIt.Engine.Merge;
+using ZipIt.Engine.Models;
 using ZipIt.Engine.Plugins;
 using static TorchSharp.torch;
 
@@ -35,6 +37,10 @@ internal sealed class CommandContext(ParseResult parseResult, IServiceProvider s
     public PluginCatalog Plugins => Services.GetRequiredService<PluginCatalog>();
 
     public T Get<T>() where T : notnull => Services.GetRequiredService<T>();
+
+    /// <summary>What the engine's sessions run with: this command's plugins, device, logger, progress and cancellation.</summary>
+    public EngineContext Engine(long? maxMemory = null) =>
+        new(Plugins, Get<ModelLoader>(), Device, Logger, Progress, CancellationToken) { MaxMemory = maxMemory };
 
     public T? Value<T>(Option<T> option) => ParseResult.GetValue(option);
 

@@ -1,0 +1,363 @@
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using ZipIt.Engine.Checkpoints;
+using ZipIt.Engine.Collect;
+using ZipIt.Engine.Core;
+using ZipIt.Engine.Data;
+using ZipIt.Engine.Evaluate;
+using ZipIt.Engine.Matching;
+using ZipIt.Engine.Models;
+using ZipIt.Engine.Output;
+using ZipIt.Engine.ResetBn;
+using ZipIt.Engine.Zip;
+using static TorchSharp.torch;
+
+namespace ZipIt.Engine.Merge;
+
+/// <summary>
+/// The one owner of a merge: the loaded models, the calibration images and every stage over them
+/// (<see cref="ResetBn"/>, <see cref="Statistics"/>, <see cref="Match(IMatcher, MatcherSettings, int?, long, int, IReadOnlyCollection{string}?)"/>,
+/// <see cref="Zip"/>, <see cref="Merge(MergeMethod)"/>, <see cref="Evaluate"/>), timed by one
+/// <see cref="StageClock"/>. Opening runs every load check once, before any forward pass: one
+/// configuration and one head per model (when merging), finite weights, images of the shape the
+/// models take. Statistics are collected once per tap-set choice and shared by every later match
+/// (<c>reproduce</c> merges one pair with every method from one collection). Every command drives
+/// the engine through a session, so a new stage added here reaches all of them.
+/// </summary>
+internal sealed class MergeSession : IDisposable
+{
+    private readonly EngineContext _engine;
+    private readonly bool _ownsCalibration;
+    private readonly Dictionary<string, PointStatistics> _statistics = [];
+    private IReadOnlyList<string>? _fingerprints;
+    private IReadOnlyList<string>? _hashes;
+    private bool _reset;
+
+    private MergeSession(EngineContext engine, List<LoadedModel> models, TensorDataset? calibration, bool ownsCalibration, StageClock clock)
+    {
+        _engine = engine;
+        Models = models;
+        Calibration = calibration;
+        _ownsCalibration = ownsCalibration;
+        Clock = clock;
+    }
+
+    public IReadOnlyList<LoadedModel> Models { get; }
+
+    /// <summary>The images statistics are collected on and BatchNorm is reset on; null for data-free work.</summary>
+    public TensorDataset? Calibration { get; }
+
+    public StageClock Clock { get; }
+
+    /// <summary>The models' merge graph (the first model's: a merge session's models share one configuration).</summary>
+    public MergeGraph Graph => Models[0].Graph;
+
+    public ArchitectureConfig Config => Models[0].Config;
+
+    /// <summary>The merge points a zip up to <paramref name="stop"/> (null: a full zip) merges, in graph order.</summary>
+    public IReadOnlyList<FeatureSpace> PointsUpTo(int? stop) => Zipper.PointsUpTo(Graph, stop);
+
+    /// <summary>
+    /// Opens the models (and the calibration images) and checks them. With <see cref="SessionInputs.Merging"/>
+    /// the models must share one configuration and have one head each.
+    /// </summary>
+    public static MergeSession Open(EngineContext engine, SessionInputs inputs, StageClock? clock = null)
+    {
+        clock ??= new StageClock();
+        var models = clock.Time("load", () => Load(engine, inputs));
+        TensorDataset? data = null;
+        try
+        {
+            data = inputs.Calibration ?? (inputs.Data is { } path ? TensorDataset.Load(path, inputs.Images) : null);
+            if (data is not null)
+                foreach (var m in models) ImageCheck.Require(m, data.Images, inputs.Data ?? data.Path);
+            return new MergeSession(engine, models, data, ownsCalibration: inputs.Calibration is null, clock);
+        }
+        catch
+        {
+            if (inputs.Calibration is null) data?.Dispose();
+            foreach (var m in models) m.Dispose();
+            throw;
+        }
+    }
+
+    private static List<LoadedModel> Load(EngineContext engine, SessionInputs inputs)
+    {
+        var models = new List<LoadedModel>();
+        try
+        {
+            if (inputs.Merging) models.AddRange(engine.Loader.LoadAll(inputs.Models, engine.Device, inputs.Arch));
+            else
+                foreach (var path in inputs.Models) models.Add(engine.Loader.Load(path, engine.Device, inputs.Arch));
+            if (inputs.Merging) SingleHeadCheck.Require(models);
+            foreach (var m in models) WeightCheck.RequireFinite(m);
+            return models;
+        }
+        catch
+        {
+            foreach (var m in models) m.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Each model's fingerprint as opened (before any BatchNorm reset changed it): what metrics and matches files record.</summary>
+    public IReadOnlyList<string> Fingerprints => _fingerprints ??= _reset
+        ? throw new InvalidOperationException("the fingerprints are those of the models as opened: ask for them before a BatchNorm reset")
+        : Models.Select(ModelFingerprint.Of).ToList();
+
+    /// <summary>The SHA-256 of each model's checkpoint file (what a merged model's provenance records).</summary>
+    public IReadOnlyList<string> FileHashes => _hashes ??= Clock.Time("hash", () => Models.Select(m => CheckpointHash.Sha256(m.Path)).ToList());
+
+    /// <summary>Exit 3 naming <paramref name="file"/> unless every model takes images of its shape.</summary>
+    public void RequireImages(TensorDataset set, string file)
+    {
+        foreach (var m in Models) ImageCheck.Require(m, set.Images, file);
+    }
+
+    /// <summary>Exit 2 unless the models declare every tap set named (before any forward pass).</summary>
+    public void RequireTapSets(IReadOnlyCollection<string>? tapSets) => CollectStage.RequireTapSets(Graph.Spaces, tapSets, Config);
+
+    /// <summary>Exit 5 unless the work fits the memory the run may use: collection only, or a whole merge.</summary>
+    public void RequireMemory(string what, IReadOnlyList<FeatureSpace> collected, int batchSize, IReadOnlyCollection<string>? tapSets,
+        TensorDataset? test = null, bool collectOnly = false)
+    {
+        var estimate = MergeMemory.For(Models, Calibration, test, collected, batchSize, tapSets);
+        MemoryEstimate.RequireAvailable(collectOnly ? estimate.Collect : estimate.Merge, what, _engine.MaxMemory);
+    }
+
+    /// <summary>Recomputes every model's BatchNorm statistics (trunk and heads) on the calibration images.</summary>
+    public void ResetBn(int batchSize)
+    {
+        _reset = true;
+        Clock.Time("resetBnBase", () => { foreach (var m in Models) ResetBatchNorm(m, RequireCalibration("a BatchNorm reset"), batchSize); });
+    }
+
+    /// <summary>Recomputes <paramref name="model"/>'s BatchNorm statistics on <paramref name="data"/>; returns the batches run.</summary>
+    public int ResetBatchNorm(LoadedModel model, TensorDataset data, int batchSize)
+    {
+        if (Models.Contains(model)) _reset = true;
+        return _engine.Progress.Over($"reset BN {Path.GetFileName(model.Path)}", data.Batches(batchSize).Select(b => b.Images), ProgressDisplay.Batches(data.Count, batchSize),
+            batches => BatchNormReset.Run(model.Modules, batches, x => model.Forward(x), _engine.Cancellation));
+    }
+
+    /// <summary>
+    /// The statistics of <paramref name="points"/> over the calibration images (BatchNorm as it is
+    /// now), collected on first use and shared by every later call with the same tap sets that
+    /// asks for no new point. Owned by the session.
+    /// </summary>
+    public PointStatistics Statistics(IReadOnlyList<FeatureSpace> points, int batchSize, IReadOnlyCollection<string>? tapSets = null)
+    {
+        var key = TapSetKey(tapSets);
+        if (_statistics.TryGetValue(key, out var known) && points.All(p => known.Contains(p.Name))) return known;
+        var data = RequireCalibration("collecting statistics");
+        RequireTapSets(tapSets);
+        var collected = Clock.Time("collect", () => CollectStage.Run(Models, points, data, batchSize, _engine.Cancellation, tapSets, _engine.Progress));
+        if (_statistics.Remove(key, out var old)) old.Dispose();
+        _statistics[key] = collected;
+        return collected;
+    }
+
+    /// <summary>Statistics read from a file (<c>match</c>), used as if collected here; the session owns them.</summary>
+    public PointStatistics UseStatistics(PointStatistics statistics, IReadOnlyCollection<string>? tapSets = null)
+    {
+        if (_statistics.Remove(TapSetKey(tapSets), out var old)) old.Dispose();
+        _statistics[TapSetKey(tapSets)] = statistics;
+        return statistics;
+    }
+
+    /// <summary>The matches of every point up to <paramref name="stop"/>, from this session's statistics and (when the matcher asks) weights. The caller owns them.</summary>
+    public MatchSet Match(IMatcher matcher, MatcherSettings settings, int? stop, long seed, int batchSize, IReadOnlyCollection<string>? tapSets = null)
+    {
+        var points = Zipper.PointsUpTo(Graph, stop);
+        var required = MatchStage.RequiredInputs(matcher, settings);
+        var statistics = required.HasFlag(MatcherInputs.Activations) ? Statistics(points, batchSize, tapSets) : PointStatistics.None(Models.Count);
+        using var _ = required.HasFlag(MatcherInputs.Activations) ? null : statistics;
+        return Match(matcher, settings, MatchStage.Points(points, statistics), Models.Count, Graph, seed,
+            Calibration is null ? "the models" : Path.GetFileName(Calibration.Path));
+    }
+
+    /// <summary>
+    /// The matches of <paramref name="points"/> (statistics of <paramref name="models"/> models,
+    /// possibly read from a file); the session's models' weights go to matchers that ask for them.
+    /// </summary>
+    public MatchSet Match(IMatcher matcher, MatcherSettings settings, IReadOnlyList<MatchPoint> points, int models, MergeGraph? graph, long seed, string source)
+    {
+        var required = MatchStage.RequiredInputs(matcher, settings);
+        // Matching and zipping run on the CPU (a sequential greedy; a few small products per layer).
+        var weights = required.HasFlag(MatcherInputs.Weights) && Models.Count > 0 ? Models.Select(m => m.CpuState()).ToList() : null;
+        return Clock.Time("match", () => MatchStage.Run(matcher, settings, points, models, graph, weights, seed, _engine.Logger, _engine.Cancellation, source));
+    }
+
+    /// <summary>The models zipped by <paramref name="matches"/> up to <paramref name="stop"/> (weights on the CPU). The caller owns the result.</summary>
+    public ZippedModel Zip(MatchSet matches, int? stop, ZipOptions options) =>
+        Clock.Time("zip", () => Zipper.Zip(Models.Select(m => m.CpuState()).ToList(), Graph, matches, stop, options));
+
+    /// <summary>
+    /// Match → zip → (in memory) model → BatchNorm reset on the calibration images when there are
+    /// any. What one table row of <c>reproduce</c> costs, and the heart of <c>merge</c>. The caller
+    /// owns the returned model.
+    /// </summary>
+    public LoadedModel Merge(MergeMethod method)
+    {
+        using var matches = Match(method.Matcher, method.Settings, method.Stop, method.Seed, method.BatchSize, method.TapSets);
+        var merged = Clock.Time("zip", () =>
+        {
+            using var zipped = Zipper.Zip(Models.Select(m => m.CpuState()).ToList(), Graph, matches, method.Stop, method.Zip);
+            var tasks = Models.Select(m => m.Metadata.GetValueOrDefault(MetadataKeys.Task) ?? Path.GetFileNameWithoutExtension(m.Path)).ToList();
+            return ModelLoader.FromZipped(zipped, Models[0], method.Name, ZippedCheckpoint.Metadata(zipped, Config, Graph, tasks, method.Metadata), _engine.Device);
+        });
+        try
+        {
+            if (Calibration is not null) Clock.Time("resetBnMerged", () => ResetBatchNorm(merged, Calibration, method.BatchSize));
+            return merged;
+        }
+        catch
+        {
+            merged.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Per-task, joint and average accuracy of <paramref name="model"/> (and its FLOPs).</summary>
+    public EvaluationResult Evaluate(string label, LoadedModel model, TensorDataset test, int batchSize, IReadOnlyList<EvaluationTask> tasks, HeadKind head,
+        Tensor? embeddings) => Evaluate(label, model, test, batchSize, tasks, head, embeddings, out _);
+
+    /// <summary><see cref="Evaluate(string, LoadedModel, TensorDataset, int, IReadOnlyList{EvaluationTask}, HeadKind, Tensor?)"/>, with the images counted per task.</summary>
+    public EvaluationResult Evaluate(string label, LoadedModel model, TensorDataset test, int batchSize, IReadOnlyList<EvaluationTask> tasks, HeadKind head,
+        Tensor? embeddings, out Dictionary<string, long> counts)
+    {
+        Dictionary<string, long> counted = [];
+        var result = Clock.Time("evaluate", () => EvaluationStage.Run(label, [model], test, batchSize, tasks, head, embeddings, x => model.Forward(x), _engine.Cancellation,
+            out counted, _engine.Progress));
+        counts = counted;
+        return result;
+    }
+
+    /// <summary>The ensemble of the session's single-head models (model i answers task i).</summary>
+    public EvaluationResult EvaluateEnsemble(string label, TensorDataset test, int batchSize, IReadOnlyList<EvaluationTask> tasks, HeadKind head, Tensor? embeddings,
+        out Dictionary<string, long> counts)
+    {
+        Dictionary<string, long> counted = [];
+        var result = Clock.Time("evaluate", () => EvaluationStage.Run(label, Models, test, batchSize, tasks, head, embeddings,
+            x => Models.Select(m => m.Forward(x)[0]).ToList(), _engine.Cancellation, out counted, _engine.Progress));
+        counts = counted;
+        return result;
+    }
+
+    /// <summary>Each of the session's models and their ensemble (model i answers task i), from one pass over <paramref name="test"/>.</summary>
+    public IReadOnlyList<EvaluationResult> EvaluateEachAndEnsemble(IReadOnlyList<string> labels, string ensembleLabel, TensorDataset test, int batchSize,
+        IReadOnlyList<EvaluationTask> tasks, HeadKind head, Tensor? embeddings) =>
+        Clock.Time("evaluate", () => EvaluationStage.RunEachAndEnsemble(labels, ensembleLabel, Models, test, batchSize, tasks, head, embeddings, _engine.Cancellation,
+            out _, _engine.Progress));
+
+    /// <summary>
+    /// The whole merge of <paramref name="spec"/> (whose models and data this session opened):
+    /// reset-BN of the base models → collect → match → zip → reset-BN of the merged model →
+    /// evaluate. Every input is checked before the first forward pass. The caller owns the outcome's model.
+    /// </summary>
+    public MergeOutcome Run(MergeSpec spec)
+    {
+        var hashes = FileHashes;
+        var stop = StopPoint.Parse(spec.Stop, Graph, Config);
+        using var test = spec.Evaluation is null ? null : TensorDataset.Load(spec.Evaluation.Data, labelsRequired: true);
+        using var embeddings = spec.Evaluation?.EmbeddingsFile is { } e ? ClassEmbeddingsFile.Read(e) : null;
+        if (test is not null) ImageCheck.Require(Models[0], test.Images, spec.Evaluation!.Data);
+        if (Calibration is null) _engine.Logger.LogWarning("no calibration data: BatchNorm statistics are merged as they are, not reset");
+        var collected = spec.Required.HasFlag(MatcherInputs.Activations) && Calibration is not null ? Zipper.PointsUpTo(Graph, stop) : [];
+        if (collected.Count > 0) RequireTapSets(spec.TapSets);
+        RequireMemory($"merge of {Models.Count} × {Config}", collected, spec.BatchSize, spec.TapSets, test);
+
+        if (spec.ResetBn && Calibration is not null) ResetBn(spec.BatchSize);
+        var name = Path.GetFileName(spec.Output);
+        var merged = Merge(new MergeMethod(spec.Matcher, spec.Settings, stop, spec.Seed, spec.BatchSize, name, Provenance(hashes, spec))
+        {
+            TapSets = spec.TapSets,
+            Zip = spec.Zip,
+        });
+        try
+        {
+            // Evaluated as stored: a checkpoint written in f16 or bf16 is evaluated with weights rounded to that type.
+            if (spec.DType != ScalarType.Float32) ModelWriter.RoundTo(merged, spec.DType);
+            var result = spec.Evaluation is { } evaluation
+                ? Evaluate(name, merged, test!, spec.BatchSize, evaluation.Tasks, evaluation.Head, embeddings) with { Models = [name] }
+                : null;
+            var sources = Models.Select((m, i) => new MergeOutcome.Source(Path.GetFileName(m.Path), hashes[i], m.Metadata.GetValueOrDefault(MetadataKeys.Task))).ToList();
+            return new MergeOutcome(merged, spec, StopPoint.Label(Graph, stop), stop is not null, result, sources, Config, Calibration?.Count, test?.Count);
+        }
+        catch
+        {
+            merged.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>How the merged checkpoint says it was made.</summary>
+    private Dictionary<string, string> Provenance(IReadOnlyList<string> hashes, MergeSpec spec) => new()
+    {
+        [MetadataKeys.Sources] = JsonSerializer.Serialize(Models.Select(m => Path.GetFileName(m.Path))),
+        [MetadataKeys.SourceHashes] = JsonSerializer.Serialize(hashes.Select(h => "sha256:" + h)),
+        [MetadataKeys.Recipe] = JsonSerializer.Serialize(spec.Recipe, new JsonSerializerOptions(Json.Options) { WriteIndented = false }),
+        [MetadataKeys.Matcher] = spec.Matcher.Name,
+        [MetadataKeys.MatcherSettings] = JsonSerializer.Serialize(spec.Settings.Effective),
+    };
+
+    private TensorDataset RequireCalibration(string what) =>
+        Calibration ?? throw new InvalidOperationException($"{what} needs calibration images, and this session was opened without any");
+
+    private static string TapSetKey(IReadOnlyCollection<string>? tapSets) => string.Join(",", (tapSets ?? []).Order(StringComparer.Ordinal));
+
+    public void Dispose()
+    {
+        foreach (var s in _statistics.Values) s.Dispose();
+        _statistics.Clear();
+        if (_ownsCalibration) Calibration?.Dispose();
+        foreach (var m in Models) m.Dispose();
+    }
+}
+
+/// <summary>What a session opens: the checkpoints, and the calibration images from a file or already in memory.</summary>
+internal sealed record SessionInputs(IReadOnlyList<string> Models)
+{
+    /// <summary>An architecture or variant name every model must be (null: recognised from the files).</summary>
+    public string? Arch { get; init; }
+
+    /// <summary>Calibration images to read (<c>.safetensors</c> with tensor <c>images</c>), at most <see cref="Images"/> of them.</summary>
+    public string? Data { get; init; }
+
+    public long? Images { get; init; }
+
+    /// <summary>Calibration images already in memory (<c>reproduce</c>'s); the caller keeps them.</summary>
+    public TensorDataset? Calibration { get; init; }
+
+    /// <summary>
+    /// Models to merge (one configuration, one head each; the default), or models worked on one by
+    /// one (evaluate, reset-bn, predict: any configurations, partial zips' heads allowed).
+    /// </summary>
+    public bool Merging { get; init; } = true;
+}
+
+/// <summary>How one merged model is made from a session's models: one row of a results table.</summary>
+/// <param name="Stop">The last merged stage (null: a full zip).</param>
+/// <param name="Name">The merged model's name (its file name, or a table row's label).</param>
+/// <param name="Metadata">What the merged model records of how it was made.</param>
+internal sealed record MergeMethod(IMatcher Matcher, MatcherSettings Settings, int? Stop, long Seed, int BatchSize, string Name,
+    IReadOnlyDictionary<string, string> Metadata)
+{
+    public IReadOnlyCollection<string>? TapSets { get; init; }
+    public ZipOptions Zip { get; init; } = new();
+}
+
+/// <summary>
+/// What <see cref="MergeSession.Run"/> produced, and what the model card says of it: the spec it
+/// followed, the stop point, the sources (file name, SHA-256, task), the images calibrated on and
+/// evaluated on. The caller owns <see cref="Merged"/>.
+/// </summary>
+internal sealed record MergeOutcome(LoadedModel Merged, MergeSpec Spec, string StopLabel, bool Partial, EvaluationResult? Evaluation,
+    IReadOnlyList<MergeOutcome.Source> Sources, ArchitectureConfig Config, long? CalibrationImages, long? EvaluationImages)
+{
+    /// <summary>One merged model: its file name, the SHA-256 of its checkpoint (<see cref="CheckpointHash"/>) and the task it records, if any.</summary>
+    public sealed record Source(string File, string Sha256, string? Task);
+
+    public IMatcher Matcher => Spec.Matcher;
+    public MatcherSettings Settings => Spec.Settings;
+}
