@@ -38,7 +38,14 @@ public sealed class MuDscMatcher : IMatcher
     public IReadOnlyList<MatcherPreset> Presets { get; } =
     [
         new("zip", "MuDSC-zip", new Dictionary<string, string> { ["mode"] = "zip" }, "MuDSC (Zip): ZipIt!'s greedy on the blended similarity"),
-        new("align", "MuDSC-align", new Dictionary<string, string> { ["mode"] = "align" }, "MuDSC (Align): linear assignment on the blended similarity"),
+        new("align", "MuDSC-align", new Dictionary<string, string> { ["mode"] = "align" }, "MuDSC (Align): linear assignment on the blended similarity")
+        {
+            Comparisons =
+            [
+                new("MuDSC-align (untied)", new Dictionary<string, string> { [MatchMatrices.UntieHeadsParameter.Name] = "true" },
+                    "each of a head's q/k and v points paired on its own, as the reference code does") { OnlyWithTiedGroups = true },
+            ],
+        },
     ];
 
     public string Description => "MuDSC: iterative matching on a blend of weight-space and activation-space similarity (balance, mode zip|align)";

@@ -126,5 +126,12 @@ public sealed class ResNetArchitecture : IArchitecture
 
     public MergeGraph Describe(ArchitectureConfig config) => ResNetGraphs.Describe(ResNetSpec.FromConfig(config));
 
+    /// <summary>ZipIt!'s CIFAR setting: ResNet-20×4 with BatchNorm, each model from its own seed, by the reference's recipe.</summary>
+    public ExperimentProtocol Protocol { get; } = new()
+    {
+        Variant = "resnet20",
+        Settings = new Dictionary<string, string> { ["width"] = "4", ["norm"] = "bn" },
+    };
+
     private static int Positive(IReadOnlyDictionary<string, string> settings, string key) => ResNetSpec.ParsePositive(key, settings[key]);
 }

@@ -36,4 +36,7 @@ public interface IArchitecture
 
     /// <summary>The merge points and stages of a model of this configuration.</summary>
     MergeGraph Describe(ArchitectureConfig config);
+
+    /// <summary>How <c>reproduce</c> runs the papers' experiment on this architecture; null (the default): it cannot.</summary>
+    ExperimentProtocol? Protocol => null;
 }

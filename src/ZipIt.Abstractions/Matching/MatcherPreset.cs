@@ -9,4 +9,8 @@ namespace ZipIt;
 /// <param name="Label">How a results table names the method, e.g. <c>MuDSC-align</c>.</param>
 /// <param name="Settings">Setting values of <see cref="IMatcher.Parameters"/> (invariant culture); others keep their defaults.</param>
 /// <param name="Description">One line.</param>
-public sealed record MatcherPreset(string Name, string Label, IReadOnlyDictionary<string, string> Settings, string Description);
+public sealed record MatcherPreset(string Name, string Label, IReadOnlyDictionary<string, string> Settings, string Description)
+{
+    /// <summary>Variants of this preset that a results table shows beside it (e.g. with heads untied, as the reference code).</summary>
+    public IReadOnlyList<MatcherComparison> Comparisons { get; init; } = [];
+}

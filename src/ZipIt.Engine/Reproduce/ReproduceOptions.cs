@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Json.Serialization;
 using ZipIt.Engine.Train;
 
 namespace ZipIt.Engine.Reproduce;
@@ -6,13 +7,13 @@ namespace ZipIt.Engine.Reproduce;
 /// <summary>Everything that decides a <c>reproduce</c> run (the report records it).</summary>
 internal sealed record ReproduceOptions
 {
+    /// <summary>The default architecture: the example pair's (ZipIt!'s CIFAR ResNet-20s).</summary>
     public const string ResNet = "resnet";
-    public const string Vit = "vit";
     public const string Pretrained = "pretrained";
     public const string Scratch = "scratch";
 
     public required string Setting { get; init; }
-    /// <summary>resnet (CIFAR ResNet-20s, the ZipIt! paper) or vit (small timm ViTs, MuDSC's ViT setting).</summary>
+    /// <summary>The architecture family (any plugin's that declares an <see cref="ExperimentProtocol"/>): resnet (the ZipIt! paper), vit (MuDSC's ViT setting), ...</summary>
     public string Arch { get; init; } = ResNet;
     /// <summary>
     /// scratch: every model from its own seed (ZipIt!'s protocol); pretrained: per pair, one model
@@ -57,29 +58,64 @@ internal sealed record ReproduceOptions
     public long Seed { get; init; }
     public string? Cache { get; init; }
 
+    /// <summary>The experiment protocol of <see cref="Arch"/> (its plugin's), which <see cref="ModelSettings"/> starts from.</summary>
+    [JsonIgnore]
+    public ExperimentProtocol? Protocol { get; init; }
+
     /// <summary>
-    /// A ViT's two partial zips: after the block about two thirds and one third of the way through
-    /// (ZipIt!n/m labels, block b ending at layer 1 + 4b; b = 0 is the patch embedding), as [13, 7]
-    /// of a ResNet-20's 20 layers.
+    /// These options with the defaults of <paramref name="protocol"/> (an architecture's): its
+    /// variant and settings, recipe, start and training images.
     /// </summary>
-    public static IReadOnlyList<int> VitStops(int depth)
+    public ReproduceOptions WithProtocol(string arch, ExperimentProtocol protocol)
     {
-        var late = Math.Max(1, (int)Math.Round(2.0 * depth / 3, MidpointRounding.AwayFromZero));
-        var early = (int)Math.Round(depth / 3.0, MidpointRounding.AwayFromZero);
-        if (early >= late) early = late - 1;
-        return [1 + 4 * late, 1 + 4 * early];
+        int? Setting(string key) => protocol.Settings.TryGetValue(key, out var v) && int.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out var i) ? i : null;
+        return this with
+        {
+            Arch = arch,
+            Protocol = protocol,
+            Variant = protocol.Variant,
+            Width = Setting("width") ?? Width,
+            Depth = Setting("depth") ?? Depth,
+            Heads = Setting("heads") ?? Heads,
+            Norm = protocol.Settings.TryGetValue("norm", out var norm) ? norm : Norm,
+            Init = protocol.Pretrained ? Pretrained : Scratch,
+            TrainImages = protocol.TrainImages,
+            Recipe = RecipeValues.Apply(new TrainingRecipe(), protocol.Recipe, $"architecture {arch}'s experiment protocol"),
+        };
     }
 
     /// <summary>
-    /// The architecture settings of every model; a ViT's MLP ratio 2 and patch 8 (16 patches of a
-    /// 32×32 input) are CPU-sized defaults that <see cref="Set"/> overrides.
+    /// The partial zips of <paramref name="graph"/> that <paramref name="fractions"/> of its depth
+    /// ask for, as ZipIt!n/m labels: each the nearest stop point not taken by an earlier fraction
+    /// (the earlier one on a tie), as many as the graph has.
+    /// </summary>
+    public static IReadOnlyList<int> StopsOf(MergeGraph graph, IReadOnlyList<double> fractions)
+    {
+        var free = graph.Stages.Select(s => s.StopLabel).OfType<int>().Where(l => l < graph.LayerCount).Order().ToList();
+        var stops = new List<int>();
+        foreach (var f in fractions)
+        {
+            if (free.Count == 0) break;
+            var nearest = free.MinBy(l => Math.Abs(l - f * graph.LayerCount));
+            stops.Add(nearest);
+            free.Remove(nearest);
+        }
+        return stops;
+    }
+
+    /// <summary>
+    /// The architecture settings of every model: the protocol's (a ViT's MLP ratio 2 and patch 8 are
+    /// CPU-sized defaults), with <see cref="Width"/>, <see cref="Depth"/>, <see cref="Heads"/> and
+    /// <see cref="Norm"/> for the keys it has, then <see cref="Set"/> over them.
     /// </summary>
     public Dictionary<string, string> ModelSettings()
     {
         string I(int v) => v.ToString(CultureInfo.InvariantCulture);
-        var settings = Arch == Vit
-            ? new Dictionary<string, string> { ["width"] = I(Width), ["depth"] = I(Depth), ["heads"] = I(Heads), ["mlp_ratio"] = "2", ["patch"] = "8" }
-            : new Dictionary<string, string> { ["width"] = I(Width), ["norm"] = Norm };
+        // Without a protocol (a given pair of an architecture that declares none): width and norm, as ResNets take them.
+        var settings = new Dictionary<string, string>(Protocol?.Settings ?? new Dictionary<string, string> { ["width"] = "", ["norm"] = "" });
+        var options = new Dictionary<string, string> { ["width"] = I(Width), ["depth"] = I(Depth), ["heads"] = I(Heads), ["norm"] = Norm };
+        foreach (var key in settings.Keys.ToList())
+            if (options.TryGetValue(key, out var value)) settings[key] = value;
         foreach (var (k, v) in Set) settings[k] = v;
         return settings;
     }

@@ -111,9 +111,10 @@ internal sealed record ReproduceReport
         sb.AppendLine();
         for (var i = 0; i < Tasks.Count; i++)
             sb.AppendLine(CultureInfo.InvariantCulture, $"- Task {(char)('A' + i)}: `{Tasks[i].Name}` ({string.Join(", ", Tasks[i].ClassNames)}); {Tasks[i].TrainImages} training, {Tasks[i].ValidationImages} validation, {Tasks[i].TestImages} test images");
-        var shape = Options.Arch == ReproduceOptions.Vit
-            ? $"ViT {string.Join(", ", Options.ModelSettings().Select(kv => $"{kv.Key}={kv.Value}"))}"
-            : $"{Options.Variant}×{Options.Width} ({Options.Norm})";
+        // The default architecture's models read as the paper names them (ResNet-20×4); any other's by its settings.
+        var shape = Options.Arch == ReproduceOptions.ResNet
+            ? $"{Options.Variant}×{Options.Width} ({Options.Norm})"
+            : $"{Options.Variant} {string.Join(", ", Options.ModelSettings().Select(kv => $"{kv.Key}={kv.Value}"))}";
         var start = Options.Init == ReproduceOptions.Pretrained
             ? $"per pair one model pretrained on `{Options.PretrainTask}`, both task models fine-tuned from it{(Options.FineTuneLearningRate is { } ft ? string.Create(CultureInfo.InvariantCulture, $" at peak lr {ft}") : "")}"
             : "every model from its own seed";

@@ -48,7 +48,9 @@ internal sealed class ReproduceRun(EngineContext engine, Action<string> status)
     {
         Validate(o);
         // A shape the plugin refuses (heads not dividing the width, ...) is a usage error now, not after the data is read.
-        plugins.Configure(o.Variant, o.ModelSettings());
+        var (architecture, config) = plugins.Configure(o.Variant, o.ModelSettings());
+        // The partial zips: the stop points nearest the protocol's fractions of the model's depth.
+        o = o with { Stops = ReproduceOptions.StopsOf(architecture.Describe(config), (o.Protocol ?? new ExperimentProtocol { Variant = o.Variant }).StopFractions) };
         var setting = ReproduceSetting.Find(o.Setting);
         var seconds = new Dictionary<string, double>();
         var clock = Stopwatch.StartNew();
@@ -165,14 +167,15 @@ internal sealed class ReproduceRun(EngineContext engine, Action<string> status)
         if (o.Pairs < 1) throw ZipItException.Usage($"--pairs must be at least 1, got {o.Pairs}");
         if (o.Width < 1) throw ZipItException.Usage($"--width must be at least 1, got {o.Width}");
         if (o.Calibration < 2) throw ZipItException.Usage($"--calibration must be at least 2 images, got {o.Calibration}");
-        if (o.Norm is not ("bn" or "gn")) throw ZipItException.Usage($"--norm must be bn or gn, got '{o.Norm}'");
-        if (o.Arch is not (ReproduceOptions.ResNet or ReproduceOptions.Vit)) throw ZipItException.Usage($"--arch must be resnet or vit, got '{o.Arch}'");
+        var architecture = plugins.Architecture(o.Arch)
+            ?? throw ZipItException.Usage($"--arch {o.Arch}: no installed architecture has that name (installed: {string.Join(", ", plugins.Architectures.Select(a => a.Architecture.Name))})");
+        if (o.Models is null && o.Protocol is null)
+            throw ZipItException.Usage($"--arch {o.Arch}: architecture {architecture.Name} declares no experiment protocol, so reproduce cannot train its models (merge a pair with --models)");
         if (o.Init is not (ReproduceOptions.Pretrained or ReproduceOptions.Scratch)) throw ZipItException.Usage($"--init must be pretrained or scratch, got '{o.Init}'");
         foreach (var key in new[] { "width", "depth", "heads" })
             if (o.Set.ContainsKey(key)) throw ZipItException.Usage($"--set {key}=…: use --{key}");
         if (o.Depth < 1) throw ZipItException.Usage($"--depth must be at least 1, got {o.Depth}");
         if (o.Heads < 1) throw ZipItException.Usage($"--heads must be at least 1, got {o.Heads}");
-        if (o.Arch == ReproduceOptions.Vit && o.Width % o.Heads != 0) throw ZipItException.Usage($"--heads {o.Heads} does not divide --width {o.Width}");
         if (o.FineTuneLearningRate is { } ft && !(ft > 0 && double.IsFinite(ft))) throw ZipItException.Usage($"--finetune-lr must be positive, got {ft}");
         if (o.FineTuneLearningRate is not null && o.Init != ReproduceOptions.Pretrained) throw ZipItException.Usage("--finetune-lr applies to --init pretrained only");
         o.Recipe.Validate(device);
@@ -279,36 +282,43 @@ internal sealed class ReproduceRun(EngineContext engine, Action<string> status)
 
     private static Dictionary<string, string> AlphaBeta(double alpha, double beta) => new() { ["alpha"] = Invariant(alpha), ["beta"] = Invariant(beta) };
 
-    /// <param name="tiedHeads">Whether the model ties grouped points (a ViT's q/k and v heads): then Permute and MuDSC-align also get an untied row (the reference's behaviour).</param>
+    /// <summary>
+    /// The table's rows: the built-in matchers (W.Avg, Permute, ZipIt! at the chosen α and β), then
+    /// one row per preset of every plugin matcher (one row with its defaults when it declares none),
+    /// each followed by the comparison variants it declares, then ZipIt!'s partial zips.
+    /// </summary>
+    /// <param name="tiedHeads">Whether the model ties grouped points (a ViT's q/k and v heads): only then are comparisons marked <see cref="MatcherComparison.OnlyWithTiedGroups"/> shown.</param>
     private List<Method> Methods(ReproduceOptions o, double alpha, double beta, string full, bool tiedHeads)
     {
-        var untie = new Dictionary<string, string> { [MatchMatrices.UntieHeadsParameter.Name] = "true" };
         var ab = AlphaBeta(alpha, beta);
-        var methods = new List<Method>
-        {
-            new("average", "W.Avg", plugins.Matcher(AverageMatcher.MatcherName), [], null),
-            new("permute", "Permute", plugins.Matcher(PermuteMatcher.MatcherName), [], null),
-            new("zipit", $"ZipIt!{full}", plugins.Matcher(ZipItMatcher.MatcherName), new(ab), null),
-        };
-        string[] builtIn = [AverageMatcher.MatcherName, PermuteMatcher.MatcherName, ZipItMatcher.MatcherName];
+        var untie = new Dictionary<string, string> { [MatchMatrices.UntieHeadsParameter.Name] = "true" };
+        (IMatcher Matcher, MatcherPreset Preset)[] builtIn =
+        [
+            (plugins.Matcher(AverageMatcher.MatcherName), new("", "W.Avg", new Dictionary<string, string>(), "weights averaged")),
+            (plugins.Matcher(PermuteMatcher.MatcherName), new("", "Permute", new Dictionary<string, string>(), "one model permuted onto the other")
+            {
+                Comparisons = [new("Permute (untied)", untie, "each of a head's q/k and v points paired on its own, as the reference code does") { OnlyWithTiedGroups = true }],
+            }),
+            (plugins.Matcher(ZipItMatcher.MatcherName), new("", $"ZipIt!{full}", ab, "ZipIt! at the α and β chosen on validation images")),
+        ];
+        var rows = builtIn.ToList();
         foreach (var (matcher, _) in plugins.Matchers)
         {
-            if (builtIn.Contains(matcher.Name, StringComparer.OrdinalIgnoreCase)) continue;
-            // One row per preset the matcher declares (one row with its defaults when it has none);
-            // ZipIt!'s α and β chosen above carry over to matchers that take them.
+            if (builtIn.Any(b => string.Equals(b.Matcher.Name, matcher.Name, StringComparison.OrdinalIgnoreCase))) continue;
             var presets = matcher.Presets.Count > 0 ? matcher.Presets : [new MatcherPreset("", matcher.Name, new Dictionary<string, string>(), matcher.Description)];
-            foreach (var preset in presets)
-            {
-                var settings = new Dictionary<string, string>(preset.Settings);
-                if (matcher.Parameters.Any(p => p.Name == "alpha")) settings["alpha"] = Invariant(alpha);
-                if (matcher.Parameters.Any(p => p.Name == "beta")) settings["beta"] = Invariant(beta);
-                methods.Add(new(matcher.Name, preset.Label, matcher, settings, null));
-                if (tiedHeads && preset.Settings.GetValueOrDefault("mode") == "align" && matcher.Parameters.Any(p => p.Name == MatchMatrices.UntieHeadsParameter.Name))
-                    methods.Add(new(matcher.Name, $"{preset.Label} (untied)", matcher, new(settings.Concat(untie)), null));
-            }
+            rows.AddRange(presets.Select(p => (matcher, p)));
         }
-        if (tiedHeads)
-            methods.Insert(2, new("permute", "Permute (untied)", plugins.Matcher(PermuteMatcher.MatcherName), untie, null));
+        var methods = new List<Method>();
+        foreach (var (matcher, preset) in rows)
+        {
+            // ZipIt!'s α and β chosen above carry over to every matcher that takes them.
+            var settings = new Dictionary<string, string>(preset.Settings);
+            if (matcher.Parameters.Any(p => p.Name == "alpha")) settings["alpha"] = Invariant(alpha);
+            if (matcher.Parameters.Any(p => p.Name == "beta")) settings["beta"] = Invariant(beta);
+            methods.Add(new(matcher.Name, preset.Label, matcher, settings, null));
+            foreach (var comparison in preset.Comparisons.Where(c => tiedHeads || !c.OnlyWithTiedGroups))
+                methods.Add(new(matcher.Name, comparison.Label, matcher, new(settings.Concat(comparison.Settings).GroupBy(kv => kv.Key).ToDictionary(g => g.Key, g => g.Last().Value)), null));
+        }
         foreach (var stop in o.Stops)
             methods.Add(new("zipit", $"ZipIt!{stop}/{full[(full.IndexOf('/') + 1)..]}", plugins.Matcher(ZipItMatcher.MatcherName), new(ab), stop.ToString(CultureInfo.InvariantCulture)));
         return methods;

@@ -48,33 +48,6 @@ internal static class ReproduceCommand
         TestImages = 2000,
     };
 
-    /// <summary>
-    /// What <c>--arch vit</c> changes, unless an option says otherwise: a small ViT that a 2-core
-    /// CPU trains in minutes (patch 8 at 32×32, width 64, depth 3, 2 heads, MLP ratio 2), trained by
-    /// AdamW (lr 1e-3, decoupled decay 0.05, batch 64) with a 10 % warm-up and cosine decay, 2-pixel
-    /// crops, gradients clipped to norm 1, class-embedding logits at 20·cosine, 4 epochs on 6,000
-    /// images per model, each pair fine-tuned from its own MNIST-pretrained start (MuDSC's protocol).
-    /// Patch 8 and scale 20 were measured on Fashion-MNIST 0–4 (3,000 images, 4 epochs, this recipe):
-    /// 69.6 % validation accuracy in 41 s at patch 8, 53.0 % in 156 s at patch 4; at scale 100 and
-    /// lr 3e-3 (2 epochs) 53.7 % against 62.5 % at scale 20.
-    /// </summary>
-    public static ReproduceOptions VitDefaults(ReproduceOptions d) => d with
-    {
-        Arch = ReproduceOptions.Vit,
-        Variant = "vit-custom",
-        Width = 64,
-        Depth = 3,
-        Heads = 2,
-        Init = ReproduceOptions.Pretrained,
-        TrainImages = 6000,
-        Stops = ReproduceOptions.VitStops(3),
-        Recipe = new()
-        {
-            Optimizer = OptimizerKind.AdamW, LearningRate = 1e-3, WeightDecay = 0.05, Schedule = LearningRateSchedule.Cosine, Warmup = 0.1,
-            Epochs = 4, BatchSize = 64, CropPadding = 2, GradientClipNorm = 1, Nesterov = false, LogitScale = 20,
-        },
-    };
-
     public static Command Create(CommandRunner runner) => Build(runner, "reproduce",
         "Reproduce the paper's experiment: train model pairs, choose α/β on validation images, merge with every method, report a table and plots.",
         new ReproduceOptions { Setting = "fmnist-5+5" }, settingRequired: true);
@@ -92,24 +65,23 @@ internal static class ReproduceCommand
             Arity = settingRequired ? ArgumentArity.ExactlyOne : ArgumentArity.ZeroOrOne,
         };
         if (!settingRequired) setting.DefaultValueFactory = _ => d.Setting;
-        var vit = VitDefaults(d);
         var arch = new Option<string>("--arch")
         {
-            Description = "resnet (ResNet-20s, the ZipIt! paper) or vit (small ViTs; its own defaults for the shape, recipe, --init and --train-images where those options are not given).",
+            Description = "Any installed architecture that declares an experiment protocol: resnet (ResNet-20s, the ZipIt! paper), vit (small ViTs, MuDSC's setting), ...; a protocol other than the default brings its own shape, recipe, --init and --train-images where those options are not given.",
             DefaultValueFactory = _ => d.Arch,
         };
         var init = new Option<string?>("--init")
         {
-            Description = $"scratch: every model from its own seed (ZipIt!'s protocol); pretrained: per pair one model pretrained on {d.PretrainTask}, both task models fine-tuned from it (MuDSC's). Default: scratch for resnet, pretrained for vit.",
+            Description = $"scratch: every model from its own seed (ZipIt!'s protocol); pretrained: per pair one model pretrained on {d.PretrainTask}, both task models fine-tuned from it (MuDSC's). Default: the architecture's protocol's (scratch for resnet, pretrained for vit).",
             HelpName = "pretrained|scratch",
         };
-        var width = new Option<int?>("--width") { Description = $"ResNet: width multiplier (default {d.Width}); ViT: embedding width (default {vit.Width}).", HelpName = "W" };
-        var depth = new Option<int>("--depth") { Description = "ViT blocks.", DefaultValueFactory = _ => vit.Depth, HelpName = "N" };
-        var heads = new Option<int>("--heads") { Description = "ViT attention heads per block.", DefaultValueFactory = _ => vit.Heads, HelpName = "N" };
+        var width = new Option<int?>("--width") { Description = $"The architecture's width setting: ResNet's multiplier (default {d.Width}), ViT's embedding width (default: the protocol's, 64).", HelpName = "W" };
+        var depth = new Option<int?>("--depth") { Description = "The architecture's depth setting, where it has one (ViT blocks; default: the protocol's, 3).", HelpName = "N" };
+        var heads = new Option<int?>("--heads") { Description = "The architecture's heads setting, where it has one (ViT attention heads per block; default: the protocol's, 2).", HelpName = "N" };
         var set = new Option<string[]>("--set") { Description = "A further architecture setting as name=value (e.g. mlp_ratio=4, patch=8). Repeatable.", Arity = ArgumentArity.OneOrMore, HelpName = "NAME=VALUE" };
         var finetuneLr = new Option<double?>("--finetune-lr") { Description = "--init pretrained: the peak learning rate of fine-tuning (default: --lr, as pretraining).", HelpName = "LR" };
         var tapSets = CommonOptions.TapSets();
-        var norm = new Option<string>("--norm") { Description = "bn (BatchNorm, the paper) or gn (GroupNorm).", DefaultValueFactory = _ => d.Norm };
+        var norm = new Option<string?>("--norm") { Description = $"The architecture's norm setting, where it has one (ResNet: bn, BatchNorm as the paper, or gn, GroupNorm; default {d.Norm}).", HelpName = "bn|gn" };
         var pairs = new Option<int>("--pairs") { Description = "Model pairs (each model from its own seed); α and β are chosen with pair 0.", DefaultValueFactory = _ => d.Pairs, HelpName = "K" };
         var calibration = new Option<int>("--calibration") { Description = "Calibration images (half from each task) for statistics and BatchNorm resets.", DefaultValueFactory = _ => d.Calibration, HelpName = "N" };
         var trainImages = new Option<long?>("--train-images") { Description = "Train each model on a seeded draw of at most N images of its training split (none: all of them).", DefaultValueFactory = _ => d.TrainImages, HelpName = "N" };
@@ -146,22 +118,22 @@ internal static class ReproduceCommand
             var limit = CommonOptions.MaxMemoryBytes(ctx.Value(maxMemory));
             var given = GivenPair(ctx, name, isDemo, ctx.Value(models), isDemo && ctx.Value(train), trainingOptions);
             var archName = ctx.Value(arch)!.ToLowerInvariant();
-            // --arch vit brings the ViT defaults for every option the command line leaves out.
-            var b = archName == ReproduceOptions.Vit ? vit : d;
+            // The architecture's protocol brings its defaults for every option the command line leaves
+            // out; the default architecture keeps the command's own (demo's are sized for a laptop).
+            var protocol = ctx.Plugins.Architecture(archName)?.Protocol;
+            var b = protocol is null ? d with { Arch = archName } : archName == d.Arch ? d with { Protocol = protocol } : d.WithProtocol(archName, protocol);
             T Pick<T>(Option<T> option, T fallback) => parse.GetResult(option) is { Implicit: false } ? ctx.Value(option)! : fallback;
             var options = b with
             {
                 Setting = ctx.Value(setting)!,
-                Arch = archName,
                 Init = ctx.Value(init)?.ToLowerInvariant() ?? b.Init,
                 Width = ctx.Value(width) ?? b.Width,
-                Depth = ctx.Value(depth),
-                Heads = ctx.Value(heads),
+                Depth = ctx.Value(depth) ?? b.Depth,
+                Heads = ctx.Value(heads) ?? b.Heads,
                 Set = CommonOptions.Settings(ctx.Value(set) ?? []),
-                Stops = archName == ReproduceOptions.Vit ? ReproduceOptions.VitStops(ctx.Value(depth)) : b.Stops,
                 FineTuneLearningRate = ctx.Value(finetuneLr),
                 TapSets = ctx.Value(tapSets) is { Length: > 0 } t ? t : null,
-                Norm = ctx.Value(norm)!.ToLowerInvariant(),
+                Norm = ctx.Value(norm)?.ToLowerInvariant() ?? b.Norm,
                 Pairs = ctx.Value(pairs),
                 Calibration = ctx.Value(calibration),
                 TrainImages = Pick(trainImages, b.TrainImages),

@@ -165,8 +165,20 @@ public sealed class TrainingRecipeTests : IDisposable
     [InlineData(3, 9, 5)]
     [InlineData(4, 13, 5)]
     [InlineData(12, 33, 17)]
-    public void A_vit_s_partial_zips_stop_two_thirds_and_one_third_of_the_way(int depth, int late, int early) =>
-        Assert.Equal([late, early], ReproduceOptions.VitStops(depth));
+    public void A_vit_s_partial_zips_stop_two_thirds_and_one_third_of_the_way(int depth, int late, int early)
+    {
+        var vit = new ZipIt.Plugins.Vit.VitArchitecture();
+        var graph = vit.Describe(vit.Configure("vit-custom", new Dictionary<string, string> { ["width"] = "64", ["depth"] = $"{depth}", ["heads"] = "2" }));
+        Assert.Equal([late, early], ReproduceOptions.StopsOf(graph, vit.Protocol.StopFractions));
+    }
+
+    [Fact]
+    public void A_resnet_20s_partial_zips_are_the_papers_13_and_7()
+    {
+        var resnet = new ZipIt.Plugins.ResNet.ResNetArchitecture();
+        var graph = resnet.Describe(resnet.Configure("resnet20", new Dictionary<string, string> { ["width"] = "4" }));
+        Assert.Equal([13, 7], ReproduceOptions.StopsOf(graph, resnet.Protocol.StopFractions));
+    }
 
     [Fact]
     public void The_logit_scale_follows_the_normalisation_unless_given()
