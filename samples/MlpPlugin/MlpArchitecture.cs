@@ -41,15 +41,36 @@ public sealed class MlpArchitecture : IArchitecture
     {
         if (variant != "mlp") throw new ArgumentException($"unknown mlp variant '{variant}'");
         var merged = new Dictionary<string, string> { ["sizes"] = "784,1024,1024,1024,512", ["bias"] = "true" };
+        string? classes = null;
         foreach (var (k, v) in settings ?? new Dictionary<string, string>())
         {
-            if (!merged.ContainsKey(k)) throw new ArgumentException($"unknown mlp setting '{k}' (known: sizes, bias)");
-            merged[k] = v;
+            // The host sets the output width (classes, or a class-embedding width) when it trains a model.
+            if (k == "classes") classes = v;
+            else if (!merged.ContainsKey(k)) throw new ArgumentException($"unknown mlp setting '{k}' (known: sizes, bias, classes)");
+            else merged[k] = v;
+        }
+        if (classes is not null)
+        {
+            if (!int.TryParse(classes, NumberStyles.Integer, CultureInfo.InvariantCulture, out var outputs) || outputs < 1)
+                throw new ArgumentException($"mlp setting 'classes' must be a positive integer, got '{classes}'");
+            merged["sizes"] = string.Join(",", merged["sizes"].Split(',')[..^1].Append(classes));
         }
         var config = new ArchitectureConfig(Name, variant, merged);
         if (Sizes(config).Length < 3) throw new ArgumentException("mlp needs at least one hidden layer: sizes=IN,HIDDEN,...,OUT");
         return config;
     }
+
+    /// <summary>
+    /// A small MLP on 32×32 RGB inputs (3,072 features), two hidden layers of 64, each model from
+    /// its own seed: how <c>reproduce --arch mlp</c> runs the papers' experiment on this plugin.
+    /// </summary>
+    public ExperimentProtocol Protocol { get; } = new()
+    {
+        Variant = "mlp",
+        Settings = new Dictionary<string, string> { ["sizes"] = "3072,64,64,10" },
+        Recipe = new Dictionary<string, string> { ["optimizer"] = "adamw", ["lr"] = "1e-3", ["schedule"] = "cosine", ["warmup"] = "0.1", ["crop-padding"] = "0", ["logit-scale"] = "20" },
+        TrainImages = 2000,
+    };
 
     public StagedModel Create(ArchitectureConfig config) => new Mlp(Sizes(config), config.Get("bias", "true") == "true");
 

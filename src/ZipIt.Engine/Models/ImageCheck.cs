@@ -30,7 +30,9 @@ internal static class ImageCheck
         {
             if (!state.TryGetValue(input.Tensor, out var weight) || input.Axis >= weight.dim()) continue;
             var channels = weight.shape[input.Axis];
-            if (images.dim() != weight.dim() || images.shape[1] != channels)
+            // A linear first layer (an MLP) reads images flattened: their features, not their rank, must fit.
+            var flattened = weight.dim() == 2 && images.dim() > 2 && images.shape[1..].Aggregate(1L, (a, b) => a * b) == channels;
+            if (!flattened && (images.dim() != weight.dim() || images.shape[1] != channels))
                 throw ZipItException.Input(
                     $"{name}: tensor '{tensor}' has shape {Format.Shape(images.shape)}; {model.Config} expects {ExpectedShape(weight.dim(), channels)}");
         }

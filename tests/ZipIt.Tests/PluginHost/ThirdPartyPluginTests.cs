@@ -40,6 +40,35 @@ public sealed class ThirdPartyPluginTests(SamplePluginBuild sample) : IClassFixt
     }
 
     [Fact]
+    public void Reproduce_runs_on_the_sample_plugins_architecture_by_its_declared_protocol()
+    {
+        using var dir = new TempDirectory();
+        var output = dir.File("out");
+        var result = Tool.Run("reproduce", "fmnist-5+5", "--plugins", sample.PluginFolder, "--arch", "mlp", "--cache", dir.File("cache"), "-o", output,
+            "--epochs", "1", "--train-images", "200", "--calibration", "100", "--validation-images", "100", "--test-images", "200",
+            "--alphas", "0.5", "--betas", "0.5", "--pairs", "1", "--json");
+        Assert.True(result.ExitCode == 0, result.ToString());
+        var report = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "report.json"))).RootElement;
+        // The protocol's variant and settings (the output width set by the host), its stop points from the MLP's graph.
+        Assert.Equal("mlp", report.GetProperty("options").GetProperty("variant").GetString());
+        Assert.Equal([2, 1], report.GetProperty("options").GetProperty("stops").EnumerateArray().Select(e => e.GetInt32()));
+        var labels = report.GetProperty("results").EnumerateArray().Select(r => r.GetProperty("label").GetString()).ToList();
+        Assert.Equal(["Model A", "Model B", "W.Avg", "Permute", "ZipIt!3/3", "MuDSC-zip", "MuDSC-align", "Ensemble", "ZipIt!2/3", "ZipIt!1/3"], labels);
+        // An MLP ties no grouped points: no comparison row is shown.
+        Assert.DoesNotContain(labels, l => l!.Contains("untied"));
+    }
+
+    [Fact]
+    public void Reproduce_refuses_an_architecture_without_a_protocol_in_one_line()
+    {
+        using var dir = new TempDirectory();
+        var result = Tool.Run("reproduce", "fmnist-5+5", "--arch", "nonesuch", "-o", dir.File("out"));
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("--arch nonesuch: no installed architecture has that name", result.Error);
+        Assert.False(Directory.Exists(dir.File("out")));
+    }
+
+    [Fact]
     public void The_sample_plugin_output_carries_no_torchsharp_libtorch_or_contract_copies()
     {
         var files = Directory.GetFiles(sample.PluginFolder, "*", SearchOption.AllDirectories).Select(Path.GetFileName).ToList();
