@@ -136,7 +136,8 @@ internal static partial class PlainWords
             case "System.Boolean": return "true or false";
             case "System.String": return "text";
         }
-        var type = typeof(PlainWords).Assembly.GetType(name) ?? Type.GetType(name);
+        // Option types are the tool's or the engine's (enums such as HeadKind live in the engine).
+        var type = typeof(PlainWords).Assembly.GetType(name) ?? typeof(ZipIt.Engine.Core.ZipItException).Assembly.GetType(name) ?? Type.GetType(name);
         if (type is { IsEnum: true })
             return "one of " + string.Join("|", Enum.GetNames(type).Select(n => n.ToLower(CultureInfo.InvariantCulture)));
         var simple = name[(name.LastIndexOf('.') + 1)..].Split('`')[0];
