@@ -70,9 +70,9 @@ public sealed class VitReproduceTests : IDisposable
     }
 
     [Theory]
-    [InlineData(new[] { "--arch", "cnn" }, "--arch must be resnet or vit, got 'cnn'")]
+    [InlineData(new[] { "--arch", "cnn" }, "--arch cnn: no installed architecture has that name")]
     [InlineData(new[] { "--init", "imagenet" }, "--init must be pretrained or scratch, got 'imagenet'")]
-    [InlineData(new[] { "--heads", "3" }, "--heads 3 does not divide --width 16")]
+    [InlineData(new[] { "--heads", "3" }, "vit-custom: ViT setting 'heads': 3")]
     [InlineData(new[] { "--depth", "0" }, "--depth must be at least 1, got 0")]
     [InlineData(new[] { "--set", "depth=4" }, "--set depth=…: use --depth")]
     [InlineData(new[] { "--init", "scratch", "--finetune-lr", "0.001" }, "--finetune-lr applies to --init pretrained only")]
