@@ -210,7 +210,8 @@ public sealed class DemoTests : IDisposable
     {
         var r = Demo(_dir.File("out"), "--norm", "ln");
         Assert.Equal(2, r.ExitCode);
-        Assert.Contains("--norm must be bn or gn", r.Error);
+        Assert.Contains("setting 'norm' must be 'bn' or 'gn', got 'ln'", r.Error);
+        Assert.False(Directory.Exists(_dir.File("out")));
     }
 
     [Fact]
