@@ -7,12 +7,17 @@ namespace ZipIt.Engine.Checkpoints;
 /// A checkpoint folder's <c>config.json</c> (Hugging Face, timm) as metadata for recognition:
 /// top-level strings, numbers and booleans as <c>config.FIELD</c>, and those of a nested
 /// <c>model_args</c> object (timm's constructor arguments, e.g. <c>num_heads</c>) as
-/// <c>config.model_args.FIELD</c>. Arrays, other objects and nulls are left out.
+/// <c>config.model_args.FIELD</c>. timm's <c>pretrained_cfg</c> object (input size, mean, std,
+/// crop) is kept whole as JSON text under <see cref="PretrainedConfigKey"/>, for the model's
+/// preprocessing. Arrays, other objects and nulls are left out.
 /// </summary>
 internal static class ModelConfigFile
 {
     /// <summary>The prefix of every key this adds.</summary>
     public const string Prefix = "config.";
+
+    /// <summary>timm's <c>pretrained_cfg</c> object, as JSON text.</summary>
+    public const string PretrainedConfigKey = Prefix + "pretrained_cfg";
 
     private const long MaxBytes = 10_000_000;
 
@@ -47,6 +52,8 @@ internal static class ModelConfigFile
             Add(result, Prefix, document.RootElement);
             if (document.RootElement.TryGetProperty("model_args", out var args) && args.ValueKind == JsonValueKind.Object)
                 Add(result, Prefix + "model_args.", args);
+            if (document.RootElement.TryGetProperty("pretrained_cfg", out var pretrained) && pretrained.ValueKind == JsonValueKind.Object)
+                result[PretrainedConfigKey] = JsonSerializer.Serialize(pretrained);
             return result;
         }
     }

@@ -63,6 +63,8 @@ public static class MetadataKeys
     public const string ClassNames = "zipit.class_names";
     /// <summary>Its head kind (<c>clip</c> or <c>logits</c>).</summary>
     public const string Head = "zipit.head";
+    /// <summary>How the model takes its images (JSON: size, channels, mean, std, resize, crop_pct, interpolation; see <c>Data/Preprocessing</c>).</summary>
+    public const string Preprocess = "zipit.preprocess";
     /// <summary>Its class-embedding source.</summary>
     public const string Embedding = "zipit.embedding";
     /// <summary>Its training seed.</summary>

@@ -52,6 +52,9 @@ internal sealed class DataTask : IDisposable
 
     public ImageTransform Transform(int size = 32, int channels = 3) => new(size, channels, Mean, Std);
 
+    /// <summary>What a model trained on this task records of its inputs (<see cref="Transform"/> as data).</summary>
+    public Preprocessing Preprocessing(int size = 32, int channels = 3) => new(size, channels, Mean, Std);
+
     public static DataTask Open(TaskSpec spec)
     {
         var source = DatasetCatalog.Open(spec.Dataset);
@@ -80,7 +83,8 @@ internal sealed class DataTask : IDisposable
 
     private static readonly Dictionary<ImageSet, (double[], double[])> Statistics = [];
 
-    private static (double[] Mean, double[] Std) StatisticsOf(ImageSet set)
+    /// <summary>Per-channel statistics of <paramref name="set"/>, computed once per process.</summary>
+    public static (double[] Mean, double[] Std) StatisticsOf(ImageSet set)
     {
         lock (Statistics)
         {

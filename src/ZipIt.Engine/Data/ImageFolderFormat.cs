@@ -24,7 +24,7 @@ namespace ZipIt.Engine.Data;
 /// </summary>
 internal sealed class ImageFolderFormat : DatasetFormat
 {
-    private const int TestEvery = 5;
+    public const int TestEvery = 5;
     private static readonly string[] Extensions = [".png", ".jpg", ".jpeg"];
 
     public override string Name => "image-folder";
@@ -73,21 +73,21 @@ internal sealed class ImageFolderFormat : DatasetFormat
         }
     }
 
-    private static bool IsSplit(string folder) =>
+    public static bool IsSplit(string folder) =>
         Directory.Exists(Path.Combine(folder, "train")) && Directory.Exists(Path.Combine(folder, "test")) &&
         ClassFolders(Path.Combine(folder, "train")).Any(HasImages);
 
-    private static IEnumerable<string> ClassFolders(string folder) =>
+    public static IEnumerable<string> ClassFolders(string folder) =>
         Directory.Exists(folder)
             ? Directory.EnumerateDirectories(folder).Where(d => !Path.GetFileName(d).StartsWith('.')).Order(StringComparer.Ordinal)
             : [];
 
-    private static bool IsImage(string path) => Extensions.Contains(Path.GetExtension(path), StringComparer.OrdinalIgnoreCase);
+    public static bool IsImage(string path) => Extensions.Contains(Path.GetExtension(path), StringComparer.OrdinalIgnoreCase);
 
-    private static bool HasImages(string folder) => Directory.EnumerateFiles(folder, "*", SearchOption.AllDirectories).Any(IsImage);
+    public static bool HasImages(string folder) => Directory.EnumerateFiles(folder, "*", SearchOption.AllDirectories).Any(IsImage);
 
     /// <summary>The image files of each class under <paramref name="root"/>, class by class, in ordinal order of their relative paths.</summary>
-    private static IEnumerable<(string Path, int Label)> Files(string root, IReadOnlyList<string> classes, bool required)
+    public static IEnumerable<(string Path, int Label)> Files(string root, IReadOnlyList<string> classes, bool required)
     {
         for (var label = 0; label < classes.Count; label++)
         {
@@ -100,10 +100,10 @@ internal sealed class ImageFolderFormat : DatasetFormat
         }
     }
 
-    private sealed record Decoded(SKBitmap Bitmap, int Label, bool Grey);
+    public sealed record Decoded(SKBitmap Bitmap, int Label, bool Grey);
 
     /// <summary>The image at <paramref name="path"/> as unpremultiplied RGBA bytes, and whether it is grey.</summary>
-    private static Decoded Decode(string path, int label)
+    public static Decoded Decode(string path, int label)
     {
         SKBitmap? bitmap = null;
         try

@@ -32,7 +32,8 @@ internal sealed record TaskSpec(string Dataset, IReadOnlyList<long>? Classes)
         return Classes;
     }
 
-    private static bool TryParseClasses(string text, out IReadOnlyList<long>? classes)
+    /// <summary>Parses a class list (<c>0-4</c>, <c>0,2,5-7</c>; <c>all</c> gives null).</summary>
+    public static bool TryParseClasses(string text, out IReadOnlyList<long>? classes)
     {
         classes = null;
         if (string.Equals(text, "all", StringComparison.OrdinalIgnoreCase)) return true;

@@ -17,6 +17,8 @@ internal sealed record MergeRecipe
     public string[]? Models { get; init; }
     public string? Data { get; init; }
     public long? Images { get; init; }
+    /// <summary>How datasets and image folders become model inputs, over the models' own: a preset (imagenet) or KEY=VALUE items.</summary>
+    public string[]? Preprocess { get; init; }
     public int? BatchSize { get; init; }
     public bool? ResetBn { get; init; }
     public string? Matcher { get; init; }
@@ -92,14 +94,16 @@ internal sealed record MergeRecipe
             try { return Path.GetFullPath(Path.Combine(dir, p)); }
             catch (ArgumentException) { throw ZipItException.Usage($"{Path.GetFileName(path)}: '{p.Replace("\0", "\\0")}' is not a valid path"); }
         }
+        // A data value is a path only when it names a file or folder beside the recipe; a dataset spec stays as written.
+        string? ResolveData(string? p) => Resolve(p) is { } full && (File.Exists(full) || Directory.Exists(full)) ? full : p;
         return recipe with
         {
             Models = recipe.Models?.Select(m => Resolve(m)!).ToArray(),
-            Data = Resolve(recipe.Data),
+            Data = ResolveData(recipe.Data),
             Output = Resolve(recipe.Output),
             Evaluate = recipe.Evaluate is null ? null : recipe.Evaluate with
             {
-                Data = Resolve(recipe.Evaluate.Data),
+                Data = ResolveData(recipe.Evaluate.Data),
                 ClassEmbeddings = Resolve(recipe.Evaluate.ClassEmbeddings),
             },
         };

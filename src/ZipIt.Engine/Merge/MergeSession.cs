@@ -33,14 +33,21 @@ internal sealed class MergeSession : IDisposable
     private IReadOnlyList<string>? _hashes;
     private bool _reset;
 
-    private MergeSession(EngineContext engine, List<LoadedModel> models, TensorDataset? calibration, bool ownsCalibration, StageClock clock)
+    private MergeSession(EngineContext engine, List<LoadedModel> models, TensorDataset? calibration, bool ownsCalibration, StageClock clock,
+        ModelPreprocessing.Agreement preprocessing)
     {
         _engine = engine;
         Models = models;
         Calibration = calibration;
         _ownsCalibration = ownsCalibration;
         Clock = clock;
+        _preprocessing = preprocessing;
     }
+
+    private readonly ModelPreprocessing.Agreement _preprocessing;
+
+    /// <summary>How the models take their images (theirs, or <c>--preprocess</c>); null when unknown or when they disagree. A merged model records it.</summary>
+    public Preprocessing? Preprocessing => _preprocessing.Value;
 
     public IReadOnlyList<LoadedModel> Models { get; }
 
@@ -68,15 +75,65 @@ internal sealed class MergeSession : IDisposable
         TensorDataset? data = null;
         try
         {
-            data = inputs.Calibration ?? (inputs.Data is { } path ? TensorDataset.Load(path, inputs.Images) : null);
+            var source = inputs.Calibration is null && inputs.Data is { } text ? DataSource.Parse(text, inputs.DataOption) : null;
+            var preprocessing = ModelPreprocessing.Agree(models, inputs.Preprocess, SessionInputs.PreprocessOption);
+            if (preprocessing.Conflict is { } conflict)
+            {
+                if (source?.NeedsPreprocessing == true) throw ZipItException.Input($"{inputs.DataOption} {source}: {conflict}; pass {SessionInputs.PreprocessOption} to choose");
+                if (inputs.Merging) engine.Logger.LogWarning("{Conflict}; the merged model records no preprocessing", conflict);
+            }
+            data = inputs.Calibration ?? (source is null ? null : clock.Time("data", () => source.Load(new DataRequest(inputs.DataOption)
+            {
+                Preprocessing = preprocessing.Value,
+                WhyNoPreprocessing = preprocessing.Why,
+                Images = inputs.Images,
+                Seed = inputs.Seed,
+                Cancellation = engine.Cancellation,
+            })));
+            if (source is { NeedsPreprocessing: true } && data is not null)
+                engine.Logger.LogInformation("{Option} {Source}: {Count} images, preprocessed as {From} says: {Value}", inputs.DataOption, source, data.Count,
+                    preprocessing.Why, preprocessing.Value);
             if (data is not null)
                 foreach (var m in models) ImageCheck.Require(m, data.Images, inputs.Data ?? data.Path);
-            return new MergeSession(engine, models, data, ownsCalibration: inputs.Calibration is null, clock);
+            return new MergeSession(engine, models, data, ownsCalibration: inputs.Calibration is null, clock, preprocessing);
         }
         catch
         {
             if (inputs.Calibration is null) data?.Dispose();
             foreach (var m in models) m.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Labelled (when <paramref name="labelsRequired"/>) images from <paramref name="text"/> (a
+    /// tensor file, a dataset spec or an image folder, see <see cref="DataSource"/>) that every model
+    /// of the session takes; a dataset spec naming no split reads <paramref name="defaultSplit"/>.
+    /// The caller owns them.
+    /// </summary>
+    public TensorDataset LoadData(string text, string option, DataSplit defaultSplit, bool labelsRequired, long? images = null, long seed = 0)
+    {
+        var source = DataSource.Parse(text, option);
+        if (source.NeedsPreprocessing && _preprocessing.Conflict is { } conflict)
+            throw ZipItException.Input($"{option} {source}: {conflict}; pass {SessionInputs.PreprocessOption} to choose");
+        var data = Clock.Time("data", () => source.Load(new DataRequest(option)
+        {
+            Preprocessing = Preprocessing,
+            WhyNoPreprocessing = _preprocessing.Why,
+            Images = images,
+            Seed = seed,
+            DefaultSplit = defaultSplit,
+            LabelsRequired = labelsRequired,
+            Cancellation = _engine.Cancellation,
+        }));
+        try
+        {
+            RequireImages(data, text);
+            return data;
+        }
+        catch
+        {
+            data.Dispose();
             throw;
         }
     }
@@ -259,9 +316,12 @@ internal sealed class MergeSession : IDisposable
     {
         var hashes = FileHashes;
         var stop = StopPoint.Parse(spec.Stop, Graph, Config);
-        using var test = spec.Evaluation is null ? null : TensorDataset.Load(spec.Evaluation.Data, labelsRequired: true);
-        using var embeddings = spec.Evaluation?.EmbeddingsFile is { } e ? ClassEmbeddingsFile.Read(e) : null;
-        if (test is not null) ImageCheck.Require(Models[0], test.Images, spec.Evaluation!.Data);
+        using var test = spec.Evaluation is null ? null : LoadData(spec.Evaluation.Data, SessionInputs.EvalDataOption, DataSplit.Test, labelsRequired: true);
+        var heads = spec.Evaluation is { } plan
+            ? ModelHeads.Resolve(Models, plan.Head, plan.EmbeddingsFile, plan.Tasks, "--head", "--class-embeddings")
+            : null;
+        using var embeddings = heads?.Embeddings;
+        if (spec.Evaluation is { } asked && heads is not null) spec = spec with { Evaluation = asked with { Head = heads.Head } };
         if (Calibration is null) _engine.Logger.LogWarning("no calibration data: BatchNorm statistics are merged as they are, not reset");
         var collected = spec.Required.HasFlag(MatcherInputs.Activations) && Calibration is not null ? Zipper.PointsUpTo(Graph, stop) : [];
         if (collected.Count > 0) RequireTapSets(spec.TapSets);
@@ -279,7 +339,7 @@ internal sealed class MergeSession : IDisposable
             // Evaluated as stored: a checkpoint written in f16 or bf16 is evaluated with weights rounded to that type.
             if (spec.DType != ScalarType.Float32) ModelWriter.RoundTo(merged, spec.DType);
             var result = spec.Evaluation is { } evaluation
-                ? Evaluate(name, merged, test!, spec.BatchSize, evaluation.Tasks, evaluation.Head, embeddings) with { Models = [name] }
+                ? Evaluate(name, merged, test!, spec.BatchSize, evaluation.Tasks, evaluation.Head!.Value, embeddings) with { Models = [name] }
                 : null;
             var sources = Models.Select((m, i) => new MergeOutcome.Source(Path.GetFileName(m.Path), hashes[i], m.Metadata.GetValueOrDefault(MetadataKeys.Task))).ToList();
             return new MergeOutcome(merged, spec, StopPoint.Label(Graph, stop), stop is not null, result, sources, Config, Calibration?.Count, test?.Count);
@@ -292,14 +352,43 @@ internal sealed class MergeSession : IDisposable
     }
 
     /// <summary>How the merged checkpoint says it was made.</summary>
-    private Dictionary<string, string> Provenance(IReadOnlyList<string> hashes, MergeSpec spec) => new()
+    private Dictionary<string, string> Provenance(IReadOnlyList<string> hashes, MergeSpec spec)
     {
-        [MetadataKeys.Sources] = JsonSerializer.Serialize(Models.Select(m => Path.GetFileName(m.Path))),
-        [MetadataKeys.SourceHashes] = JsonSerializer.Serialize(hashes.Select(h => "sha256:" + h)),
-        [MetadataKeys.Recipe] = JsonSerializer.Serialize(spec.Recipe, new JsonSerializerOptions(Json.Options) { WriteIndented = false }),
-        [MetadataKeys.Matcher] = spec.Matcher.Name,
-        [MetadataKeys.MatcherSettings] = JsonSerializer.Serialize(spec.Settings.Effective),
-    };
+        var metadata = new Dictionary<string, string>
+        {
+            [MetadataKeys.Sources] = JsonSerializer.Serialize(Models.Select(m => Path.GetFileName(m.Path))),
+            [MetadataKeys.SourceHashes] = JsonSerializer.Serialize(hashes.Select(h => "sha256:" + h)),
+            [MetadataKeys.Recipe] = JsonSerializer.Serialize(spec.Recipe, new JsonSerializerOptions(Json.Options) { WriteIndented = false }),
+            [MetadataKeys.Matcher] = spec.Matcher.Name,
+            [MetadataKeys.MatcherSettings] = JsonSerializer.Serialize(spec.Settings.Effective),
+        };
+        foreach (var (k, v) in Inherited()) metadata[k] = v;
+        return metadata;
+    }
+
+    /// <summary>
+    /// What a merged model takes over from its sources, so that it is evaluated and fed as they
+    /// are: the shared preprocessing, and the head kind and class-embedding spec where every
+    /// source records the same.
+    /// </summary>
+    public Dictionary<string, string> Inherited()
+    {
+        var metadata = new Dictionary<string, string>();
+        if (Preprocessing is { } p) metadata[MetadataKeys.Preprocess] = p.ToJson();
+        foreach (var key in new[] { MetadataKeys.Head, MetadataKeys.Embedding })
+        {
+            var values = Models.Select(m => m.Metadata.GetValueOrDefault(key)).Distinct().ToList();
+            if (values is [{ } shared]) metadata[key] = shared;
+        }
+        // The union of the sources' classes: what a clip head's class-name vectors are made from.
+        var names = ModelHeads.ClassNames(Models);
+        if (names.Count > 0)
+        {
+            metadata[MetadataKeys.Classes] = JsonSerializer.Serialize(names.Keys);
+            metadata[MetadataKeys.ClassNames] = JsonSerializer.Serialize(names.Values);
+        }
+        return metadata;
+    }
 
     private TensorDataset RequireCalibration(string what) =>
         Calibration ?? throw new InvalidOperationException($"{what} needs calibration images, and this session was opened without any");
@@ -321,7 +410,7 @@ internal sealed record SessionInputs(IReadOnlyList<string> Models)
     /// <summary>An architecture or variant name every model must be (null: recognised from the files).</summary>
     public string? Arch { get; init; }
 
-    /// <summary>Calibration images to read (<c>.safetensors</c> with tensor <c>images</c>), at most <see cref="Images"/> of them.</summary>
+    /// <summary>Calibration images to read: a tensor file, a dataset spec or an image folder (<see cref="DataSource"/>), at most <see cref="Images"/> of them.</summary>
     public string? Data { get; init; }
 
     public long? Images { get; init; }
@@ -334,6 +423,18 @@ internal sealed record SessionInputs(IReadOnlyList<string> Models)
     /// one (evaluate, reset-bn, predict: any configurations, partial zips' heads allowed).
     /// </summary>
     public bool Merging { get; init; } = true;
+
+    /// <summary><c>--preprocess</c> items (a preset, KEY=VALUE) over the models' own preprocessing.</summary>
+    public IReadOnlyList<string>? Preprocess { get; init; }
+
+    /// <summary>The seed of a class-balanced draw of <see cref="Images"/> images from a dataset or folder.</summary>
+    public long Seed { get; init; }
+
+    /// <summary>The option that named <see cref="Data"/>, for messages.</summary>
+    public string DataOption { get; init; } = "--data";
+
+    public const string PreprocessOption = "--preprocess";
+    public const string EvalDataOption = "--eval-data";
 }
 
 /// <summary>How one merged model is made from a session's models: one row of a results table.</summary>

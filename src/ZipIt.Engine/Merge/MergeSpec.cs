@@ -1,5 +1,6 @@
 using ZipIt.Engine.Checkpoints;
 using ZipIt.Engine.Core;
+using ZipIt.Engine.Data;
 using ZipIt.Engine.Evaluate;
 using ZipIt.Engine.Matching;
 using ZipIt.Engine.Output;
@@ -25,6 +26,8 @@ internal sealed record MergeSpec
     /// <summary>Calibration images; null only for data-free matchers (BatchNorm is then merged as it is).</summary>
     public string? Data { get; init; }
     public long? Images { get; init; }
+    /// <summary><c>--preprocess</c> items over the models' own preprocessing (null: theirs).</summary>
+    public IReadOnlyList<string>? Preprocess { get; init; }
     public required int BatchSize { get; init; }
     public required bool ResetBn { get; init; }
     public required IMatcher Matcher { get; init; }
@@ -42,7 +45,9 @@ internal sealed record MergeSpec
     /// <summary>The recipe with every default filled in: what is written beside the output and recorded in its metadata.</summary>
     public required MergeRecipe Recipe { get; init; }
 
-    public sealed record EvaluationPlan(string Data, IReadOnlyList<EvaluationTask> Tasks, HeadKind Head, string? EmbeddingsFile);
+    /// <param name="Head">How outputs are read; null: as the models record (<c>zipit.head</c>), see <see cref="ModelHeads"/>.</param>
+    /// <param name="EmbeddingsFile">A clip head's class embeddings; null: the models' recorded spec.</param>
+    public sealed record EvaluationPlan(string Data, IReadOnlyList<EvaluationTask> Tasks, HeadKind? Head, string? EmbeddingsFile);
 
     /// <summary>The checks of <see cref="MergeRecipe.Resolve"/>; errors name settings as <paramref name="names"/> says.</summary>
     internal static MergeSpec Resolve(MergeRecipe given, PluginCatalog plugins, SettingNames names)
@@ -66,17 +71,18 @@ internal sealed record MergeSpec
         if (recipe.Evaluate is { } e)
         {
             if (e.Data is null || e.Tasks is null) throw ZipItException.Usage($"evaluation needs both data ({names["evaluate.data"]}) and tasks ({names["evaluate.tasks"]})");
-            var head = HeadKind.Logits;
-            if (e.Head is not null && !Enum.TryParse(e.Head, ignoreCase: true, out head))
-                throw ZipItException.Usage($"{names["evaluate.head"]} {e.Head}: expected logits or clip");
-            if (head == HeadKind.Clip && e.ClassEmbeddings is null) throw ZipItException.Usage($"{names["evaluate.head"]} clip needs {names["evaluate.classEmbeddings"]} FILE");
+            HeadKind? head = null;
+            if (e.Head is not null)
+                head = Enum.TryParse<HeadKind>(e.Head, ignoreCase: true, out var h) ? h : throw ZipItException.Usage($"{names["evaluate.head"]} {e.Head}: expected logits or clip");
             evaluation = new EvaluationPlan(e.Data, EvaluationTask.Parse(e.Tasks), head, e.ClassEmbeddings);
         }
 
-        foreach (var (key, path) in recipe.Models.Select(m => ("models", (string?)m))
-                     .Append(("data", recipe.Data)).Append(("evaluate.data", evaluation?.Data)).Append(("evaluate.classEmbeddings", evaluation?.EmbeddingsFile)))
+        foreach (var (key, path) in recipe.Models.Select(m => ("models", (string?)m)).Append(("evaluate.classEmbeddings", evaluation?.EmbeddingsFile)))
             if (path is not null && !File.Exists(path) && !Directory.Exists(path))
                 throw ZipItException.Input($"{names[key]} {path}: no such file");
+        // Data is a tensor file, a dataset spec or an image folder: each is checked for what it is.
+        foreach (var (key, text) in new[] { ("data", recipe.Data), ("evaluate.data", evaluation?.Data) })
+            if (text is not null) DataSource.Parse(text, names[key]);
         // Outputs: never an input, and their folder writable, before any work.
         OutputGuard.RequireDistinct(
             [.. recipe.Models.Select(m => new OutputGuard.Named(names["models"], m)), new(names["data"], recipe.Data), new(names["evaluate.data"], evaluation?.Data),
@@ -91,6 +97,7 @@ internal sealed record MergeSpec
             Arch = recipe.Arch,
             Data = recipe.Data,
             Images = recipe.Images,
+            Preprocess = recipe.Preprocess,
             BatchSize = batch,
             ResetBn = recipe.ResetBn!.Value,
             Matcher = matcher,

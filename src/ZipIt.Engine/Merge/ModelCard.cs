@@ -101,7 +101,7 @@ internal sealed record ModelCard
             ResetBaseBn = spec.ResetBn,
             DType = StorageDType.Name(spec.DType),
             Evaluation = spec.Evaluation is { } e && outcome.Evaluation is { } result && outcome.EvaluationImages is { } n
-                ? new Evaluated(Path.GetFileName(e.Data), n, e.Head.ToString().ToLowerInvariant(), e.Tasks, result)
+                ? new Evaluated(Path.GetFileName(e.Data), n, (e.Head ?? HeadKind.Logits).ToString().ToLowerInvariant(), e.Tasks, result)
                 : null,
             Command = command,
             RecipeFile = Path.GetFileName(spec.Output) + ".recipe.json",

@@ -1,18 +1,16 @@
-using System.Security.Cryptography;
-using System.Text;
 using TorchSharp;
 using ZipIt.Engine.Checkpoints;
 using static TorchSharp.torch;
 using ZipIt.Engine.Core;
+using ZipIt.Engine.Evaluate;
 
 namespace ZipIt.Engine.Train;
 
 /// <summary>
 /// The shared output space of class-embedding heads (ZipIt! §7.2, where CLIP text embeddings play
 /// this part): one unit vector per class. Models trained on different tasks are pulled towards the
-/// same vectors, so their outputs can be compared and merged. Without a file, each class gets a
-/// seeded Gaussian vector whose seed is a hash of the class name: the same name gives the same
-/// vector on every machine, in every run, for every task that contains it.
+/// same vectors, so their outputs can be compared and merged. Without a file, each class gets its
+/// <see cref="ClassNameEmbeddings"/> vector (a seeded Gaussian hashed from its name).
 /// </summary>
 internal static class ClassEmbeddings
 {
@@ -23,14 +21,7 @@ internal static class ClassEmbeddings
     public static Tensor FromNames(IReadOnlyList<string> names, int dimension)
     {
         if (dimension < 2) throw ZipItException.Usage($"--embedding-dim must be at least 2, got {dimension}");
-        using var scope = NewDisposeScope();
-        var rows = names.Select(name =>
-        {
-            var hash = SHA256.HashData(Encoding.UTF8.GetBytes(name));
-            var seed = BitConverter.ToInt64(hash, 0) & long.MaxValue;
-            return torch.randn([dimension], dtype: ScalarType.Float64, generator: new Generator((ulong)seed));
-        }).ToList();
-        return nn.functional.normalize(torch.stack(rows).to(ScalarType.Float32), dim: 1).MoveToOuterDisposeScope();
+        return ClassNameEmbeddings.For(names, dimension);
     }
 
     /// <summary>Rows of tensor <c>embeddings</c> [K, D] of <paramref name="path"/> for class ids <paramref name="classes"/>, normalised.</summary>

@@ -86,6 +86,7 @@ internal static class TrainingRun
         metadata[TaskKey] = task.Name;
         metadata[ClassesKey] = JsonSerializer.Serialize(task.Classes);
         metadata[ClassNamesKey] = JsonSerializer.Serialize(task.ClassNames);
+        metadata[MetadataKeys.Preprocess] = task.Preprocessing(options.ImageSize).ToJson();
         metadata[HeadKey] = recipe.Head.ToString().ToLowerInvariant();
         metadata[EmbeddingKey] = recipe.Head != TrainHead.Clip ? "none"
             : options.EmbeddingsFile is { } f ? $"file:{Path.GetFileName(f)}" : $"class-name-hash:{recipe.EmbeddingDimension}";

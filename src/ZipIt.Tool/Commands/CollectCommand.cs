@@ -22,7 +22,8 @@ internal static class CollectCommand
     public static Command Create(CommandRunner runner)
     {
         var models = new Argument<string[]>("models") { Description = "Two or more checkpoints of one architecture and width.", Arity = new ArgumentArity(2, 64) };
-        var data = DataOptions.Data();
+        var data = DataOptions.Data("Calibration images");
+        var preprocess = DataOptions.Preprocess();
         var images = DataOptions.Images();
         var batchSize = DataOptions.BatchSize();
         var resetBn = new Option<bool>("--reset-bn")
@@ -37,21 +38,21 @@ internal static class CollectCommand
         var maxMemory = CommonOptions.MaxMemory();
         var command = new Command("collect", "Collect per-merge-point feature covariances of two or more models over calibration data.")
         {
-            models, data, images, batchSize, resetBn, tapSets, output, arch, maxMemory, json, CommonOptions.Device(),
+            models, data, images, preprocess, batchSize, resetBn, tapSets, output, arch, maxMemory, json, CommonOptions.Device(),
         };
         command.SetAction((parse, ct) => Task.FromResult(runner.Run(parse, ct, ctx => Execute(ctx,
-            ctx.Value(models)!, ctx.Value(data)!, ctx.Value(images), ctx.Value(batchSize), ctx.Value(resetBn), ctx.Value(output)!, ctx.Value(arch), ctx.Value(json), ctx.Value(tapSets) ?? [], ctx.Value(maxMemory)))));
+            ctx.Value(models)!, ctx.Value(data)!, ctx.Value(images), ctx.Value(batchSize), ctx.Value(resetBn), ctx.Value(output)!, ctx.Value(arch), ctx.Value(json), ctx.Value(tapSets) ?? [], ctx.Value(maxMemory), ctx.Value(preprocess)))));
         return command;
     }
 
-    private static int Execute(CommandContext ctx, string[] paths, string dataPath, long? images, int batchSize, bool resetBn, string output, string? arch, bool json, string[] tapSets, string? maxMemoryText)
+    private static int Execute(CommandContext ctx, string[] paths, string dataPath, long? images, int batchSize, bool resetBn, string output, string? arch, bool json, string[] tapSets, string? maxMemoryText, string[]? preprocess)
     {
         DataOptions.Validate(images, batchSize);
         var maxMemory = CommonOptions.MaxMemoryBytes(maxMemoryText);
         OutputGuard.RequireDistinct([.. paths.Select(m => new OutputGuard.Named("MODEL", m)), new("--data", dataPath)], [new("--output", output)]);
         OutputGuard.RequireWritable("--output", output);
         var clock = Stopwatch.StartNew();
-        using var session = MergeSession.Open(ctx.Engine(maxMemory), new SessionInputs(paths) { Arch = arch, Data = dataPath, Images = images });
+        using var session = MergeSession.Open(ctx.Engine(maxMemory), new SessionInputs(paths) { Arch = arch, Data = dataPath, Images = images, Preprocess = preprocess });
         var graph = session.Graph;
         var dataset = session.Calibration!;
         session.RequireTapSets(tapSets);

@@ -25,17 +25,18 @@ internal static class EvaluateCommand
     public static Command Create(CommandRunner runner)
     {
         var models = new Argument<string[]>("models") { Description = "Checkpoints to evaluate (plain or multi-head), each on its own.", Arity = ArgumentArity.OneOrMore };
-        var data = DataOptions.Data();
+        var data = DataOptions.Data("Labelled test images (a dataset spec naming no split reads its test split)");
+        var preprocess = DataOptions.Preprocess();
         var images = DataOptions.Images();
         var batchSize = DataOptions.BatchSize();
         var tasks = new Option<string[]>("--task") { Description = "A task as NAME=CLASSES (e.g. a=0-4). Repeatable; head i of a multi-head model answers task i.", Required = true, Arity = ArgumentArity.OneOrMore, HelpName = "NAME=CLASSES" };
-        var head = CommonOptions.Choice<HeadKind>("--head", "How outputs are read: logits, or clip (cosine with --class-embeddings).", HeadKind.Logits);
-        var embeddings = new Option<string?>("--class-embeddings") { Description = "A .safetensors file with tensor 'embeddings' [K, D], row c for class c (clip heads).", HelpName = "FILE" };
+        var head = CommonOptions.Choice<HeadKind>("--head", "How outputs are read: logits, or clip (cosine with class embeddings); default: as the models record (zipit.head), refused where it contradicts them.");
+        var embeddings = new Option<string?>("--class-embeddings") { Description = "A .safetensors file with tensor 'embeddings' [K, D], row c for class c (clip heads); default: regenerated from the class names the models record (class-name-hash:D).", HelpName = "FILE" };
         var ensemble = new Option<bool>("--ensemble") { Description = "Also evaluate the given single-head models together as an ensemble (model i answers task i): the usual upper bound." };
         var resetBnData = new Option<string?>("--reset-bn-data")
         {
-            Description = "First reset every model's BatchNorm statistics on these images (a .safetensors file with tensor 'images'), in memory, as merges and reproduce's base rows get (ZipIt! §5).",
-            HelpName = "FILE",
+            Description = "First reset every model's BatchNorm statistics on these images (as --data; a dataset spec naming no split reads its train split), in memory, as merges and reproduce's base rows get (ZipIt! §5).",
+            HelpName = "SOURCE",
         };
         var output = new Option<string?>("--output", "-o") { Description = "Write the JSON report here.", HelpName = "FILE" };
         var markdown = new Option<string?>("--markdown") { Description = "Write the Markdown table here.", HelpName = "FILE" };
@@ -43,33 +44,39 @@ internal static class EvaluateCommand
         var json = CommonOptions.Json();
         var command = new Command("evaluate", "Measure per-task, joint and average accuracy (and FLOPs) of models, partial zips and ensembles.")
         {
-            models, data, tasks, head, embeddings, ensemble, resetBnData, images, batchSize, output, markdown, arch, json, CommonOptions.Device(),
+            models, data, tasks, head, embeddings, ensemble, resetBnData, images, preprocess, batchSize, output, markdown, arch, json, CommonOptions.Device(),
         };
         command.SetAction((parse, ct) => Task.FromResult(runner.Run(parse, ct, ctx => Execute(ctx,
-            ctx.Value(models)!, ctx.Value(data)!, ctx.Value(tasks)!, ctx.Value(head) ?? HeadKind.Logits, ctx.Value(embeddings), ctx.Value(ensemble),
-            ctx.Value(resetBnData), ctx.Value(images), ctx.Value(batchSize), ctx.Value(output), ctx.Value(markdown), ctx.Value(arch), ctx.Value(json)))));
+            ctx.Value(models)!, ctx.Value(data)!, ctx.Value(tasks)!, ctx.Value(head), ctx.Value(embeddings), ctx.Value(ensemble),
+            ctx.Value(resetBnData), ctx.Value(images), ctx.Value(batchSize), ctx.Value(output), ctx.Value(markdown), ctx.Value(arch), ctx.Value(json), ctx.Value(preprocess)))));
         return command;
     }
 
-    private static int Execute(CommandContext ctx, string[] paths, string dataPath, string[] taskSpecs, HeadKind head, string? embeddingsPath,
-        bool ensemble, string? resetBnPath, long? images, int batchSize, string? output, string? markdown, string? arch, bool json)
+    private static int Execute(CommandContext ctx, string[] paths, string dataPath, string[] taskSpecs, HeadKind? askedHead, string? embeddingsPath,
+        bool ensemble, string? resetBnPath, long? images, int batchSize, string? output, string? markdown, string? arch, bool json, string[]? preprocess)
     {
         DataOptions.Validate(images, batchSize);
         OutputGuard.RequireDistinct([.. paths.Select(m => new OutputGuard.Named("MODEL", m)), new("--data", dataPath), new("--class-embeddings", embeddingsPath), new("--reset-bn-data", resetBnPath)],
             [new("--output", output), new("--markdown", markdown)]);
         var clock = Stopwatch.StartNew();
         var tasks = EvaluationTask.Parse(taskSpecs);
-        if (head == HeadKind.Clip && embeddingsPath is null) throw ZipItException.Usage("--head clip needs --class-embeddings FILE");
-        using var embeddings = embeddingsPath is null ? null : ClassEmbeddingsFile.Read(embeddingsPath);
-        using var dataset = TensorDataset.Load(dataPath, images, labelsRequired: true);
-        CheckLabels(ctx, dataset, dataPath, tasks);
         var results = new List<EvaluationResult>();
         var counts = new Dictionary<string, long>();
         // Every input is checked before the first forward pass (a BatchNorm reset is one): opening
         // checks the models and the reset images, then the test images and the tasks.
-        using var session = MergeSession.Open(ctx.Engine(), new SessionInputs(paths) { Arch = arch, Merging = false, Data = resetBnPath });
+        using var session = MergeSession.Open(ctx.Engine(), new SessionInputs(paths)
+        {
+            Arch = arch, Merging = false, Data = resetBnPath, DataOption = "--reset-bn-data", Preprocess = preprocess,
+        });
+        using var dataset = session.LoadData(dataPath, "--data", DataSplit.Test, labelsRequired: true, images);
+        CheckLabels(ctx, dataset, dataPath, tasks);
         var loaded = session.Models;
         var resetBn = session.Calibration;
+        var reading = ModelHeads.Resolve(loaded, askedHead, embeddingsPath, tasks);
+        var head = reading.Head;
+        using var embeddings = reading.Embeddings;
+        if (askedHead is null && head == HeadKind.Clip)
+            ctx.Logger.LogInformation("reading the models' clip heads against {Embeddings} class embeddings", reading.EmbeddingsFrom);
         foreach (var (model, path) in loaded.Zip(paths))
         {
             var outputs = ImageCheck.Require(model, dataset.Images, dataPath);

@@ -32,8 +32,9 @@ internal static class MergeCommand
     {
         var recipe = new Argument<string?>("recipe") { Description = "A JSON recipe (keys: models, data, images, batchSize, resetBn, matcher, preset, alpha, beta, settings, stop, seed, output, dtype, card, evaluate).", Arity = ArgumentArity.ZeroOrOne };
         var models = new Option<string[]>("--models") { Description = "Two or more checkpoints of one architecture and width.", Arity = ArgumentArity.OneOrMore, AllowMultipleArgumentsPerToken = true, HelpName = "FILE" };
-        var data = new Option<string?>("--data") { Description = "Calibration images (.safetensors with tensor 'images') for collecting statistics and resetting BatchNorm; data-free matchers (average, mudsc with balance 1) run without it.", HelpName = "FILE" };
+        var data = new Option<string?>("--data") { Description = $"Calibration images for collecting statistics and resetting BatchNorm: {DataOptions.SourceHelp}; data-free matchers (average, mudsc with balance 1) run without it.", HelpName = "SOURCE" };
         var images = DataOptions.Images();
+        var preprocess = DataOptions.Preprocess();
         var batchSize = new Option<int?>("--batch-size") { Description = "Images per forward pass (default 100).", HelpName = "N" };
         var resetBn = new Option<bool?>("--reset-bn") { Description = "Reset the base models' BatchNorm statistics before collecting (default true, as the paper)." };
         var matcher = new Option<string?>("--matcher") { Description = "zipit (default), permute, average, or a plugin's matcher.", HelpName = "NAME" };
@@ -48,16 +49,16 @@ internal static class MergeCommand
         var dtype = new Option<string?>("--dtype") { Description = $"Store the merged checkpoint's floating-point tensors as {StorageDType.Names} (default f32); evaluation uses the weights as stored.", HelpName = "TYPE" };
         var noCard = new Option<bool>("--no-card", "--no-write-model-card") { Description = "Do not write the model card (README) beside the output." };
         var squared = new Option<bool>("--squared-running-var") { Description = "Merge BatchNorm running variances with the squared merge matrix (the paper's appendix) rather than the plain one (the reference code); irrelevant when BatchNorm is reset." };
-        var evalData = new Option<string?>("--eval-data") { Description = "Evaluate the merged model on these labelled images.", HelpName = "FILE" };
+        var evalData = new Option<string?>("--eval-data") { Description = "Evaluate the merged model on these labelled images (as --data; a dataset spec naming no split reads its test split).", HelpName = "SOURCE" };
         var tasks = new Option<string[]>("--task") { Description = "Evaluation task NAME=CLASSES (repeatable; needs --eval-data).", Arity = ArgumentArity.OneOrMore, HelpName = "NAME=CLASSES" };
-        var head = CommonOptions.Choice<HeadKind>("--head", "How outputs are read for evaluation: logits (default) or clip.");
-        var embeddings = new Option<string?>("--class-embeddings") { Description = "Class embeddings for clip heads.", HelpName = "FILE" };
+        var head = CommonOptions.Choice<HeadKind>("--head", "How outputs are read for evaluation: logits or clip; default: as the models record (zipit.head).");
+        var embeddings = new Option<string?>("--class-embeddings") { Description = "Class embeddings for clip heads; default: regenerated from the class names the models record.", HelpName = "FILE" };
         var json = CommonOptions.Json();
         var maxMemory = CommonOptions.MaxMemory();
         var device = CommonOptions.Device();
         var command = new Command("merge", "Run the whole merge (collect, match, zip, reset BN, evaluate) from flags or a JSON recipe.")
         {
-            recipe, models, data, images, batchSize, resetBn, tapSets, matcher, preset, alpha, beta, set, stop, seed, squared, output, dtype, noCard, evalData, tasks, head, embeddings, maxMemory, json, device,
+            recipe, models, data, images, preprocess, batchSize, resetBn, tapSets, matcher, preset, alpha, beta, set, stop, seed, squared, output, dtype, noCard, evalData, tasks, head, embeddings, maxMemory, json, device,
         };
         command.SetAction((parse, ct) => Task.FromResult(runner.Run(parse, ct, ctx =>
         {
@@ -69,7 +70,7 @@ internal static class MergeCommand
             if (Flag(evalData) is not null || Flag(tasks) is not null || Flag(head) is not null || Flag(embeddings) is not null)
                 evaluation = (evaluation ?? new MergeRecipe.EvaluationRecipe()) with
                 {
-                    Data = FullPath(Flag(evalData)) ?? evaluation?.Data,
+                    Data = DataPath(Flag(evalData)) ?? evaluation?.Data,
                     Tasks = Flag(tasks) ?? evaluation?.Tasks,
                     Head = Flag(head)?.ToString().ToLowerInvariant() ?? evaluation?.Head,
                     ClassEmbeddings = FullPath(Flag(embeddings)) ?? evaluation?.ClassEmbeddings,
@@ -78,8 +79,9 @@ internal static class MergeCommand
             var resolved = file with
             {
                 Models = Flag(models)?.Select(m => FullPath(m)!).ToArray() ?? file.Models,
-                Data = FullPath(Flag(data)) ?? file.Data,
+                Data = DataPath(Flag(data)) ?? file.Data,
                 Images = Flag(images) ?? file.Images,
+                Preprocess = Flag(preprocess) is { Length: > 0 } p ? p : file.Preprocess,
                 BatchSize = Flag(batchSize) ?? file.BatchSize,
                 ResetBn = Flag(resetBn) ?? file.ResetBn,
                 Matcher = Flag(matcher) ?? file.Matcher,
@@ -104,6 +106,9 @@ internal static class MergeCommand
 
     private static string? FullPath(string? path) => path is null ? null : Path.GetFullPath(path);
 
+    /// <summary>A data source as the recipe keeps it: a file or folder as a full path, a dataset spec as written.</summary>
+    private static string? DataPath(string? text) => text is not null && (File.Exists(text) || Directory.Exists(text)) ? Path.GetFullPath(text) : text;
+
     /// <summary>How merge's errors name the recipe's keys: as the flags that set them.</summary>
     private static readonly SettingNames Flags = new(new Dictionary<string, string>
     {
@@ -127,7 +132,7 @@ internal static class MergeCommand
         try
         {
             var spec = recipe.Resolve(ctx.Plugins, Flags);
-            using var session = MergeSession.Open(engine, new SessionInputs(spec.Models) { Arch = spec.Arch, Data = spec.Data, Images = spec.Images }, clock);
+            using var session = MergeSession.Open(engine, new SessionInputs(spec.Models) { Arch = spec.Arch, Data = spec.Data, Images = spec.Images, Preprocess = spec.Preprocess }, clock);
             return Write(ctx, session.Run(spec), clock, command, json, wall);
         }
         catch when (created)

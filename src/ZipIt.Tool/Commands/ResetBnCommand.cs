@@ -21,7 +21,8 @@ internal static class ResetBnCommand
     public static Command Create(CommandRunner runner)
     {
         var model = CommonOptions.Checkpoint("The model (a plain or multi-head checkpoint).");
-        var data = DataOptions.Data();
+        var data = DataOptions.Data("Calibration images");
+        var preprocess = DataOptions.Preprocess();
         var images = DataOptions.Images();
         var batchSize = DataOptions.BatchSize();
         var output = new Option<string?>("--output", "-o") { Description = "Checkpoint to write (.safetensors); never the model itself (see --in-place).", HelpName = "FILE" };
@@ -30,19 +31,19 @@ internal static class ResetBnCommand
         var json = CommonOptions.Json();
         var command = new Command("reset-bn", "Recompute a model's BatchNorm statistics (trunk and heads) from calibration data.")
         {
-            model, data, images, batchSize, output, inPlace, arch, json, CommonOptions.Device(),
+            model, data, images, preprocess, batchSize, output, inPlace, arch, json, CommonOptions.Device(),
         };
         command.SetAction((parse, ct) => Task.FromResult(runner.Run(parse, ct, ctx => Execute(ctx,
-            ctx.Value(model)!, ctx.Value(data)!, ctx.Value(images), ctx.Value(batchSize), ctx.Value(output), ctx.Value(inPlace), ctx.Value(arch), ctx.Value(json)))));
+            ctx.Value(model)!, ctx.Value(data)!, ctx.Value(images), ctx.Value(batchSize), ctx.Value(output), ctx.Value(inPlace), ctx.Value(arch), ctx.Value(json), ctx.Value(preprocess)))));
         return command;
     }
 
-    private static int Execute(CommandContext ctx, string path, string dataPath, long? images, int batchSize, string? output, bool inPlace, string? arch, bool json)
+    private static int Execute(CommandContext ctx, string path, string dataPath, long? images, int batchSize, string? output, bool inPlace, string? arch, bool json, string[]? preprocess)
     {
         DataOptions.Validate(images, batchSize);
         output = OutputFor(path, dataPath, output, inPlace);
         var clock = Stopwatch.StartNew();
-        using var session = MergeSession.Open(ctx.Engine(), new SessionInputs([path]) { Arch = arch, Merging = false, Data = dataPath, Images = images });
+        using var session = MergeSession.Open(ctx.Engine(), new SessionInputs([path]) { Arch = arch, Merging = false, Data = dataPath, Images = images, Preprocess = preprocess });
         var loaded = session.Models[0];
         var dataset = session.Calibration!;
         var layers = loaded.Modules.Sum(m => BatchNormReset.Layers(m).Count);

@@ -90,7 +90,7 @@ public sealed class PyTorchFixtureTests
     }
 
     [Fact]
-    public void A_folder_with_config_json_exposes_its_scalar_fields_and_model_args_as_metadata()
+    public void A_folder_with_config_json_exposes_its_scalar_fields_model_args_and_pretrained_cfg_as_metadata()
     {
         using var folder = Checkpoint.Open(PyTorchFixtures.Path("hf_folder"));
         Assert.Equal(PyTorchFixtures.Path("hf_folder"), folder.Folder);
@@ -108,6 +108,7 @@ public sealed class PyTorchFixtureTests
             ["config.model_args.num_heads"] = "2",
             ["config.model_args.depth"] = "1",
             ["config.model_args.act"] = "relu",
+            ["config.pretrained_cfg"] = """{"mean":[0.5,0.5,0.5],"tag":"x"}""",
         };
         Assert.Equal(expected.OrderBy(kv => kv.Key), folder.Metadata.OrderBy(kv => kv.Key));
     }

@@ -39,13 +39,13 @@ public sealed class ExitCodeTests
     }
 
     [Fact]
-    public void Data_given_as_a_folder_says_a_data_file_is_needed_not_model_file_names()
+    public void Data_given_as_a_folder_without_images_says_what_a_data_folder_holds_not_model_file_names()
     {
         using var dir = new TempDirectory();
         var model = Repository.Fixture("parity", "resnet20x2_cifar.safetensors");
         var result = Tool.Run("collect", model, model, "--data", dir.Path, "-o", dir.File("m.safetensors"));
         Assert.Equal(3, result.ExitCode);
-        AssertOneErrorLine(result, "is a folder; the data is one .safetensors file with tensor 'images'");
+        AssertOneErrorLine(result, "a folder with no .png/.jpg/.jpeg images (expected class subfolders, train/ and test/, or images)");
         Assert.DoesNotContain("model.safetensors", result.Error);
     }
 
