@@ -25,6 +25,7 @@ import zipfile
 
 import torch
 
+sys.dont_write_bytecode = True  # no __pycache__ in the repository's fixtures
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from make_fixtures import TinyResNet, read_safetensors, tensor_bytes  # noqa: E402
 
