@@ -9,7 +9,7 @@ namespace ZipIt.Engine.Checkpoints;
 
 /// <summary>
 /// Writes safetensors checkpoints: one file (<see cref="WriteFile"/>) or Hugging Face shards plus
-/// an index (<see cref="WriteSharded"/>).
+/// an index (<see cref="WriteSharded"/>); and state dicts as <c>torch.save</c> files (<see cref="WritePyTorch"/>).
 /// </summary>
 /// <remarks>
 /// <para>Output is byte-deterministic: tensors are laid out in ordinal name order, the header is
@@ -52,6 +52,30 @@ public static class CheckpointWriter
         if (Directory.Exists(full)) throw CheckpointErrors.Write(path, "it is a directory");
         if (!Directory.Exists(Path.GetDirectoryName(full))) throw CheckpointErrors.Write(path, "its folder does not exist");
         WriteAtomically([new Target(full, path, s => WriteSafetensors(s, header, items))], createdDirectory: null);
+    }
+
+    /// <summary>
+    /// Writes one <c>torch.save</c> file (PyTorch's zip format) at <paramref name="path"/>, replacing
+    /// any file there: an <c>OrderedDict</c> of the tensors, in the order given, that
+    /// <c>torch.load(path, weights_only=True)</c> reads (<see cref="PyTorch.PyTorchWriter"/>).
+    /// Byte-deterministic, and atomic as <see cref="WriteFile"/>. A state dict has no place for
+    /// safetensors metadata, so there is none.
+    /// </summary>
+    /// <param name="path">The file to write (.pt, .pth or .bin by convention); its folder must exist.</param>
+    /// <param name="tensors">Name → tensor; names must be unique.</param>
+    /// <exception cref="ArgumentException">A null or repeated tensor name or tensor.</exception>
+    /// <exception cref="ZipItException">Exit code 3: a tensor of a dtype zipit cannot save;
+    /// exit code 5: the file cannot be written.</exception>
+    public static void WritePyTorch(string path, IEnumerable<KeyValuePair<string, Tensor>> tensors)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        ArgumentNullException.ThrowIfNull(tensors);
+        var full = Path.GetFullPath(path);
+        var items = Prepare(tensors, path, safetensors: false);
+        var records = items.Select(i => new PyTorch.PyTorchWriter.Tensor(i.Name, i.DType, i.Shape, i.ByteLength, s => WriteData(s, i))).ToList();
+        if (Directory.Exists(full)) throw CheckpointErrors.Write(path, "it is a directory");
+        if (!Directory.Exists(Path.GetDirectoryName(full))) throw CheckpointErrors.Write(path, "its folder does not exist");
+        WriteAtomically([new Target(full, path, s => PyTorch.PyTorchWriter.Write(s, records))], createdDirectory: null);
     }
 
     /// <summary>
@@ -120,7 +144,7 @@ public static class CheckpointWriter
 
     // ---- preparation (nothing on disk yet) ------------------------------------------------------
 
-    private static List<Item> Prepare(IEnumerable<KeyValuePair<string, Tensor>> tensors, string target)
+    private static List<Item> Prepare(IEnumerable<KeyValuePair<string, Tensor>> tensors, string target, bool safetensors = true)
     {
         var items = new List<Item>();
         var names = new HashSet<string>(StringComparer.Ordinal);
@@ -128,7 +152,7 @@ public static class CheckpointWriter
         {
             if (name is null) throw new ArgumentException($"writing {target}: a tensor has a null name", nameof(tensors));
             if (tensor is null) throw new ArgumentException($"writing {target}: tensor '{name}' is null", nameof(tensors));
-            if (name == "__metadata__") throw new ArgumentException($"writing {target}: '__metadata__' is reserved and cannot name a tensor", nameof(tensors));
+            if (safetensors && name == "__metadata__") throw new ArgumentException($"writing {target}: '__metadata__' is reserved and cannot name a tensor", nameof(tensors));
             if (!names.Add(name)) throw new ArgumentException($"writing {target}: tensor '{name}' is given twice", nameof(tensors));
             if (!SafetensorsDType.TryFromScalarType(tensor.dtype, out var code))
             {
@@ -140,7 +164,7 @@ public static class CheckpointWriter
             foreach (var d in shape) count = checked(count * d);
             items.Add(new Item(name, tensor, code, shape, checked(count * SafetensorsDType.ElementSize(code))));
         }
-        items.Sort((a, b) => string.CompareOrdinal(a.Name, b.Name));
+        if (safetensors) items.Sort((a, b) => string.CompareOrdinal(a.Name, b.Name));
         return items;
     }
 

@@ -140,3 +140,65 @@ internal static class SparseZip
         stream.Write(end);
     }
 }
+
+/// <summary>
+/// A torch.save-shaped zip past 4 GiB, written by <see cref="ZipIt.Engine.Checkpoints.PyTorch.TorchZipWriter"/>
+/// into a sparse file: <c>archive/data/0</c>, 4 GiB + 1 zero bytes (a hole), and <c>archive/data/1</c>,
+/// 100 bytes 1..100 at an offset past 32 bits. Both need miniz's zip64 fields.
+/// </summary>
+internal static class Zip64Archive
+{
+    public static (long BigSize, byte[] Tail) Write(string path)
+    {
+        const long big = (4L << 30) + 1;
+        var tail = Enumerable.Range(1, 100).Select(i => (byte)i).ToArray();
+        using var sink = new SparseStream(path);
+        var zip = new ZipIt.Engine.Checkpoints.PyTorch.TorchZipWriter(sink);
+        zip.Add("archive/data.pkl", "x"u8);
+        zip.Add("archive/data/0", big, s =>
+        {
+            var zeros = new byte[16 << 20];
+            for (long done = 0; done < big; done += zeros.Length) s.Write(zeros, 0, (int)Math.Min(zeros.Length, big - done));
+        });
+        zip.Add("archive/data/1", tail);
+        zip.Add("archive/version", "3\n"u8);
+        zip.Finish();
+        return (big, tail);
+    }
+}
+
+/// <summary>A file stream that seeks over all-zero writes, leaving holes: gigabytes of zeros take no disk.</summary>
+internal sealed class SparseStream(string path) : Stream
+{
+    private readonly FileStream _file = new(path, FileMode.CreateNew, FileAccess.Write);
+    private long _position;
+
+    public override bool CanRead => false;
+    public override bool CanSeek => false;
+    public override bool CanWrite => true;
+    public override long Length => _position;
+    public override long Position { get => _position; set => throw new NotSupportedException(); }
+
+    public override void Write(ReadOnlySpan<byte> buffer)
+    {
+        if (buffer.ContainsAnyExcept((byte)0)) { _file.Position = _position; _file.Write(buffer); }
+        _position += buffer.Length;
+    }
+
+    public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            _file.SetLength(_position);
+            _file.Dispose();
+        }
+        base.Dispose(disposing);
+    }
+
+    public override void Flush() => _file.Flush();
+    public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+    public override void SetLength(long value) => throw new NotSupportedException();
+}
