@@ -38,7 +38,10 @@ internal sealed record MergeSpec
     public string? Stop { get; init; }
     public required long Seed { get; init; }
     public required ZipOptions Zip { get; init; }
+    /// <summary>The checkpoint file to write (a model folder's <c>model.safetensors</c>).</summary>
     public required string Output { get; init; }
+    /// <summary>The model folder written (config.json, README.md, the recipe beside the checkpoint); null: a single file.</summary>
+    public string? OutputFolder { get; init; }
     public required ScalarType DType { get; init; }
     public required bool Card { get; init; }
     public EvaluationPlan? Evaluation { get; init; }
@@ -55,6 +58,9 @@ internal sealed record MergeSpec
         var recipe = given.WithDefaults();
         if (recipe.Models is not { Length: >= 2 }) throw ZipItException.Usage($"merge needs two or more models ({names["models"]})");
         if (recipe.Output is null) throw ZipItException.Usage($"merge needs an output ({names["output"]})");
+        ModelFolder.RequireSafetensorsName(recipe.Output, names["output"]);
+        var folder = ModelFolder.IsFolder(recipe.Output) ? Path.GetFullPath(Path.TrimEndingDirectorySeparator(recipe.Output)) : null;
+        var output = ModelFolder.CheckpointPath(recipe.Output);
         if (recipe.BatchSize is not { } batch || batch < 1) throw ZipItException.Usage($"{names["batchSize"]} must be at least 1, got {recipe.BatchSize}");
         if (recipe.Images is { } images && images < 1) throw ZipItException.Usage($"{names["images"]} must be at least 1, got {images}");
         var dtype = StorageDType.Parse(recipe.DType) ?? ScalarType.Float32;
@@ -87,10 +93,11 @@ internal sealed record MergeSpec
         OutputGuard.RequireDistinct(
             [.. recipe.Models.Select(m => new OutputGuard.Named(names["models"], m)), new(names["data"], recipe.Data), new(names["evaluate.data"], evaluation?.Data),
              new(names["evaluate.classEmbeddings"], evaluation?.EmbeddingsFile)],
-            [new(names["output"], recipe.Output), new($"the recipe beside {names["output"]}", recipe.Output + ".recipe.json"),
-             new($"the model card beside {names["output"]}", recipe.Card is false ? null : ModelCard.PathFor(recipe.Output))]);
-        OutputGuard.RequireWritable(names["output"], recipe.Output);
-        if (recipe.Card is not false) ModelCard.RequireReplaceable(ModelCard.PathFor(recipe.Output));
+            [new(names["output"], output), new($"the recipe beside {names["output"]}", output + ".recipe.json"),
+             new($"the model card beside {names["output"]}", recipe.Card is false ? null : ModelCard.PathFor(output)),
+             new($"the config.json in {names["output"]}", folder is null ? null : Path.Combine(folder, ModelFolder.ConfigFile))]);
+        OutputGuard.RequireWritable(names["output"], output);
+        if (recipe.Card is not false) ModelCard.RequireReplaceable(ModelCard.PathFor(output));
         return new MergeSpec
         {
             Models = recipe.Models,
@@ -107,7 +114,8 @@ internal sealed record MergeSpec
             Stop = recipe.Stop,
             Seed = recipe.Seed!.Value,
             Zip = new ZipOptions(recipe.SquaredRunningVar ?? false),
-            Output = recipe.Output,
+            Output = output,
+            OutputFolder = folder,
             DType = dtype,
             Card = recipe.Card!.Value,
             Evaluation = evaluation,

@@ -113,10 +113,18 @@ internal sealed record ModelCard
     public static string ToolVersion() =>
         typeof(ModelCard).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "unknown";
 
+    /// <summary>A YAML scalar: plain where that reads the same, quoted otherwise.</summary>
+    private static string Yaml(string text) =>
+        text.Length > 0 && text.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-' or '/') && !char.IsAsciiDigit(text[0]) && text[0] is not ('-' or '.')
+            ? text : "\"" + text.Replace("\\", "\\\\").Replace("\"", "\\\"") + "\"";
+
     public string ToMarkdown()
     {
         var s = new StringBuilder();
-        s.Append("---\nlibrary_name: zipit\ntags:\n- zipit\n- model-merging\n- ").Append(Architecture.Architecture).Append("\n---\n");
+        s.Append("---\nlibrary_name: zipit\ntags:\n- zipit\n- model-merging\n- ").Append(Architecture.Architecture).Append('\n');
+        s.Append("base_model:\n");
+        foreach (var m in Models) s.Append("- ").Append(Yaml(m.File)).Append('\n');
+        s.Append("---\n");
         s.Append(Marker).Append("\n\n");
         s.Append("# ").Append(Title(Name)).Append("\n\n");
         s.Append(Inv($"A merge of {Models.Count} models made with zipit {Version}, without retraining.\n\n"));

@@ -7,8 +7,14 @@ namespace ZipIt.Engine.Models;
 /// <summary>Writes a loaded (possibly multi-head) model back in the layout it was read from, with its metadata.</summary>
 internal static class ModelWriter
 {
-    /// <summary>Writes <paramref name="model"/> to <paramref name="path"/>; floating-point tensors stored as <paramref name="dtype"/> when given (<see cref="StorageDType"/>).</summary>
-    public static void Save(LoadedModel model, string path, IReadOnlyDictionary<string, string>? extraMetadata = null, ScalarType? dtype = null)
+    /// <summary>
+    /// Writes <paramref name="model"/> to <paramref name="path"/>; floating-point tensors stored as
+    /// <paramref name="dtype"/> when given (<see cref="StorageDType"/>). Above
+    /// <paramref name="maxShardBytes"/> of tensor data, Hugging Face shards and their index go to
+    /// <paramref name="path"/>'s folder instead.
+    /// </summary>
+    public static void Save(LoadedModel model, string path, IReadOnlyDictionary<string, string>? extraMetadata = null, ScalarType? dtype = null,
+        long? maxShardBytes = null)
     {
         var metadata = new Dictionary<string, string>(model.Metadata) { ["format"] = "pt" };
         foreach (var (k, v) in ArchitectureMetadata.For(model.Config)) metadata[k] = v;
@@ -32,7 +38,10 @@ internal static class ModelWriter
         var stored = tensors.Select(kv => new KeyValuePair<string, Tensor>(kv.Key, StorageDType.Cast(kv.Value, dtype))).ToList();
         try
         {
-            CheckpointWriter.WriteFile(path, stored, metadata);
+            if (maxShardBytes is { } max && stored.Sum(kv => kv.Value.NumberOfElements * kv.Value.ElementSize) > max)
+                CheckpointWriter.WriteSharded(Path.GetDirectoryName(Path.GetFullPath(path))!, stored, metadata, max);
+            else
+                CheckpointWriter.WriteFile(path, stored, metadata);
         }
         finally
         {

@@ -123,7 +123,7 @@ internal static class MergeCommand
         var wall = Stopwatch.StartNew();
         // merge writes several artifacts (checkpoint, recipe) into the output's folder, as mergekit does;
         // the checks need the folder, and a run refused, failed or cancelled takes it away again.
-        var folder = Path.GetFullPath(Path.GetDirectoryName(recipe.Output ?? ".") is { Length: > 0 } f ? f : ".");
+        var folder = Path.GetFullPath(Path.GetDirectoryName(ModelFolder.CheckpointPath(recipe.Output ?? ".")) is { Length: > 0 } f ? f : ".");
         var created = !Directory.Exists(folder);
         // The outermost folder this run creates: -o a/b/m.safetensors may create a/ too.
         var top = folder;
@@ -146,6 +146,21 @@ internal static class MergeCommand
         }
     }
 
+    /// <summary>What merge prints on stdout: what was merged and how, where it went, how it scored, how long it took.</summary>
+    private static string Summary(MergeOutcome outcome, string output, string? card, bool folder, double seconds)
+    {
+        var spec = outcome.Spec;
+        var s = new System.Text.StringBuilder();
+        s.Append($"merged {string.Join(" + ", outcome.Sources.Select(x => x.File))} ({outcome.Config}) with {outcome.Matcher.Name}, ZipIt!{outcome.StopLabel}");
+        s.Append(outcome.CalibrationImages is { } n ? $", on {n} images of {spec.Data}\n" : ", without data\n");
+        s.Append($"  wrote {output}{(folder ? " (model.safetensors, config.json" + (card is null ? "" : ", README.md") + ", the recipe)" : card is null ? "" : $" and its card {Path.GetFileName(card)}")}\n");
+        if (outcome.Evaluation is { } e && spec.Evaluation is { } plan)
+            s.Append(System.FormattableString.Invariant($"  accuracy on {outcome.EvaluationImages} images of {plan.Data} ({plan.Head?.ToString().ToLowerInvariant()} head): joint {100 * e.Joint:0.0}, ")
+                + string.Join(", ", e.Tasks.Select(kv => System.FormattableString.Invariant($"{kv.Key} {100 * kv.Value:0.0}"))) + System.FormattableString.Invariant($", average {100 * e.Avg:0.0}\n"));
+        s.Append(System.FormattableString.Invariant($"  in {seconds:0.0} s\n"));
+        return s.ToString();
+    }
+
     private static int Write(CommandContext ctx, MergeOutcome outcome, StageClock clock, string command, bool json, Stopwatch wall)
     {
         using var merged = outcome.Merged;
@@ -156,10 +171,13 @@ internal static class MergeCommand
         var recipeFile = spec.Output + ".recipe.json";
         List<(string, Action)> outputs =
         [
-            (spec.Output, () => ModelWriter.Save(merged, spec.Output, dtype: spec.DType)),
+            (spec.Output, () => ModelWriter.Save(merged, spec.Output, dtype: spec.DType, maxShardBytes: spec.OutputFolder is null ? null : ModelFolder.ShardBytes)),
             (recipeFile, () => AtomicFile.WriteAllText(recipeFile, spec.Recipe.ToJson())),
         ];
         if (cardPath is not null) outputs.Add((cardPath, () => AtomicFile.WriteAllText(cardPath, card!)));
+        var configPath = spec.OutputFolder is { } dir ? Path.Combine(dir, ModelFolder.ConfigFile) : null;
+        if (configPath is not null)
+            outputs.Add((configPath, () => AtomicFile.WriteAllText(configPath, ModelFolder.Config(merged.Metadata, outcome.Sources.Select(s => s.File).ToList()))));
         clock.Time("write", () => AtomicFile.Together(outputs));
 
         var seconds = clock.Snapshot();
@@ -171,8 +189,9 @@ internal static class MergeCommand
         if (outcome.Evaluation is { } result)
             ctx.Logger.LogInformation("joint {Joint:P1}, {Tasks}, average {Avg:P1}", result.Joint,
                 string.Join(", ", result.Tasks.Select(kv => $"{kv.Key} {kv.Value:P1}")), result.Avg);
+        if (!json) ctx.Out.Write(Summary(outcome, spec.OutputFolder ?? spec.Output, cardPath, configPath is not null, total));
         if (json)
-            Json.Write(ctx.Out, new { output = spec.Output, recipe = recipeFile, card = cardPath, dtype = StorageDType.Name(spec.DType), stop = outcome.StopLabel, seconds, total, forwardShare = forward / total, evaluation = outcome.Evaluation });
+            Json.Write(ctx.Out, new { output = spec.Output, folder = spec.OutputFolder, config = configPath, recipe = recipeFile, card = cardPath, dtype = StorageDType.Name(spec.DType), stop = outcome.StopLabel, seconds, total, forwardShare = forward / total, evaluation = outcome.Evaluation });
         return 0;
     }
 }
