@@ -72,7 +72,7 @@ internal static class ModelPreprocessing
             return new(Preprocessing.Apply(first?.Value, overrides, option), null, first is null ? option : $"{first.From}, with {option}");
         }
         if (conflict is not null) return new(null, conflict, "");
-        if (first is null) return new(null, null, string.Join("; ", found.Select(f => f.From).Distinct()));
+        if (first is null) return new(null, null, found.Count == 0 ? "no model is given to take it from" : string.Join("; ", found.Select(f => f.From).Distinct()));
         var others = found.Where(f => f.Value is null).Select(f => f.From).ToList();
         return new(first.Value, null, others.Count == 0 ? first.From : $"{first.From} ({string.Join("; ", others)})");
     }

@@ -65,6 +65,7 @@ public static class ZipItApp
             TrainCommand.Create(runner),
             ReproduceCommand.Create(runner),
             ReproduceCommand.CreateDemo(runner),
+            DataCommand.Create(runner),
             PluginsCommand.Create(runner),
             DoctorCommand.Create(runner),
         };
