@@ -22,6 +22,8 @@ internal sealed record MergeSpec
     public required IReadOnlyList<string> Models { get; init; }
     /// <summary>An architecture or variant name the models must be (null: recognised from the files).</summary>
     public string? Arch { get; init; }
+    /// <summary>Architecture settings the checkpoints do not record (a timm ViT's head count), used to recognise them; empty: none.</summary>
+    public IReadOnlyDictionary<string, string> ArchSettings { get; init; } = new Dictionary<string, string>();
     /// <summary>Calibration images; null only for data-free matchers (BatchNorm is then merged as it is).</summary>
     public string? Data { get; init; }
     public long? Images { get; init; }
@@ -42,6 +44,11 @@ internal sealed record MergeSpec
     /// <summary>The recipe with every default filled in: what is written beside the output and recorded in its metadata.</summary>
     public required MergeRecipe Recipe { get; init; }
 
+    /// <summary>The resolved recipe written beside the output: <c>OUTPUT.recipe.json</c>.</summary>
+    public string RecipeFile => RecipeFileFor(Output);
+
+    public static string RecipeFileFor(string output) => output + ".recipe.json";
+
     public sealed record EvaluationPlan(string Data, IReadOnlyList<EvaluationTask> Tasks, HeadKind Head, string? EmbeddingsFile);
 
     /// <summary>The checks of <see cref="MergeRecipe.Resolve"/>; errors name settings as <paramref name="names"/> says.</summary>
@@ -50,7 +57,7 @@ internal sealed record MergeSpec
         var recipe = given.WithDefaults();
         if (recipe.Models is not { Length: >= 2 }) throw ZipItException.Usage($"merge needs two or more models ({names["models"]})");
         if (recipe.Output is null) throw ZipItException.Usage($"merge needs an output ({names["output"]})");
-        if (recipe.BatchSize is not { } batch || batch < 1) throw ZipItException.Usage($"{names["batchSize"]} must be at least 1, got {recipe.BatchSize}");
+        if (recipe.BatchSize is not { } batch || batch < 1) throw ZipItException.Usage($"{names["batch_size"]} must be at least 1, got {recipe.BatchSize}");
         if (recipe.Images is { } images && images < 1) throw ZipItException.Usage($"{names["images"]} must be at least 1, got {images}");
         var dtype = StorageDType.Parse(recipe.DType) ?? ScalarType.Float32;
         var matcher = plugins.Matcher(recipe.Matcher!);
@@ -69,19 +76,19 @@ internal sealed record MergeSpec
             var head = HeadKind.Logits;
             if (e.Head is not null && !Enum.TryParse(e.Head, ignoreCase: true, out head))
                 throw ZipItException.Usage($"{names["evaluate.head"]} {e.Head}: expected logits or clip");
-            if (head == HeadKind.Clip && e.ClassEmbeddings is null) throw ZipItException.Usage($"{names["evaluate.head"]} clip needs {names["evaluate.classEmbeddings"]} FILE");
+            if (head == HeadKind.Clip && e.ClassEmbeddings is null) throw ZipItException.Usage($"{names["evaluate.head"]} clip needs {names["evaluate.class_embeddings"]} FILE");
             evaluation = new EvaluationPlan(e.Data, EvaluationTask.Parse(e.Tasks), head, e.ClassEmbeddings);
         }
 
         foreach (var (key, path) in recipe.Models.Select(m => ("models", (string?)m))
-                     .Append(("data", recipe.Data)).Append(("evaluate.data", evaluation?.Data)).Append(("evaluate.classEmbeddings", evaluation?.EmbeddingsFile)))
+                     .Append(("data", recipe.Data)).Append(("evaluate.data", evaluation?.Data)).Append(("evaluate.class_embeddings", evaluation?.EmbeddingsFile)))
             if (path is not null && !File.Exists(path) && !Directory.Exists(path))
                 throw ZipItException.Input($"{names[key]} {path}: no such file");
         // Outputs: never an input, and their folder writable, before any work.
         OutputGuard.RequireDistinct(
             [.. recipe.Models.Select(m => new OutputGuard.Named(names["models"], m)), new(names["data"], recipe.Data), new(names["evaluate.data"], evaluation?.Data),
-             new(names["evaluate.classEmbeddings"], evaluation?.EmbeddingsFile)],
-            [new(names["output"], recipe.Output), new($"the recipe beside {names["output"]}", recipe.Output + ".recipe.json"),
+             new(names["evaluate.class_embeddings"], evaluation?.EmbeddingsFile)],
+            [new(names["output"], recipe.Output), new($"the recipe beside {names["output"]}", RecipeFileFor(recipe.Output)),
              new($"the model card beside {names["output"]}", recipe.Card is false ? null : ModelCard.PathFor(recipe.Output))]);
         OutputGuard.RequireWritable(names["output"], recipe.Output);
         if (recipe.Card is not false) ModelCard.RequireReplaceable(ModelCard.PathFor(recipe.Output));
@@ -89,6 +96,7 @@ internal sealed record MergeSpec
         {
             Models = recipe.Models,
             Arch = recipe.Arch,
+            ArchSettings = recipe.ArchSettings ?? new Dictionary<string, string>(),
             Data = recipe.Data,
             Images = recipe.Images,
             BatchSize = batch,

@@ -92,7 +92,8 @@ public sealed class MergeCommandTests : IDisposable
     [Theory]
     [InlineData("{ \"modles\": [] }", 2, "modles")]
     [InlineData("{ \"data\": \"data.safetensors\", \"output\": \"m.safetensors\" }", 2, "two or more models")]
-    [InlineData("[1, 2]", 2, "not a valid recipe")]
+    [InlineData("[1, 2]", 2, "bad.json:1:1: a recipe is a mapping of keys")]
+    [InlineData("models: [a.safetensors]", 2, "bad.json:1:1: not valid JSON: 'm' is an invalid start of a value")]
     public void Bad_recipes_exit_2_and_write_nothing(string json, int code, string message)
     {
         var recipe = _dir.File("bad.json");
