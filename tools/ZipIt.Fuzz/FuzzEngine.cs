@@ -16,8 +16,8 @@ namespace ZipIt.Fuzz;
 public sealed record FuzzReport(long Inputs, long Parsed, long Rejected, long Failed, IReadOnlyList<string> Failures, TimeSpan Elapsed);
 
 /// <summary>
-/// Feeds mutated safetensors files to <see cref="SafetensorsFile.Open(string)"/> and mutated recipes to
-/// <c>MergeRecipe.Load</c>: each input must parse or throw <see cref="ZipItException"/>, within a time
+/// Feeds mutated safetensors files to <see cref="SafetensorsFile.Open(string)"/> and mutated recipes
+/// (JSON and YAML) to <c>MergeRecipe.Load</c>: each input must parse or throw <see cref="ZipItException"/>, within a time
 /// limit. Inputs go through real files (the parsers read files), in a private folder.
 /// </summary>
 public sealed class FuzzEngine(int seed, TimeSpan limit, string failures)
@@ -60,9 +60,14 @@ public sealed class FuzzEngine(int seed, TimeSpan limit, string failures)
                 var target = targets[(int)(done % targets.Length)];
                 var pool = seeds[target];
                 var valid = pool[random.Next(pool.Length)];
-                var input = target == Target.Safetensors ? mutator.Safetensors(valid) : mutator.Json(valid);
-                File.WriteAllBytes(files[target], input);
-                switch (Try(target, files[target]))
+                // Recipes: every other one is read as YAML, a mutated YAML seed or a JSON one (YAML reads JSON too).
+                var yaml = target == Target.Recipe && random.Next(2) == 0;
+                var input = target == Target.Safetensors ? mutator.Safetensors(valid)
+                    : yaml && random.Next(2) == 0 ? mutator.Yaml(YamlSeeds[random.Next(YamlSeeds.Length)])
+                    : mutator.Json(valid);
+                var file = yaml ? Path.ChangeExtension(files[target], ".yaml") : files[target];
+                File.WriteAllBytes(file, input);
+                switch (Try(target, file))
                 {
                     case null: parsed++; break;
                     case "": rejected++; break;
@@ -71,7 +76,7 @@ public sealed class FuzzEngine(int seed, TimeSpan limit, string failures)
                         hung |= problem.StartsWith(HangPrefix, StringComparison.Ordinal);
                         var kind = $"{target}: {problem}";
                         if (!kinds.TryGetValue(kind, out var entry)) entry = (0, []);
-                        if (entry.Saved.Count < 3) entry.Saved.Add(Save(target, input, done, problem));
+                        if (entry.Saved.Count < 3) entry.Saved.Add(Save(target, input, done, problem, Path.GetExtension(file)));
                         kinds[kind] = (entry.Count + 1, entry.Saved);
                         break;
                 }
@@ -119,10 +124,10 @@ public sealed class FuzzEngine(int seed, TimeSpan limit, string failures)
         return work.Result;
     }
 
-    private string Save(Target target, byte[] input, long index, string problem)
+    private string Save(Target target, byte[] input, long index, string problem, string extension)
     {
         Directory.CreateDirectory(failures);
-        var name = Path.Combine(failures, $"{target.ToString().ToLowerInvariant()}-seed{seed}-{index}{(target == Target.Safetensors ? ".safetensors" : ".json")}");
+        var name = Path.Combine(failures, $"{target.ToString().ToLowerInvariant()}-seed{seed}-{index}{extension}");
         File.WriteAllBytes(name, input);
         File.WriteAllText(name + ".txt", problem + "\n");
         return name;
@@ -137,6 +142,29 @@ public sealed class FuzzEngine(int seed, TimeSpan limit, string failures)
         Safetensors(new() { ["a"] = ("F16", [5]), ["b"] = ("BF16", [1, 1]), ["c"] = ("U8", [7]), ["d"] = ("BOOL", [3]), ["e"] = ("F64", [0, 4]) },
             new() { ["zipit.kind"] = "metrics", ["models"] = "2" }),
         Safetensors(new(), new() { ["only"] = "metadata" }),
+    ];
+
+    private static readonly byte[][] YamlSeeds =
+    [
+        Encoding.UTF8.GetBytes("""
+            models:
+              - task-a.safetensors
+              - task-b.safetensors
+            data: calibration.safetensors
+            images: 1000
+            batch_size: 50
+            matcher: zipit
+            alpha: 0.5
+            settings: {merge-eps: 1e-5, no-repeat: true}
+            stop: 13
+            arch_settings: {heads: 3}
+            output: out/merged.safetensors
+            evaluate:
+              data: test.safetensors
+              tasks: {a: 0-4, b: 5-9}
+              head: logits
+            """),
+        Encoding.UTF8.GetBytes("models: [a.safetensors, b.safetensors]\nmatcher: average\noutput: m.safetensors\nseed: 3\nreset_bn: false\nstop: layer2\n"),
     ];
 
     internal static byte[][] RecipeSeeds() =>

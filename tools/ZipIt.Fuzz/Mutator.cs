@@ -62,6 +62,55 @@ public sealed class Mutator(Random random)
         return Encoding.UTF8.GetBytes(text);
     }
 
+    /// <summary>
+    /// A mutation of a valid YAML recipe: its bytes, block nesting, anchors and aliases that
+    /// multiply (a "billion laughs"), or lines repeated, spliced or re-indented.
+    /// </summary>
+    public byte[] Yaml(byte[] valid)
+    {
+        var text = Encoding.UTF8.GetString(valid);
+        switch (random.Next(8))
+        {
+            case 0 or 1:
+                return Bytes(valid);
+            case 2:
+            {
+                // Block nesting (indentation) a little past the limit, or flow nesting far past it.
+                if (random.Next(2) == 0)
+                    return Encoding.UTF8.GetBytes("models:\n" + string.Concat(Enumerable.Range(1, random.Next(10, 30)).Select(i => new string(' ', 2 * i) + "a:\n")));
+                var depth = random.Next(1000, 100_000);
+                return Encoding.UTF8.GetBytes("models: " + new string('[', depth) + new string(']', depth));
+            }
+            case 3:
+            {
+                var laughs = new StringBuilder("models: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
+                for (var i = 1; i <= random.Next(1, 12); i++)
+                    laughs.Append($"x{i}: &l{i} [{string.Join(", ", Enumerable.Repeat($"*l{i - 1}", random.Next(2, 10)))}]\n");
+                return Encoding.UTF8.GetBytes(laughs.ToString());
+            }
+            default:
+            {
+                var lines = text.Split('\n').ToList();
+                for (var k = random.Next(1, 4); k > 0 && lines.Count > 0; k--)
+                {
+                    var at = random.Next(lines.Count);
+                    switch (random.Next(5))
+                    {
+                        case 0: lines.Insert(random.Next(lines.Count + 1), lines[at]); break;
+                        case 1: lines.RemoveAt(at); break;
+                        case 2: lines[at] = new string(' ', random.Next(0, 6)) + lines[at].TrimStart(); break;
+                        case 3: lines[at] = lines[at].Replace(": ", random.Next(2) == 0 ? ": &a " : ": *a ", StringComparison.Ordinal); break;
+                        default:
+                            string[] odd = ["!!python/object:os.system", "!!int", "!!str", "---", "...", "? [a]", "<<: *a", "\t", "\"\\u0000\"", "'", "{", "- - -", "~", ".inf", "0x7fffffffffffffffff"];
+                            lines[at] = lines[at].Insert(random.Next(lines[at].Length + 1), odd[random.Next(odd.Length)]);
+                            break;
+                    }
+                }
+                return Encoding.UTF8.GetBytes(string.Join('\n', lines));
+            }
+        }
+    }
+
     private byte[] Bytes(byte[] input)
     {
         var bytes = (byte[])input.Clone();

@@ -1,6 +1,7 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Encodings.Web;
 using System.Text.Json;
-using System.Text.Json.Serialization;
-using ZipIt.Engine.Output;
 using ZipIt.Engine.Core;
 using ZipIt.Engine.Matching;
 using ZipIt.Engine.Plugins;
@@ -8,9 +9,11 @@ using ZipIt.Engine.Plugins;
 namespace ZipIt.Engine.Merge;
 
 /// <summary>
-/// Everything <c>merge</c> does, as JSON: every flag has a key (camelCase), flags override the
-/// file, relative paths are relative to the recipe's folder, and the resolved recipe is written
-/// beside the output (as mergekit keeps its config with the merged model).
+/// Everything <c>merge</c> does, as a YAML or JSON file (docs/recipes.md): every flag has a
+/// snake_case key (<c>batch_size</c>; earlier recipes' camelCase keys are read too), flags override
+/// the file, relative paths are relative to the recipe's folder, and the resolved recipe is written
+/// beside the output with paths relative to its folder (as mergekit keeps its config with the
+/// merged model), so it reproduces the merge from wherever it is run.
 /// </summary>
 internal sealed record MergeRecipe
 {
@@ -26,17 +29,18 @@ internal sealed record MergeRecipe
     public string[]? TapSets { get; init; }
     public double? Alpha { get; init; }
     public double? Beta { get; init; }
-    [JsonConverter(typeof(SettingValuesConverter))]
     public Dictionary<string, string>? Settings { get; init; }
     public string? Stop { get; init; }
     public long? Seed { get; init; }
     public string? Output { get; init; }
     /// <summary>The merged checkpoint's float type: f32 (default), f16 or bf16.</summary>
-    [JsonPropertyName("dtype")]
     public string? DType { get; init; }
     /// <summary>Whether the model card is written beside the output (default true).</summary>
     public bool? Card { get; init; }
+    /// <summary>An architecture or variant name the models must be (null: recognised from the files).</summary>
     public string? Arch { get; init; }
+    /// <summary>Architecture settings the checkpoints do not record (<c>--arch-set heads=3</c> for a timm ViT), used to recognise them.</summary>
+    public Dictionary<string, string>? ArchSettings { get; init; }
     /// <summary>Merge BatchNorm running variances with the squared merge matrix (default false: the reference code's plain one).</summary>
     public bool? SquaredRunningVar { get; init; }
     public EvaluationRecipe? Evaluate { get; init; }
@@ -67,47 +71,161 @@ internal sealed record MergeRecipe
         public string? ClassEmbeddings { get; init; }
     }
 
-    private static readonly JsonSerializerOptions Options = new(Json.Options)
-    {
-        UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
-        Converters = { },
-    };
-
+    /// <summary>
+    /// The recipe in <paramref name="path"/> (YAML or JSON: <see cref="RecipeSyntax.FormatOf"/>), its
+    /// paths resolved against the file's folder. A missing or unreadable file is an input error
+    /// (exit 3); anything wrong inside it a usage error (exit 2) naming the file, line and column.
+    /// </summary>
     public static MergeRecipe Load(string path)
     {
         if (!File.Exists(path)) throw ZipItException.Input($"{path}: recipe file not found");
         SpecialFiles.RequireRegular(path, path);
-        MergeRecipe? recipe;
+        string text;
         try
         {
-            recipe = JsonSerializer.Deserialize<MergeRecipe>(File.ReadAllText(path), Options);
+            if (new FileInfo(path).Length > RecipeSyntax.MaxBytes) throw RecipeSyntax.TooLarge(path);
+            text = File.ReadAllText(path);
         }
-        catch (JsonException e)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw ZipItException.Usage($"{Path.GetFileName(path)}: not a valid recipe: {Messages.OneLine(e.Message)}");
+            throw ZipItException.Input($"{path}: cannot read the recipe ({Messages.OneLine(e.Message)})", e);
         }
-        if (recipe is null) throw ZipItException.Usage($"{Path.GetFileName(path)}: the recipe is empty");
-        var dir = Path.GetDirectoryName(Path.GetFullPath(path))!;
-        string? Resolve(string? p)
+        var root = RecipeSyntax.Parse(path, text, RecipeSyntax.FormatOf(path, text)) ?? throw ZipItException.Usage($"{path}: the recipe is empty");
+        var recipe = RecipeBinder.Bind(root, path);
+        var folder = Path.GetDirectoryName(Path.GetFullPath(path))!;
+        string? Full(string? p)
         {
             if (p is null) return null;
-            try { return Path.GetFullPath(Path.Combine(dir, p)); }
-            catch (ArgumentException) { throw ZipItException.Usage($"{Path.GetFileName(path)}: '{p.Replace("\0", "\\0")}' is not a valid path"); }
+            try { return Path.GetFullPath(Path.Combine(folder, p)); }
+            catch (ArgumentException) { throw ZipItException.Usage($"{path}: '{p.Replace("\0", "\\0")}' is not a valid path"); }
         }
-        // A data value is a path only when it names a file or folder beside the recipe; a dataset spec stays as written.
-        string? ResolveData(string? p) => Resolve(p) is { } full && (File.Exists(full) || Directory.Exists(full)) ? full : p;
+        string? FullData(string? p)
+        {
+            try { return DataPath(p, folder); }
+            catch (ArgumentException) { throw ZipItException.Usage($"{path}: '{p!.Replace("\0", "\\0")}' is not a valid path"); }
+        }
         return recipe with
         {
-            Models = recipe.Models?.Select(m => Resolve(m)!).ToArray(),
-            Data = ResolveData(recipe.Data),
-            Output = Resolve(recipe.Output),
+            Models = recipe.Models?.Select(m => Full(m)!).ToArray(),
+            Data = FullData(recipe.Data),
+            Output = Full(recipe.Output),
             Evaluate = recipe.Evaluate is null ? null : recipe.Evaluate with
             {
-                Data = ResolveData(recipe.Evaluate.Data),
-                ClassEmbeddings = Resolve(recipe.Evaluate.ClassEmbeddings),
+                Data = FullData(recipe.Evaluate.Data),
+                ClassEmbeddings = Full(recipe.Evaluate.ClassEmbeddings),
             },
         };
     }
 
-    public string ToJson() => JsonSerializer.Serialize(this, Options) + "\n";
+    /// <summary>
+    /// A data value (<c>data</c>, <c>evaluate.data</c>) as a full path, resolved against
+    /// <paramref name="folder"/>, when it is one: it names a file or folder there, or it is a
+    /// <c>.safetensors</c> file name. Anything else (a data set such as <c>mnist:test</c>) is kept as
+    /// written. Throws <see cref="ArgumentException"/> for a value no path can be.
+    /// </summary>
+    public static string? DataPath(string? value, string folder)
+    {
+        if (value is null) return null;
+        var full = Path.GetFullPath(Path.Combine(folder, value));
+        return IsPath(value, full) ? full : value;
+    }
+
+    private static bool IsPath(string value, string full) =>
+        File.Exists(full) || Directory.Exists(full) || value.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// This recipe with its paths relative to <paramref name="folder"/> (data values only where they
+    /// are paths: <see cref="DataPath"/>): what is written beside the output, so that it reproduces
+    /// the merge wherever the folders are moved together.
+    /// </summary>
+    public MergeRecipe RelativeTo(string folder)
+    {
+        folder = Path.GetFullPath(folder);
+        string? Relative(string? p) => p is null ? null : Path.GetRelativePath(folder, Path.GetFullPath(p));
+        string? RelativeData(string? p)
+        {
+            if (p is null) return null;
+            string full;
+            try { full = Path.GetFullPath(p); }
+            catch (ArgumentException) { return p; }
+            return IsPath(p, full) ? Path.GetRelativePath(folder, full) : p;
+        }
+        return this with
+        {
+            Models = Models?.Select(m => Relative(m)!).ToArray(),
+            Data = RelativeData(Data),
+            Output = Relative(Output),
+            Evaluate = Evaluate is null ? null : Evaluate with
+            {
+                Data = RelativeData(Evaluate.Data),
+                ClassEmbeddings = Relative(Evaluate.ClassEmbeddings),
+            },
+        };
+    }
+
+    /// <summary>The recipe written beside <paramref name="output"/> and into its metadata: paths relative to the output's folder.</summary>
+    public MergeRecipe Portable(string output) => RelativeTo(Path.GetDirectoryName(Path.GetFullPath(output))!);
+
+    /// <summary>The recipe as JSON with snake_case keys (<see cref="RecipeBinder.Keys"/>' order), numbers as numbers; keys without a value are left out.</summary>
+    public string ToJson(bool indented = true)
+    {
+        var buffer = new MemoryStream();
+        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = indented, NewLine = "\n", Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        {
+            w.WriteStartObject();
+            List("models", Models);
+            Text("arch", Arch);
+            Values("arch_settings", ArchSettings);
+            Text("data", Data);
+            if (Images is { } images) w.WriteNumber("images", images);
+            if (BatchSize is { } batch) w.WriteNumber("batch_size", batch);
+            if (ResetBn is { } reset) w.WriteBoolean("reset_bn", reset);
+            Text("matcher", Matcher);
+            Text("preset", Preset);
+            if (Alpha is { } alpha) w.WriteNumber("alpha", alpha);
+            if (Beta is { } beta) w.WriteNumber("beta", beta);
+            Values("settings", Settings);
+            List("tap_sets", TapSets);
+            if (Stop is { } stop)
+            {
+                if (stop.Length is > 0 and < 10 && stop.All(char.IsAsciiDigit)) w.WriteNumber("stop", long.Parse(stop, CultureInfo.InvariantCulture));
+                else w.WriteString("stop", stop);
+            }
+            if (Seed is { } seed) w.WriteNumber("seed", seed);
+            if (SquaredRunningVar is { } squared) w.WriteBoolean("squared_running_var", squared);
+            Text("output", Output);
+            Text("dtype", DType);
+            if (Card is { } card) w.WriteBoolean("card", card);
+            if (Evaluate is { } e)
+            {
+                w.WriteStartObject("evaluate");
+                Text("data", e.Data);
+                List("tasks", e.Tasks);
+                Text("head", e.Head);
+                Text("class_embeddings", e.ClassEmbeddings);
+                w.WriteEndObject();
+            }
+            w.WriteEndObject();
+
+            void Text(string key, string? value)
+            {
+                if (value is not null) w.WriteString(key, value);
+            }
+            void List(string key, string[]? values)
+            {
+                if (values is null) return;
+                w.WriteStartArray(key);
+                foreach (var v in values) w.WriteStringValue(v);
+                w.WriteEndArray();
+            }
+            void Values(string key, Dictionary<string, string>? values)
+            {
+                if (values is null) return;
+                w.WriteStartObject(key);
+                foreach (var (k, v) in values) w.WriteString(k, v);
+                w.WriteEndObject();
+            }
+        }
+        return Encoding.UTF8.GetString(buffer.ToArray()) + (indented ? "\n" : "");
+    }
 }

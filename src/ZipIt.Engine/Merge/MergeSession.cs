@@ -143,9 +143,10 @@ internal sealed class MergeSession : IDisposable
         var models = new List<LoadedModel>();
         try
         {
-            if (inputs.Merging) models.AddRange(engine.Loader.LoadAll(inputs.Models, engine.Device, inputs.Arch));
+            var hints = inputs.ArchSettings is { Count: > 0 } given ? given : null;
+            if (inputs.Merging) models.AddRange(engine.Loader.LoadAll(inputs.Models, engine.Device, inputs.Arch, hints));
             else
-                foreach (var path in inputs.Models) models.Add(engine.Loader.Load(path, engine.Device, inputs.Arch));
+                foreach (var path in inputs.Models) models.Add(engine.Loader.Load(path, engine.Device, inputs.Arch, hints));
             if (inputs.Merging) SingleHeadCheck.Require(models);
             foreach (var m in models) WeightCheck.RequireFinite(m);
             return models;
@@ -358,7 +359,9 @@ internal sealed class MergeSession : IDisposable
         {
             [MetadataKeys.Sources] = JsonSerializer.Serialize(Models.Select(m => Path.GetFileName(m.Path))),
             [MetadataKeys.SourceHashes] = JsonSerializer.Serialize(hashes.Select(h => "sha256:" + h)),
-            [MetadataKeys.Recipe] = JsonSerializer.Serialize(spec.Recipe, new JsonSerializerOptions(Json.Options) { WriteIndented = false }),
+            // The recipe written beside it: paths relative to its folder, so that the same merge of files
+            // moved together, run from anywhere, writes the same bytes.
+            [MetadataKeys.Recipe] = spec.Recipe.Portable(spec.Output).ToJson(indented: false),
             [MetadataKeys.Matcher] = spec.Matcher.Name,
             [MetadataKeys.MatcherSettings] = JsonSerializer.Serialize(spec.Settings.Effective),
         };
@@ -409,6 +412,9 @@ internal sealed record SessionInputs(IReadOnlyList<string> Models)
 {
     /// <summary>An architecture or variant name every model must be (null: recognised from the files).</summary>
     public string? Arch { get; init; }
+
+    /// <summary>Architecture settings the checkpoints do not record (<c>heads</c>); null or empty: the host's (<c>--arch-set</c>).</summary>
+    public IReadOnlyDictionary<string, string>? ArchSettings { get; init; }
 
     /// <summary>Calibration images to read: a tensor file, a dataset spec or an image folder (<see cref="DataSource"/>), at most <see cref="Images"/> of them.</summary>
     public string? Data { get; init; }

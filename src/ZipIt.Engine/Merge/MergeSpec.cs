@@ -23,6 +23,8 @@ internal sealed record MergeSpec
     public required IReadOnlyList<string> Models { get; init; }
     /// <summary>An architecture or variant name the models must be (null: recognised from the files).</summary>
     public string? Arch { get; init; }
+    /// <summary>Architecture settings the checkpoints do not record (a timm ViT's head count), used to recognise them; empty: none.</summary>
+    public IReadOnlyDictionary<string, string> ArchSettings { get; init; } = new Dictionary<string, string>();
     /// <summary>Calibration images; null only for data-free matchers (BatchNorm is then merged as it is).</summary>
     public string? Data { get; init; }
     public long? Images { get; init; }
@@ -48,6 +50,11 @@ internal sealed record MergeSpec
     /// <summary>The recipe with every default filled in: what is written beside the output and recorded in its metadata.</summary>
     public required MergeRecipe Recipe { get; init; }
 
+    /// <summary>The resolved recipe written beside the output: <c>OUTPUT.recipe.json</c>.</summary>
+    public string RecipeFile => RecipeFileFor(Output);
+
+    public static string RecipeFileFor(string output) => output + ".recipe.json";
+
     /// <param name="Head">How outputs are read; null: as the models record (<c>zipit.head</c>), see <see cref="ModelHeads"/>.</param>
     /// <param name="EmbeddingsFile">A clip head's class embeddings; null: the models' recorded spec.</param>
     public sealed record EvaluationPlan(string Data, IReadOnlyList<EvaluationTask> Tasks, HeadKind? Head, string? EmbeddingsFile);
@@ -61,7 +68,7 @@ internal sealed record MergeSpec
         ModelFolder.RequireSafetensorsName(recipe.Output, names["output"]);
         var folder = ModelFolder.IsFolder(recipe.Output) ? Path.GetFullPath(Path.TrimEndingDirectorySeparator(recipe.Output)) : null;
         var output = ModelFolder.CheckpointPath(recipe.Output);
-        if (recipe.BatchSize is not { } batch || batch < 1) throw ZipItException.Usage($"{names["batchSize"]} must be at least 1, got {recipe.BatchSize}");
+        if (recipe.BatchSize is not { } batch || batch < 1) throw ZipItException.Usage($"{names["batch_size"]} must be at least 1, got {recipe.BatchSize}");
         if (recipe.Images is { } images && images < 1) throw ZipItException.Usage($"{names["images"]} must be at least 1, got {images}");
         var dtype = StorageDType.Parse(recipe.DType) ?? ScalarType.Float32;
         var matcher = plugins.Matcher(recipe.Matcher!);
@@ -83,7 +90,7 @@ internal sealed record MergeSpec
             evaluation = new EvaluationPlan(e.Data, EvaluationTask.Parse(e.Tasks), head, e.ClassEmbeddings);
         }
 
-        foreach (var (key, path) in recipe.Models.Select(m => ("models", (string?)m)).Append(("evaluate.classEmbeddings", evaluation?.EmbeddingsFile)))
+        foreach (var (key, path) in recipe.Models.Select(m => ("models", (string?)m)).Append(("evaluate.class_embeddings", evaluation?.EmbeddingsFile)))
             if (path is not null && !File.Exists(path) && !Directory.Exists(path))
                 throw ZipItException.Input($"{names[key]} {path}: no such file");
         // Data is a tensor file, a dataset spec or an image folder: each is checked for what it is.
@@ -92,8 +99,8 @@ internal sealed record MergeSpec
         // Outputs: never an input, and their folder writable, before any work.
         OutputGuard.RequireDistinct(
             [.. recipe.Models.Select(m => new OutputGuard.Named(names["models"], m)), new(names["data"], recipe.Data), new(names["evaluate.data"], evaluation?.Data),
-             new(names["evaluate.classEmbeddings"], evaluation?.EmbeddingsFile)],
-            [new(names["output"], output), new($"the recipe beside {names["output"]}", output + ".recipe.json"),
+             new(names["evaluate.class_embeddings"], evaluation?.EmbeddingsFile)],
+            [new(names["output"], output), new($"the recipe beside {names["output"]}", RecipeFileFor(output)),
              new($"the model card beside {names["output"]}", recipe.Card is false ? null : ModelCard.PathFor(output)),
              new($"the config.json in {names["output"]}", folder is null ? null : Path.Combine(folder, ModelFolder.ConfigFile))]);
         OutputGuard.RequireWritable(names["output"], output);
@@ -102,6 +109,7 @@ internal sealed record MergeSpec
         {
             Models = recipe.Models,
             Arch = recipe.Arch,
+            ArchSettings = recipe.ArchSettings ?? new Dictionary<string, string>(),
             Data = recipe.Data,
             Images = recipe.Images,
             Preprocess = recipe.Preprocess,

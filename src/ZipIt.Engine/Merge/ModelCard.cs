@@ -104,7 +104,7 @@ internal sealed record ModelCard
                 ? new Evaluated(Path.GetFileName(e.Data), n, (e.Head ?? HeadKind.Logits).ToString().ToLowerInvariant(), e.Tasks, result)
                 : null,
             Command = command,
-            RecipeFile = Path.GetFileName(spec.Output) + ".recipe.json",
+            RecipeFile = Path.GetFileName(spec.RecipeFile),
             FolderName = Path.GetFileName(Path.GetDirectoryName(Path.GetFullPath(spec.Output))),
         };
     }
@@ -163,7 +163,7 @@ internal sealed record ModelCard
         }
 
         s.Append("## Reproduce\n\nThe command that made it, in the folder it was run in:\n\n```sh\n").Append(Command).Append("\n```\n\n");
-        s.Append(Inv($"or, in this folder, from the resolved recipe written beside {Cell(Name)} (absolute paths):\n\n```sh\n"))
+        s.Append(Inv($"or, in this folder, from the resolved recipe written beside {Cell(Name)} (its paths are relative to this folder):\n\n```sh\n"))
             .Append(ToolIdentity.Command).Append(" merge ").Append(Shell.Quote(RecipeFile)).Append("\n```\n");
         return s.ToString();
     }

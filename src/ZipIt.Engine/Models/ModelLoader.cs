@@ -17,14 +17,14 @@ namespace ZipIt.Engine.Models;
 internal sealed class ModelLoader(PluginCatalog plugins, RecognitionHints? userHints = null)
 {
     /// <summary>Loads several models that must share one configuration (exit 3 naming the first that differs).</summary>
-    public List<LoadedModel> LoadAll(IReadOnlyList<string> paths, Device device, string? arch = null)
+    public List<LoadedModel> LoadAll(IReadOnlyList<string> paths, Device device, string? arch = null, IReadOnlyDictionary<string, string>? hints = null)
     {
         var models = new List<LoadedModel>();
         try
         {
             foreach (var path in paths)
             {
-                var model = Load(path, device, arch);
+                var model = Load(path, device, arch, hints);
                 models.Add(model);
                 if (!model.Config.Equals(models[0].Config))
                     throw ZipItException.Input(

@@ -22,7 +22,7 @@ using ZipIt.Engine.Checkpoints;
 namespace ZipIt.Commands;
 
 /// <summary>
-/// <c>merge [RECIPE.json] [flags]</c>: load → reset BN of the base models → collect → match → zip →
+/// <c>merge [RECIPE.yaml|RECIPE.json] [flags]</c>: load → reset BN of the base models → collect → match → zip →
 /// reset BN of the merged model (trunk and heads) → evaluate (optional), in one process. Every flag
 /// has a recipe key; flags override the recipe; the resolved recipe is written beside the output.
 /// </summary>
@@ -30,8 +30,9 @@ internal static class MergeCommand
 {
     public static Command Create(CommandRunner runner)
     {
-        var recipe = new Argument<string?>("recipe") { Description = "A JSON recipe (keys: models, data, images, batchSize, resetBn, matcher, preset, alpha, beta, settings, stop, seed, output, dtype, card, evaluate).", Arity = ArgumentArity.ZeroOrOne };
+        var recipe = new Argument<string?>("recipe") { Description = $"A YAML (.yaml, .yml) or JSON (.json) recipe; its relative paths are relative to its folder (keys: {string.Join(", ", RecipeBinder.Keys)}; see docs/recipes.md).", Arity = ArgumentArity.ZeroOrOne };
         var models = new Option<string[]>("--models") { Description = "Two or more checkpoints of one architecture and width.", Arity = ArgumentArity.OneOrMore, AllowMultipleArgumentsPerToken = true, HelpName = "FILE" };
+        var arch = CommonOptions.Arch();
         var data = new Option<string?>("--data") { Description = $"Calibration images for collecting statistics and resetting BatchNorm: {DataOptions.SourceHelp}; data-free matchers (average, mudsc with balance 1) run without it.", HelpName = "SOURCE" };
         var images = DataOptions.Images();
         var preprocess = DataOptions.Preprocess();
@@ -56,9 +57,9 @@ internal static class MergeCommand
         var json = CommonOptions.Json();
         var maxMemory = CommonOptions.MaxMemory();
         var device = CommonOptions.Device();
-        var command = new Command("merge", "Run the whole merge (collect, match, zip, reset BN, evaluate) from flags or a JSON recipe.")
+        var command = new Command("merge", "Run the whole merge (collect, match, zip, reset BN, evaluate) from flags or a YAML or JSON recipe.")
         {
-            recipe, models, data, images, preprocess, batchSize, resetBn, tapSets, matcher, preset, alpha, beta, set, stop, seed, squared, output, dtype, noCard, evalData, tasks, head, embeddings, maxMemory, json, device,
+            recipe, models, arch, data, images, preprocess, batchSize, resetBn, tapSets, matcher, preset, alpha, beta, set, stop, seed, squared, output, dtype, noCard, evalData, tasks, head, embeddings, maxMemory, json, device,
         };
         command.SetAction((parse, ct) => Task.FromResult(runner.Run(parse, ct, ctx =>
         {
@@ -66,6 +67,9 @@ internal static class MergeCommand
             T? Flag<T>(Option<T> o) => parse.GetResult(o) is null ? default : parse.GetValue(o);
             var settings = new Dictionary<string, string>(file.Settings ?? [], StringComparer.OrdinalIgnoreCase);
             foreach (var (k, v) in SettingList.Parse(Flag(set) ?? [])) settings[k] = v;
+            // --arch-set is every command's (recognition hints); merge records it in its recipe.
+            var archSettings = new Dictionary<string, string>(file.ArchSettings ?? [], StringComparer.OrdinalIgnoreCase);
+            foreach (var (k, v) in SettingList.Parse(Flag(GlobalOptions.ArchSettings) ?? [], "--arch-set")) archSettings[k] = v;
             var evaluation = file.Evaluate;
             if (Flag(evalData) is not null || Flag(tasks) is not null || Flag(head) is not null || Flag(embeddings) is not null)
                 evaluation = (evaluation ?? new MergeRecipe.EvaluationRecipe()) with
@@ -79,6 +83,8 @@ internal static class MergeCommand
             var resolved = file with
             {
                 Models = Flag(models)?.Select(m => FullPath(m)!).ToArray() ?? file.Models,
+                Arch = Flag(arch) ?? file.Arch,
+                ArchSettings = archSettings.Count > 0 ? archSettings : null,
                 Data = DataPath(Flag(data)) ?? file.Data,
                 Images = Flag(images) ?? file.Images,
                 Preprocess = Flag(preprocess) is { Length: > 0 } p ? p : file.Preprocess,
@@ -106,14 +112,14 @@ internal static class MergeCommand
 
     private static string? FullPath(string? path) => path is null ? null : Path.GetFullPath(path);
 
-    /// <summary>A data source as the recipe keeps it: a file or folder as a full path, a dataset spec as written.</summary>
-    private static string? DataPath(string? text) => text is not null && (File.Exists(text) || Directory.Exists(text)) ? Path.GetFullPath(text) : text;
+    /// <summary>A data flag's value as a full path where it is one (<see cref="MergeRecipe.DataPath"/>), else as typed.</summary>
+    private static string? DataPath(string? value) => MergeRecipe.DataPath(value, Environment.CurrentDirectory);
 
     /// <summary>How merge's errors name the recipe's keys: as the flags that set them.</summary>
     private static readonly SettingNames Flags = new(new Dictionary<string, string>
     {
-        ["models"] = "--models", ["data"] = "--data", ["images"] = "--images", ["batchSize"] = "--batch-size", ["output"] = "--output",
-        ["evaluate.data"] = "--eval-data", ["evaluate.tasks"] = "--task", ["evaluate.head"] = "--head", ["evaluate.classEmbeddings"] = "--class-embeddings",
+        ["models"] = "--models", ["data"] = "--data", ["images"] = "--images", ["batch_size"] = "--batch-size", ["output"] = "--output",
+        ["evaluate.data"] = "--eval-data", ["evaluate.tasks"] = "--task", ["evaluate.head"] = "--head", ["evaluate.class_embeddings"] = "--class-embeddings",
     });
 
     private static int Execute(CommandContext ctx, MergeRecipe recipe, string command, bool json, string deviceSpec, long? maxMemory)
@@ -132,7 +138,7 @@ internal static class MergeCommand
         try
         {
             var spec = recipe.Resolve(ctx.Plugins, Flags);
-            using var session = MergeSession.Open(engine, new SessionInputs(spec.Models) { Arch = spec.Arch, Data = spec.Data, Images = spec.Images, Preprocess = spec.Preprocess }, clock);
+            using var session = MergeSession.Open(engine, new SessionInputs(spec.Models) { Arch = spec.Arch, ArchSettings = spec.ArchSettings, Data = spec.Data, Images = spec.Images, Preprocess = spec.Preprocess }, clock);
             return Write(ctx, session.Run(spec), clock, command, json, wall);
         }
         catch when (created)
@@ -168,11 +174,11 @@ internal static class MergeCommand
         var cardPath = spec.Card ? ModelCard.PathFor(spec.Output) : null;
         var card = cardPath is null ? null : clock.Time("card", () => ModelCard.For(outcome, command).ToMarkdown());
         // The checkpoint, its recipe and its card appear together or not at all.
-        var recipeFile = spec.Output + ".recipe.json";
+        var recipeFile = spec.RecipeFile;
         List<(string, Action)> outputs =
         [
             (spec.Output, () => ModelWriter.Save(merged, spec.Output, dtype: spec.DType, maxShardBytes: spec.OutputFolder is null ? null : ModelFolder.ShardBytes)),
-            (recipeFile, () => AtomicFile.WriteAllText(recipeFile, spec.Recipe.ToJson())),
+            (recipeFile, () => AtomicFile.WriteAllText(recipeFile, spec.Recipe.Portable(spec.Output).ToJson())),
         ];
         if (cardPath is not null) outputs.Add((cardPath, () => AtomicFile.WriteAllText(cardPath, card!)));
         var configPath = spec.OutputFolder is { } dir ? Path.Combine(dir, ModelFolder.ConfigFile) : null;

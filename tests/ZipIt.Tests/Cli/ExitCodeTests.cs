@@ -57,7 +57,7 @@ public sealed class ExitCodeTests
         File.WriteAllText(recipe, """{ "models": "a.safetensors" }""");
         var result = Tool.Run("merge", recipe);
         Assert.Equal(2, result.ExitCode);
-        AssertOneErrorLine(result, "could not be converted to a list of text. Path: $.models");
+        AssertOneErrorLine(result, "recipe.json:1:13: 'models' must be a list of text, got text 'a.safetensors'");
     }
 
     [Fact]

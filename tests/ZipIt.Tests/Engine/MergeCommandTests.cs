@@ -60,8 +60,11 @@ public sealed class MergeCommandTests : IDisposable
 
         var resolved = JsonDocument.Parse(File.ReadAllText(_dir.File("out/merged.safetensors.recipe.json"))).RootElement;
         Assert.Equal("zipit", resolved.GetProperty("matcher").GetString());
-        Assert.Equal(_a, resolved.GetProperty("models")[0].GetString());
-        Assert.True(resolved.GetProperty("resetBn").GetBoolean());
+        // Paths relative to the recipe's folder, snake_case keys.
+        Assert.Equal("../a.safetensors", resolved.GetProperty("models")[0].GetString());
+        Assert.Equal("../data.safetensors", resolved.GetProperty("data").GetString());
+        Assert.Equal("merged.safetensors", resolved.GetProperty("output").GetString());
+        Assert.True(resolved.GetProperty("reset_bn").GetBoolean());
 
         var expected = _dir.File("expected.safetensors");
         Assert.Equal(0, Tool.Run("predict", _a, "-i", _test, "-o", expected).ExitCode);
@@ -85,14 +88,15 @@ public sealed class MergeCommandTests : IDisposable
         Assert.Equal("partial.safetensors", evaluation.GetProperty("models")[0].GetString());
         using var merged = Checkpoint.Open(_dir.File("partial.safetensors"));
         Assert.Equal("7/20", merged.Metadata["zipit.stop_label"]);
-        Assert.Equal("7", JsonDocument.Parse(merged.Metadata["zipit.recipe"]).RootElement.GetProperty("stop").GetString());
+        Assert.Equal(7, JsonDocument.Parse(merged.Metadata["zipit.recipe"]).RootElement.GetProperty("stop").GetInt32());
         Assert.DoesNotContain('\n', merged.Metadata["zipit.recipe"]);
     }
 
     [Theory]
     [InlineData("{ \"modles\": [] }", 2, "modles")]
     [InlineData("{ \"data\": \"data.safetensors\", \"output\": \"m.safetensors\" }", 2, "two or more models")]
-    [InlineData("[1, 2]", 2, "not a valid recipe")]
+    [InlineData("[1, 2]", 2, "bad.json:1:1: a recipe is a mapping of keys")]
+    [InlineData("models: [a.safetensors]", 2, "bad.json:1:1: not valid JSON: 'm' is an invalid start of a value")]
     public void Bad_recipes_exit_2_and_write_nothing(string json, int code, string message)
     {
         var recipe = _dir.File("bad.json");
