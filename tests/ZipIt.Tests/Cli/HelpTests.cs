@@ -24,6 +24,9 @@ public sealed class HelpTests
     [InlineData("demo", new[] { "demo", "--help" })]
     [InlineData("plugins", new[] { "plugins", "--help" })]
     [InlineData("plugins-list", new[] { "plugins", "list", "--help" })]
+    [InlineData("data", new[] { "data", "--help" })]
+    [InlineData("data-export", new[] { "data", "export", "--help" })]
+    [InlineData("data-embeddings", new[] { "data", "embeddings", "--help" })]
     public void Help_has_not_changed(string name, string[] args)
     {
         var result = Tool.Run(args);
