@@ -8,6 +8,7 @@ using static ZipIt.Tests.Data.DataFiles;
 namespace ZipIt.Tests.Cli;
 
 /// <summary>A user's own images and models: image folders in, heads read from the checkpoints, model folders out.</summary>
+[Collection(SerialCollection.Name)]
 public sealed class UserDataTests : IDisposable
 {
     private readonly TempDirectory _dir = new();
