@@ -30,7 +30,7 @@ internal static class MergeCommand
 {
     public static Command Create(CommandRunner runner)
     {
-        var recipe = new Argument<string?>("recipe") { Description = $"A YAML (.yaml, .yml) or JSON (.json) recipe; its relative paths are relative to its folder (keys: {string.Join(", ", RecipeBinder.Keys)}; see docs/recipes.md).", Arity = ArgumentArity.ZeroOrOne };
+        var recipe = new Argument<string[]>("recipe|model") { Description = $"A YAML (.yaml, .yml) or JSON (.json) recipe; its relative paths are relative to its folder (keys: {string.Join(", ", RecipeBinder.Keys)}; see docs/recipes.md). Checkpoints given here (after the recipe, if any) are the models to merge, as --models.", Arity = ArgumentArity.ZeroOrMore };
         var models = new Option<string[]>("--models") { Description = "Two or more checkpoints of one architecture and width.", Arity = ArgumentArity.OneOrMore, AllowMultipleArgumentsPerToken = true, HelpName = "FILE" };
         var arch = CommonOptions.Arch();
         var data = new Option<string?>("--data") { Description = $"Calibration images for collecting statistics and resetting BatchNorm: {DataOptions.SourceHelp}; data-free matchers (average, mudsc with balance 1) run without it.", HelpName = "SOURCE" };
@@ -63,7 +63,13 @@ internal static class MergeCommand
         };
         command.SetAction((parse, ct) => Task.FromResult(runner.Run(parse, ct, ctx =>
         {
-            var file = ctx.Value(recipe) is { } path ? MergeRecipe.Load(path) : new MergeRecipe();
+            // merge RECIPE, merge A B, merge RECIPE A B: a recipe is known by its extension.
+            var words = ctx.Value(recipe) ?? [];
+            var recipePath = words.FirstOrDefault() is { } first && IsRecipe(first) ? first : null;
+            var positionalModels = words.Skip(recipePath is null ? 0 : 1).ToArray();
+            if (positionalModels.FirstOrDefault(IsRecipe) is { } second) throw ZipItException.Usage($"{second}: one recipe at most, and it comes first");
+            if (positionalModels.Length > 0 && parse.GetResult(models) is not null) throw ZipItException.Usage("give the models as arguments or with --models, not both");
+            var file = recipePath is not null ? MergeRecipe.Load(recipePath) : new MergeRecipe();
             T? Flag<T>(Option<T> o) => parse.GetResult(o) is null ? default : parse.GetValue(o);
             var settings = new Dictionary<string, string>(file.Settings ?? [], StringComparer.OrdinalIgnoreCase);
             foreach (var (k, v) in SettingList.Parse(Flag(set) ?? [])) settings[k] = v;
@@ -82,7 +88,7 @@ internal static class MergeCommand
             // Flags override the file; every default is the recipe's own (MergeRecipe.WithDefaults).
             var resolved = file with
             {
-                Models = Flag(models)?.Select(m => FullPath(m)!).ToArray() ?? file.Models,
+                Models = (positionalModels.Length > 0 ? positionalModels : Flag(models))?.Select(m => FullPath(m)!).ToArray() ?? file.Models,
                 Arch = Flag(arch) ?? file.Arch,
                 ArchSettings = archSettings.Count > 0 ? archSettings : null,
                 Data = DataPath(Flag(data)) ?? file.Data,
@@ -111,6 +117,8 @@ internal static class MergeCommand
     }
 
     private static string? FullPath(string? path) => path is null ? null : Path.GetFullPath(path);
+
+    private static bool IsRecipe(string path) => Path.GetExtension(path).ToLowerInvariant() is ".yaml" or ".yml" or ".json";
 
     /// <summary>A data flag's value as a full path where it is one (<see cref="MergeRecipe.DataPath"/>), else as typed.</summary>
     private static string? DataPath(string? value) => MergeRecipe.DataPath(value, Environment.CurrentDirectory);

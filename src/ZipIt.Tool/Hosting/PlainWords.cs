@@ -40,14 +40,22 @@ internal static partial class PlainWords
     public static List<string> Errors(ParseResult parse)
     {
         var errors = new List<string>();
-        foreach (var token in UnknownOptions(parse)) errors.Add($"unknown option '{token}' (a file whose name starts with '-' can be given as ./{token})");
+        foreach (var token in UnknownOptions(parse))
+        {
+            var options = parse.CommandResult.Command.Options.Concat(parse.RootCommandResult.Command.Options.Where(o => o.Recursive))
+                .SelectMany(o => o.Aliases.Prepend(o.Name));
+            var hint = TypoSuggestion.Closest(token, options) is { } near ? $"did you mean '{near}'? " : "";
+            errors.Add($"unknown option '{token}' ({hint}a file whose name starts with '-' can be given as ./{token})");
+        }
         foreach (var (option, value) in BadSwitchValues(parse)) errors.Add($"{option} takes true or false, not '{value}'");
         if (errors.Count > 0) return errors;
         // A first word that is no command: say that alone, not also that a command is missing.
         if (parse.CommandResult == parse.RootCommandResult && parse.UnmatchedTokens.Count > 0)
         {
             var commands = parse.RootCommandResult.Command.Subcommands.Where(c => !c.Hidden).Select(c => c.Name);
-            return [$"unknown command '{parse.UnmatchedTokens[0]}' (commands: {string.Join(", ", commands)})"];
+            var typed = parse.UnmatchedTokens[0];
+            var hint = TypoSuggestion.Closest(typed, commands) is { } near ? $"did you mean '{near}'? " : "";
+            return [$"unknown command '{typed}' ({hint}commands: {string.Join(", ", commands)})"];
         }
         foreach (var error in parse.Errors) errors.Add(Rewrite(error, parse));
         return errors;
