@@ -128,25 +128,8 @@ internal static class RecipeBinder
         if (prefix.Length == 0 && Hints.TryGetValue(snake, out var hint)) return hint;
         if (prefix.Length > 0 && Keys.Contains(snake, StringComparer.Ordinal)) return snake;
         // A typing slip: one edit away (two for longer keys), a swap of neighbours counting as one.
-        var close = keys.Select(k => (Key: k, Distance: Distance(snake, k))).Where(c => c.Distance <= (c.Key.Length >= 6 ? 2 : 1)).OrderBy(c => c.Distance).ToList();
+        var close = keys.Select(k => (Key: k, Distance: EditDistance.Between(snake, k))).Where(c => c.Distance <= (c.Key.Length >= 6 ? 2 : 1)).OrderBy(c => c.Distance).ToList();
         return close.Count > 0 && (close.Count == 1 || close[0].Distance < close[1].Distance) ? prefix + close[0].Key : null;
-    }
-
-    /// <summary>The optimal-string-alignment distance: insertions, deletions, substitutions and swaps of neighbours.</summary>
-    private static int Distance(string a, string b)
-    {
-        if (Math.Abs(a.Length - b.Length) > 2 || a.Length > 64) return int.MaxValue;
-        var d = new int[a.Length + 1, b.Length + 1];
-        for (var i = 0; i <= a.Length; i++) d[i, 0] = i;
-        for (var j = 0; j <= b.Length; j++) d[0, j] = j;
-        for (var i = 1; i <= a.Length; i++)
-            for (var j = 1; j <= b.Length; j++)
-            {
-                var cost = a[i - 1] == b[j - 1] ? 0 : 1;
-                d[i, j] = Math.Min(Math.Min(d[i - 1, j] + 1, d[i, j - 1] + 1), d[i - 1, j - 1] + cost);
-                if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) d[i, j] = Math.Min(d[i, j], d[i - 2, j - 2] + 1);
-            }
-        return d[a.Length, b.Length];
     }
 
     private static string Snake(string key)
