@@ -116,7 +116,7 @@ phase_reproduce-small() {
 
 phase_train-x4() {
   log "train ResNet-20x4, fashion-mnist:0-4, 1 epoch, --device cuda"
-  measured train-x4 "$Z" train resnet20 --set width=4 --task fashion-mnist:0-4 --epochs 1 -o "$work/x4.safetensors" --device cuda -v n
+  measured train-x4 "$Z" train resnet20 --arch-set width=4 --data fashion-mnist:0-4 --epochs 1 -o "$work/x4.safetensors" --device cuda -v n
   grep -i -E "images/s|accuracy" "$work/train-x4.err" | tail -2 | say
 }
 
@@ -124,7 +124,7 @@ phase_train-gn() {
   # GroupNorm ResNets collapse under the reference's 100·cosine head; this compares logit scales.
   for scale in ${GN_SCALES:-100 20 10}; do
     log "train ResNet-20x4 GroupNorm, fashion-mnist:0-4, 2 epochs, lr 0.02, logit scale $scale, --device cuda"
-    "$Z" train resnet20 --set width=4 --set norm=gn --task fashion-mnist:0-4 --epochs 2 --lr 0.02 --logit-scale "$scale" \
+    "$Z" train resnet20 --arch-set width=4 --arch-set norm=gn --data fashion-mnist:0-4 --epochs 2 --lr 0.02 --logit-scale "$scale" \
       -o "$work/gn-$scale.safetensors" --device cuda -v n 2>&1 | grep -i -E "epoch|validation accuracy" | tail -3 | say
   done
 }
@@ -140,11 +140,11 @@ phase_reproduce-x4() {
 # Writes $OUT/demo-pair/{a,b}.safetensors (float16, as shipped) and the demo's table on them;
 # copying them over samples/demo-pair (and its README's commands) ships them.
 phase_demo-pair() {
-  log "demo pair: train resnet20 --set width=4 (reference recipe, full scale) for fashion-mnist:0-4 seed 1 and 5-9 seed 2, float16, then demo --models"
+  log "demo pair: train resnet20 --arch-set width=4 (reference recipe, full scale) for fashion-mnist:0-4 seed 1 and 5-9 seed 2, float16, then demo --models"
   mkdir -p "$out/demo-pair"
   for spec in "a fashion-mnist:0-4 1" "b fashion-mnist:5-9 2"; do
     set -- $spec
-    measured "demo-pair-$1" "$Z" train resnet20 --set width=4 --task "$2" --seed "$3" -o "$work/$1-f32.safetensors" --device cuda -v n || return 1
+    measured "demo-pair-$1" "$Z" train resnet20 --arch-set width=4 --data "$2" --seed "$3" -o "$work/$1-f32.safetensors" --device cuda -v n || return 1
     grep -i -E "images/s|accuracy" "$work/demo-pair-$1.err" | tail -2 | say
     "$Z" convert "$work/$1-f32.safetensors" --dtype f16 -o "$out/demo-pair/$1.safetensors" || return 1
   done

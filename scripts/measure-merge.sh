@@ -3,7 +3,7 @@
 # on this machine, with the build in src/ZipIt.Tool/bin/Release (run `dotnet build -c Release` first).
 #   scripts/measure-merge.sh VARIANT IMAGES SIZE [BATCH] [-- extra merge options]
 #   e.g. scripts/measure-merge.sh resnet50 100 224 50
-#        scripts/measure-merge.sh resnet20 1000 32 100 -- --set width=4   (settings go to init)
+#        scripts/measure-merge.sh resnet20 1000 32 100 -- --arch-set width=4   (settings go to init)
 # Prints the per-stage seconds, the floor (the five model-passes: two base BatchNorm resets, the
 # collection over both models and the merged model's reset; estimated as 2.5 × the base resets),
 # the ratio of the merge's work (everything but writing the output) to the floor, and peak RSS

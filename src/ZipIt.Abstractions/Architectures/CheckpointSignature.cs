@@ -8,7 +8,7 @@ public sealed record CheckpointSignature(
     IReadOnlyDictionary<string, string> Metadata)
 {
     /// <summary>
-    /// Architecture settings the user gave for this checkpoint (<c>--set heads=6</c>) because the
+    /// Architecture settings the user gave for this checkpoint (<c>--arch-set heads=6</c>) because the
     /// checkpoint does not record them; empty when none. A plugin prefers them to its own guesses.
     /// </summary>
     public IReadOnlyDictionary<string, string> Hints { get; init; } = new Dictionary<string, string>();

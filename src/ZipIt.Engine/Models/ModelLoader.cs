@@ -69,6 +69,7 @@ internal sealed class ModelLoader(PluginCatalog plugins, RecognitionHints? userH
         if (architecture is null || config is null) return null;
         if (arch is not null && !NameMatches(architecture, config, arch))
             throw ZipItException.Input($"{file} is {config}, not '{arch}'");
+        RequireHintsHold(signature.Hints, config, file);
 
         using var model = Create(architecture, config, file);
         // Graph check on every load (issue 11): the plugin's description must fit the model it built.
@@ -87,6 +88,27 @@ internal sealed class ModelLoader(PluginCatalog plugins, RecognitionHints? userH
             : layout.Keys(parameterNames, graph).Where(k => k.ModelKey is not null).Sum(k => shapes[k.ModelKey!].Aggregate(1L, (a, b) => a * b));
         return new ModelIdentity(architecture, config, Compare(expected, signature), parameters, layout, remapping);
     }
+
+    /// <summary>
+    /// Exit 3 when a setting the user gave (<c>--arch-set</c>) is not what the checkpoint turned out
+    /// to be (exit 2 when the architecture has no such setting): a plugin that reads the setting from the shapes would otherwise drop it silently.
+    /// </summary>
+    private static void RequireHintsHold(IReadOnlyDictionary<string, string> hints, ArchitectureConfig config, string file)
+    {
+        foreach (var (name, value) in hints)
+        {
+            var actual = config.Settings.FirstOrDefault(s => string.Equals(s.Key, name, StringComparison.OrdinalIgnoreCase));
+            if (actual.Key is null)
+                throw ZipItException.Usage($"--arch-set {name}={value}: {config.Architecture} has no setting '{name}' (its settings: {string.Join(", ", config.Settings.Keys.Order(StringComparer.Ordinal))})");
+            if (!SameSetting(actual.Value, value))
+                throw ZipItException.Input($"--arch-set {name}={value}: {file} has {actual.Key}={actual.Value}");
+        }
+    }
+
+    private static bool SameSetting(string a, string b) =>
+        string.Equals(a, b, StringComparison.OrdinalIgnoreCase)
+        || (double.TryParse(a, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var x)
+            && double.TryParse(b, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var y) && x == y);
 
     /// <summary>
     /// Loads <paramref name="path"/> as a model in eval mode on <paramref name="device"/> (the

@@ -2,6 +2,7 @@ using System.Text.Json;
 using ZipIt.Engine.Checkpoints;
 using ZipIt.Engine.Core;
 using ZipIt.Engine.Data;
+using ZipIt.Engine.Evaluate;
 
 namespace ZipIt.Engine.Reproduce;
 
@@ -44,6 +45,32 @@ internal static class GivenModels
             entries.Add(new ReproduceReport.ModelEntry(0, expected, seed, path, true, ValidationAccuracy(file.Metadata), null, null));
         }
         return entries;
+    }
+
+    /// <summary>
+    /// The width of the class embeddings the given models were trained against, as they record it
+    /// (<c>zipit.embedding</c> <c>class-name-hash:D</c>), or <paramref name="recipeDimension"/> when
+    /// they do not say. Reproduce scores clip heads, so a model recording a logits head, or embeddings
+    /// zipit cannot regenerate, is refused (exit 3) rather than scored at chance.
+    /// </summary>
+    public static int EmbeddingDimension(IReadOnlyList<string> paths, int recipeDimension)
+    {
+        var dimensions = new SortedSet<int>();
+        foreach (var path in paths)
+        {
+            using var file = Checkpoint.Open(path);
+            var name = Path.GetFileName(path);
+            if (file.Metadata.GetValueOrDefault(MetadataKeys.Head) is "logits")
+                throw ZipItException.Input($"--models: {name} has a logits head ({MetadataKeys.Head}); reproduce scores class-embedding (clip) heads, so merge and evaluate it with 'merge' and 'evaluate'");
+            if (file.Metadata.GetValueOrDefault(MetadataKeys.Embedding) is not { } spec || spec == "none") continue;
+            if (!spec.StartsWith(ClassNameEmbeddings.SpecPrefix, StringComparison.Ordinal)
+                || !int.TryParse(spec[ClassNameEmbeddings.SpecPrefix.Length..], out var dimension) || dimension < 2)
+                throw ZipItException.Input($"--models: {name} was trained against class embeddings '{spec}' ({MetadataKeys.Embedding}), which reproduce cannot regenerate");
+            dimensions.Add(dimension);
+        }
+        if (dimensions.Count > 1)
+            throw ZipItException.Input($"--models: the checkpoints record class embeddings of different widths ({string.Join(", ", dimensions)}); a pair shares one embedding space");
+        return dimensions.Count == 1 ? dimensions.Min : recipeDimension;
     }
 
     /// <summary>How the checkpoints store their weights, e.g. <c>float16</c>: the floating-point dtypes of their tensors (models are computed in float32 whatever they store).</summary>

@@ -31,7 +31,7 @@ internal sealed record ReproduceOptions
     public int Depth { get; init; } = 3;
     /// <summary>ViT attention heads per block.</summary>
     public int Heads { get; init; } = 2;
-    /// <summary>Further architecture settings (<c>--set name=value</c>), over the ones above.</summary>
+    /// <summary>Further architecture settings (<c>--arch-set name=value</c>), over the ones above.</summary>
     public IReadOnlyDictionary<string, string> Set { get; init; } = new Dictionary<string, string>();
     /// <summary>Alternative tap sets statistics are collected at (<c>--tap-set</c>, e.g. a ViT's <c>blocks</c>).</summary>
     public IReadOnlyList<string>? TapSets { get; init; }

@@ -69,7 +69,9 @@ internal sealed class ReproduceRun(EngineContext engine, Action<string> status)
         // Given models are checked before the data are read: a wrong file is one line at once.
         var givenPair = o.Models is { } given ? GivenModels.Pair(given, setting) : null;
         status($"{setting.Name}: {setting.Description}");
-        using var data = ProtocolData.Build(setting.Tasks, o.Calibration, o.ValidationImages, o.TestImages, o.Recipe.EmbeddingDimension, ImageSize, o.Seed);
+        // Given models are scored against the embeddings they were trained with, whatever the recipe says.
+        var embeddingDimension = o.Models is { } givenPaths ? GivenModels.EmbeddingDimension(givenPaths, o.Recipe.EmbeddingDimension) : o.Recipe.EmbeddingDimension;
+        using var data = ProtocolData.Build(setting.Tasks, o.Calibration, o.ValidationImages, o.TestImages, embeddingDimension, ImageSize, o.Seed);
         Lap("data");
         RequireMemory(o, setting, data, maxMemory);
 
@@ -173,7 +175,7 @@ internal sealed class ReproduceRun(EngineContext engine, Action<string> status)
             throw ZipItException.Usage($"--arch {o.Arch}: architecture {architecture.Name} declares no experiment protocol, so reproduce cannot train its models (merge a pair with --models)");
         if (o.Init is not (ReproduceOptions.Pretrained or ReproduceOptions.Scratch)) throw ZipItException.Usage($"--init must be pretrained or scratch, got '{o.Init}'");
         foreach (var key in new[] { "width", "depth", "heads" })
-            if (o.Set.ContainsKey(key)) throw ZipItException.Usage($"--set {key}=…: use --{key}");
+            if (o.Set.ContainsKey(key)) throw ZipItException.Usage($"--arch-set {key}=…: use --{key}");
         if (o.Depth < 1) throw ZipItException.Usage($"--depth must be at least 1, got {o.Depth}");
         if (o.Heads < 1) throw ZipItException.Usage($"--heads must be at least 1, got {o.Heads}");
         if (o.FineTuneLearningRate is { } ft && !(ft > 0 && double.IsFinite(ft))) throw ZipItException.Usage($"--finetune-lr must be positive, got {ft}");

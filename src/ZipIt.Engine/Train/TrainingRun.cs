@@ -47,7 +47,7 @@ internal static class TrainingRun
         var settings = new Dictionary<string, string>(options.Settings, StringComparer.OrdinalIgnoreCase);
         var outputs = recipe.Head == TrainHead.Clip ? recipe.EmbeddingDimension : task.Train.ClassNames.Count;
         if (settings.TryGetValue("classes", out var given) && given != outputs.ToString(CultureInfo.InvariantCulture))
-            throw ZipItException.Usage($"--set classes={given} contradicts the head: it needs {outputs} outputs");
+            throw ZipItException.Usage($"--arch-set classes={given} contradicts the head: it needs {outputs} outputs");
         settings["classes"] = outputs.ToString(CultureInfo.InvariantCulture);
         var (architecture, config) = plugins.Configure(options.Variant, settings);
 

@@ -13,7 +13,7 @@ public static class ZipItApp
         Merge neural networks trained on different tasks into one multi-task model without retraining (ZipIt!, MuDSC).
 
         Exit codes: 0 ok, 1 unexpected failure, 2 usage error, 3 bad input (file, tensor, shape), 4 plugin error, 5 resource or device unavailable (e.g. --device cuda without a GPU or a CUDA libtorch).
-        Environment: ZIPIT_PLUGIN_PATH (extra plugin folders), ZIPIT_HOME (per-user folder, default ~/.zipit), ZIPIT_LIBTORCH (libtorch folder, as --libtorch).
+        Environment: ZIPIT_PLUGIN_PATH (extra plugin folders), ZIPIT_HOME (per-user folder; ~/.zipit when unset), ZIPIT_LIBTORCH (libtorch folder, as --libtorch).
         """;
 
     /// <summary>Parses and runs one command line; returns the process exit code (130 when <paramref name="cancellationToken"/> or a signal cancels it).</summary>
@@ -23,7 +23,7 @@ public static class ZipItApp
         var streams = new ConsoleStreams(stdout, stderr);
         var root = CreateRootCommand(new CommandRunner(streams, configuration));
         var parse = root.Parse(args);
-        var errors = parse.Action is HelpAction ? [] : PlainWords.Errors(parse);
+        var errors = HelpExamples.IsHelp(parse.Action) ? [] : PlainWords.Errors(parse);
         if (errors.Count > 0)
         {
             foreach (var error in errors) stderr.WriteLine("error: " + error);
@@ -45,7 +45,7 @@ public static class ZipItApp
         // when installed); the usage line must name the tool the same way everywhere.
         var root = new Command("dotnet-zipit", Description)
         {
-            new HelpOption(),
+            HelpExamples.CreateHelpOption(),
             new VersionOption(),
             GlobalOptions.Verbosity,
             GlobalOptions.Progress,
@@ -69,7 +69,11 @@ public static class ZipItApp
             PluginsCommand.Create(runner),
             DoctorCommand.Create(runner),
         };
-        return root;
+        return root.WithExamples(
+            "dotnet zipit demo",
+            "dotnet zipit inspect a.pth",
+            "dotnet zipit merge a.safetensors b.safetensors --data images/ -o merged/",
+            "dotnet zipit evaluate merged/ --data test-images/ --task a=0-4 --task b=5-9");
     }
 
     private static IEnumerable<string> CommandPath(ParseResult parse)

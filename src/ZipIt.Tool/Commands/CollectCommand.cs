@@ -28,7 +28,7 @@ internal static class CollectCommand
         var batchSize = DataOptions.BatchSize();
         var resetBn = new Option<bool>("--reset-bn")
         {
-            Description = "First recompute each model's BatchNorm statistics on the same data, as the paper does (on by default; --reset-bn false to skip).",
+            Description = "First recompute each model's BatchNorm statistics on the same data, as the paper does (--reset-bn false to skip). [default: true]",
             DefaultValueFactory = _ => true,
         };
         var output = new Option<string>("--output", "-o") { Description = "Metrics file to write (.safetensors).", Required = true, HelpName = "FILE" };
@@ -42,7 +42,9 @@ internal static class CollectCommand
         };
         command.SetAction((parse, ct) => Task.FromResult(runner.Run(parse, ct, ctx => Execute(ctx,
             ctx.Value(models)!, ctx.Value(data)!, ctx.Value(images), ctx.Value(batchSize), ctx.Value(resetBn), ctx.Value(output)!, ctx.Value(arch), ctx.Value(json), ctx.Value(tapSets) ?? [], ctx.Value(maxMemory), ctx.Value(preprocess)))));
-        return command;
+        return command.WithExamples(
+            "dotnet zipit collect a.safetensors b.safetensors --data images/ --images 500 -o metrics.safetensors",
+            "dotnet zipit collect a.pth b.pth --data fashion-mnist:train --preprocess cifar10 -o metrics.safetensors");
     }
 
     private static int Execute(CommandContext ctx, string[] paths, string dataPath, long? images, int batchSize, bool resetBn, string output, string? arch, bool json, string[] tapSets, string? maxMemoryText, string[]? preprocess)

@@ -64,7 +64,7 @@ internal static class CommonOptions
     /// <summary><c>--max-memory SIZE</c>: the memory a command may plan to use (exit 5 before any work when its estimate is more); default: what the machine has available.</summary>
     public static Option<string?> MaxMemory() => new(MaxMemoryOptionName)
     {
-        Description = "Refuse (exit 5) before any work when the estimated peak memory exceeds SIZE (e.g. 8GiB, 500MB, bytes); default: the memory this machine has available.",
+        Description = "Refuse (exit 5) before any work when the estimated peak memory exceeds SIZE (e.g. 8GiB, 500MB, bytes). [default: the memory this machine has available]",
         HelpName = "SIZE",
     };
 
@@ -73,8 +73,8 @@ internal static class CommonOptions
     /// <summary>The bytes of a <c>--max-memory</c> value (exit 2 when it is not a size), or null when not given.</summary>
     public static long? MaxMemoryBytes(string? text) => text is null ? null : ByteSize.Parse(text, MaxMemoryOptionName);
 
-    /// <summary>Parses repeated <c>--set NAME=VALUE</c> items (case-insensitive names; exit 2 for a malformed one).</summary>
-    public static Dictionary<string, string> Settings(IEnumerable<string> items) => SettingList.Parse(items);
+    /// <summary>Parses repeated <c>--arch-set NAME=VALUE</c> items (case-insensitive names; exit 2 for a malformed one).</summary>
+    public static Dictionary<string, string> ArchSettings(IEnumerable<string> items) => SettingList.Parse(items, "--arch-set");
 
     public static Argument<string> Checkpoint(string description = "A .safetensors file, a torch.save file (.pt, .pth, .bin), a sharded *.index.json, or a folder holding one (and its config.json).") =>
         new("checkpoint") { Description = description };

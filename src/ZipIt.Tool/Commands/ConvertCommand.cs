@@ -38,7 +38,7 @@ internal static partial class ConvertCommand
         };
         var dtype = new Option<string?>("--dtype")
         {
-            Description = $"Store floating-point tensors as {StorageDType.Names} (integer and boolean tensors keep their type). Default: as they are.",
+            Description = $"Store floating-point tensors as {StorageDType.Names} (integer and boolean tensors keep their type). [default: as they are]",
             HelpName = "TYPE",
         };
         var shardSize = new Option<string?>("--shard-size")
@@ -53,7 +53,10 @@ internal static partial class ConvertCommand
         };
         command.SetAction((parse, ct) => Task.FromResult(runner.Run(parse, ct, ctx =>
             Execute(ctx, ctx.Value(checkpoint)!, ctx.Value(output)!, ctx.Value(dtype), ctx.Value(shardSize), ctx.Value(json)))));
-        return command;
+        return command.WithExamples(
+            "dotnet zipit convert pytorch_model.bin -o model.safetensors",
+            "dotnet zipit convert merged/ -o merged.pt",
+            "dotnet zipit convert model.safetensors --dtype bf16 --shard-size 2GB -o sharded/model.safetensors");
     }
 
     private static int Execute(CommandContext ctx, string input, string output, string? dtypeName, string? shardSizeText, bool json)

@@ -18,11 +18,12 @@ namespace ZipIt.Commands;
 /// </summary>
 internal static class DataCommand
 {
-    public static Command Create(CommandRunner runner) => new("data", "Export the images a data source gives, or a clip-head model's class embeddings, as tensor files.")
+    public static Command Create(CommandRunner runner) => new Command("data", "Export the images a data source gives, or a clip-head model's class embeddings, as tensor files.")
     {
         Export(runner),
         Embeddings(runner),
-    };
+    }.WithExamples("dotnet zipit data export fashion-mnist:train:0-4 --images 500 -o calibration.safetensors",
+        "dotnet zipit data embeddings a.safetensors b.safetensors -o embeddings.safetensors");
 
     private static Command Export(CommandRunner runner)
     {
@@ -33,7 +34,7 @@ internal static class DataCommand
         var images = DataOptions.Images();
         var arch = CommonOptions.Arch();
         var json = CommonOptions.Json();
-        var command = new Command("export", "Write the model inputs of a dataset spec, image folder or tensor file to a .safetensors file (example: dotnet zipit data export fashion-mnist:train:0-4 --images 500 --for a.safetensors -o calibration.safetensors).")
+        var command = new Command("export", "Write the model inputs of a dataset spec, image folder or tensor file to a .safetensors file.")
         {
             source, output, model, preprocess, images, arch, json,
         };
@@ -60,7 +61,9 @@ internal static class DataCommand
             if (ctx.Value(json)) Json.Write(ctx.Out, new { output = path, images = data.Count, shape = data.Images.shape, labelled = data.Labels is not null });
             return 0;
         })));
-        return command;
+        return command.WithExamples(
+            "dotnet zipit data export fashion-mnist:train:0-4 --images 500 --for a.safetensors -o calibration.safetensors",
+            "dotnet zipit data export my-images/ --preprocess imagenet -o calibration.safetensors");
     }
 
     private static Command Embeddings(CommandRunner runner)
@@ -69,7 +72,7 @@ internal static class DataCommand
         var output = new Option<string>("--output", "-o") { Description = "The .safetensors file to write: tensor 'embeddings' [K, D], row c for class c (what evaluate --class-embeddings reads).", Required = true, HelpName = "FILE" };
         var arch = CommonOptions.Arch();
         var json = CommonOptions.Json();
-        var command = new Command("embeddings", "Write the class embeddings clip-head models were trained against (class-name-hash:D, regenerated from the class names they record; example: dotnet zipit data embeddings a.safetensors b.safetensors -o embeddings.safetensors).")
+        var command = new Command("embeddings", "Write the class embeddings clip-head models were trained against (class-name-hash:D, regenerated from the class names they record).")
         {
             models, output, arch, json,
         };
@@ -99,6 +102,7 @@ internal static class DataCommand
             if (ctx.Value(json)) Json.Write(ctx.Out, new { output = path, classes = embeddings.shape[0], dimension = embeddings.shape[1], spec = reading.EmbeddingsFrom });
             return 0;
         })));
-        return command;
+        return command.WithExamples(
+            "dotnet zipit data embeddings a.safetensors b.safetensors -o embeddings.safetensors");
     }
 }

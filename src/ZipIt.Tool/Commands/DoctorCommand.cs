@@ -29,7 +29,9 @@ internal static class DoctorCommand
             device, json,
         };
         command.SetAction((parse, ct) => Task.FromResult(runner.Run(parse, ct, ctx => Execute(ctx, ctx.Value(device)!, ctx.Value(json)))));
-        return command;
+        return command.WithExamples(
+            "dotnet zipit doctor",
+            "dotnet zipit doctor --device cuda --json");
     }
 
     private static int Execute(CommandContext ctx, string deviceSpec, bool json)

@@ -30,8 +30,8 @@ internal static class EvaluateCommand
         var images = DataOptions.Images();
         var batchSize = DataOptions.BatchSize();
         var tasks = new Option<string[]>("--task") { Description = "A task as NAME=CLASSES (e.g. a=0-4). Repeatable; head i of a multi-head model answers task i.", Required = true, Arity = ArgumentArity.OneOrMore, HelpName = "NAME=CLASSES" };
-        var head = CommonOptions.Choice<HeadKind>("--head", "How outputs are read: logits, or clip (cosine with class embeddings); default: as the models record (zipit.head), refused where it contradicts them.");
-        var embeddings = new Option<string?>("--class-embeddings") { Description = "A .safetensors file with tensor 'embeddings' [K, D], row c for class c (clip heads); default: regenerated from the class names the models record (class-name-hash:D).", HelpName = "FILE" };
+        var head = CommonOptions.Choice<HeadKind>("--head", "How outputs are read: logits, or clip (cosine with class embeddings), refused where it contradicts what the models record. [default: as the models record (zipit.head)]");
+        var embeddings = new Option<string?>("--class-embeddings") { Description = "A .safetensors file with tensor 'embeddings' [K, D], row c for class c (clip heads). [default: regenerated from the class names the models record (class-name-hash:D)]", HelpName = "FILE" };
         var ensemble = new Option<bool>("--ensemble") { Description = "Also evaluate the given single-head models together as an ensemble (model i answers task i): the usual upper bound." };
         var resetBnData = new Option<string?>("--reset-bn-data")
         {
@@ -49,7 +49,9 @@ internal static class EvaluateCommand
         command.SetAction((parse, ct) => Task.FromResult(runner.Run(parse, ct, ctx => Execute(ctx,
             ctx.Value(models)!, ctx.Value(data)!, ctx.Value(tasks)!, ctx.Value(head), ctx.Value(embeddings), ctx.Value(ensemble),
             ctx.Value(resetBnData), ctx.Value(images), ctx.Value(batchSize), ctx.Value(output), ctx.Value(markdown), ctx.Value(arch), ctx.Value(json), ctx.Value(preprocess)))));
-        return command;
+        return command.WithExamples(
+            "dotnet zipit evaluate merged/ --data fashion-mnist:test --task a=0-4 --task b=5-9",
+            "dotnet zipit evaluate a.safetensors b.safetensors --ensemble --data test.safetensors --task a=0-4 --task b=5-9 --markdown table.md");
     }
 
     private static int Execute(CommandContext ctx, string[] paths, string dataPath, string[] taskSpecs, HeadKind? askedHead, string? embeddingsPath,

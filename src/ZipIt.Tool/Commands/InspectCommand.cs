@@ -16,18 +16,19 @@ internal static class InspectCommand
         var checkpoint = CommonOptions.Checkpoint();
         var json = CommonOptions.Json();
         var arch = CommonOptions.Arch();
-        // --graph and --set: the merge-graph view (InspectGraph), of a checkpoint or of a registered variant.
+        // --graph (with --arch-set for a variant): the merge-graph view (InspectGraph), of a checkpoint or of a registered variant.
         var graphView = new Option<bool>("--graph") { Arity = ArgumentArity.Zero, Description = "Show the merge graph instead: every feature space (width, groups, producers, norms, consumers, taps), the stages and the declared inputs and outputs. CHECKPOINT may then be a registered variant name, e.g. resnet20." };
-        var set = new Option<string[]>("--set") { Description = "With --graph and a variant name: an architecture setting as name=value, e.g. width=4. Repeatable.", Arity = ArgumentArity.OneOrMore, HelpName = "NAME=VALUE" };
         var command = new Command("inspect", "Show a checkpoint's tensors, metadata, parameter count and recognised architecture (reads no tensor data).")
         {
-            checkpoint, json, arch, graphView, set,
+            checkpoint, json, arch, graphView,
         };
         command.SetAction((parse, ct) => Task.FromResult(runner.Run(parse, ct, ctx => ctx.Value(graphView)
-            ? ExecuteGraph(ctx, ctx.Value(checkpoint)!, ctx.Value(json), ctx.Value(arch), ctx.Value(set) ?? [])
-            : ctx.Value(set) is { Length: > 0 } ? throw ZipItException.Usage("--set applies only with --graph and a variant name")
+            ? ExecuteGraph(ctx, ctx.Value(checkpoint)!, ctx.Value(json), ctx.Value(arch), ctx.Value(GlobalOptions.ArchSettings) ?? [])
             : Execute(ctx, ctx.Value(checkpoint)!, ctx.Value(json), ctx.Value(arch)))));
-        return command;
+        return command.WithExamples(
+            "dotnet zipit inspect model.safetensors",
+            "dotnet zipit inspect vit.pth --arch-set heads=6 --graph",
+            "dotnet zipit inspect resnet20 --graph --arch-set width=4");
     }
 
     /// <summary>The merge graph of a checkpoint (an existing path) or of a registered variant (any other name), checked as on a load.</summary>
@@ -36,13 +37,12 @@ internal static class InspectCommand
         var loader = ctx.Get<ModelLoader>();
         if (File.Exists(target) || Directory.Exists(target))
         {
-            if (set.Length > 0) throw ZipItException.Usage("--set applies to a variant name, not to a checkpoint (its settings come from the file)");
             using var checkpoint = Checkpoint.Open(target);
             var identity = loader.Identify(checkpoint, arch)!;
             return InspectGraph.Write(ctx, identity.Architecture, identity.Config, target, json);
         }
         if (arch is not null) throw ZipItException.Usage("--arch applies to a checkpoint; with a variant name the variant says the architecture");
-        var (architecture, config) = ctx.Plugins.Configure(target, CommonOptions.Settings(set));
+        var (architecture, config) = ctx.Plugins.Configure(target, CommonOptions.ArchSettings(set));
         TorchRuntime.Initialize();
         using (var model = architecture.Create(config))
             GraphCheck.Require(loader.PluginName(architecture), config, architecture.Describe(config), model);

@@ -25,7 +25,7 @@ internal static class MatchCommand
 {
     public static Command Create(CommandRunner runner)
     {
-        var metrics = new Argument<string>("metrics") { Description = "Metrics file from 'collect', or any safetensors file of P.covariance tensors (metadata 'models', default 2)." };
+        var metrics = new Argument<string>("metrics") { Description = "Metrics file from 'collect', or any safetensors file of P.covariance tensors (metadata 'models' gives their count; 2 when it is absent)." };
         var output = new Option<string>("--output", "-o") { Description = "Matches file to write (.safetensors).", Required = true, HelpName = "FILE" };
         var matcher = new Option<string>("--matcher") { Description = "zipit, permute, average, or a plugin's matcher (see 'plugins list').", DefaultValueFactory = _ => "zipit", HelpName = "NAME" };
         var alpha = new Option<double?>("--alpha") { Description = "ZipIt!'s α: weight of a merged feature's further matches (matchers that declare it).", HelpName = "A" };
@@ -43,7 +43,9 @@ internal static class MatchCommand
         command.SetAction((parse, ct) => Task.FromResult(runner.Run(parse, ct, ctx => Execute(ctx,
             ctx.Value(metrics)!, ctx.Value(output)!, ctx.Value(matcher)!, ctx.Value(preset), ctx.Value(alpha), ctx.Value(beta), ctx.Value(set) ?? [],
             ctx.Value(models) ?? [], ctx.Value(noIdentityCheck), ctx.Value(seed), ctx.Value(json)))));
-        return command;
+        return command.WithExamples(
+            "dotnet zipit match metrics.safetensors --alpha 0.3 --beta 0.5 -o matches.safetensors",
+            "dotnet zipit match metrics.safetensors --matcher mudsc --preset zip --models a.safetensors b.safetensors -o matches.safetensors");
     }
 
     private static int Execute(CommandContext ctx, string metricsPath, string output, string matcherName, string? preset, double? alpha, double? beta,

@@ -36,24 +36,24 @@ internal static class MergeCommand
         var data = new Option<string?>("--data") { Description = $"Calibration images for collecting statistics and resetting BatchNorm: {DataOptions.SourceHelp}; data-free matchers (average, mudsc with balance 1) run without it.", HelpName = "SOURCE" };
         var images = DataOptions.Images();
         var preprocess = DataOptions.Preprocess();
-        var batchSize = new Option<int?>("--batch-size") { Description = "Images per forward pass (default 100).", HelpName = "N" };
-        var resetBn = new Option<bool?>("--reset-bn") { Description = "Reset the base models' BatchNorm statistics before collecting (default true, as the paper)." };
-        var matcher = new Option<string?>("--matcher") { Description = "zipit (default), permute, average, or a plugin's matcher.", HelpName = "NAME" };
+        var batchSize = new Option<int?>("--batch-size") { Description = "Images per forward pass. [default: 100]", HelpName = "N" };
+        var resetBn = new Option<bool?>("--reset-bn") { Description = "Reset the base models' BatchNorm statistics before collecting, as the paper does (--reset-bn false to skip). [default: true]" };
+        var matcher = new Option<string?>("--matcher") { Description = "zipit, permute, average, or a plugin's matcher (see 'plugins list'). [default: zipit]", HelpName = "NAME" };
         var alpha = new Option<double?>("--alpha") { Description = "ZipIt!'s α.", HelpName = "A" };
         var beta = new Option<double?>("--beta") { Description = "ZipIt!'s β.", HelpName = "B" };
         var preset = CommonOptions.Preset();
         var tapSets = CommonOptions.TapSets();
         var set = new Option<string[]>("--set") { Description = "Any matcher setting as name=value. Repeatable.", Arity = ArgumentArity.OneOrMore, HelpName = "NAME=VALUE" };
-        var stop = new Option<string?>("--stop") { Description = "Partial zip: stop after this point (e.g. 13, or a stage name); default: full zip.", HelpName = "POINT" };
-        var seed = new Option<long?>("--seed") { Description = "Seed for matchers with randomness (default 0).", HelpName = "N" };
+        var stop = new Option<string?>("--stop") { Description = "Partial zip: stop after this point (e.g. 13, or a stage name). [default: full zip]", HelpName = "POINT" };
+        var seed = new Option<long?>("--seed") { Description = "Seed for matchers with randomness. [default: 0]", HelpName = "N" };
         var output = new Option<string?>("--output", "-o") { Description = "Merged checkpoint to write; the resolved recipe goes to <output>.recipe.json, the model card to NAME.README.md (README.md for model.safetensors).", HelpName = "FILE" };
-        var dtype = new Option<string?>("--dtype") { Description = $"Store the merged checkpoint's floating-point tensors as {StorageDType.Names} (default f32); evaluation uses the weights as stored.", HelpName = "TYPE" };
+        var dtype = new Option<string?>("--dtype") { Description = $"Store the merged checkpoint's floating-point tensors as {StorageDType.Names}; evaluation uses the weights as stored. [default: f32]", HelpName = "TYPE" };
         var noCard = new Option<bool>("--no-card", "--no-write-model-card") { Description = "Do not write the model card (README) beside the output." };
         var squared = new Option<bool>("--squared-running-var") { Description = "Merge BatchNorm running variances with the squared merge matrix (the paper's appendix) rather than the plain one (the reference code); irrelevant when BatchNorm is reset." };
         var evalData = new Option<string?>("--eval-data") { Description = "Evaluate the merged model on these labelled images (as --data; a dataset spec naming no split reads its test split).", HelpName = "SOURCE" };
         var tasks = new Option<string[]>("--task") { Description = "Evaluation task NAME=CLASSES (repeatable; needs --eval-data).", Arity = ArgumentArity.OneOrMore, HelpName = "NAME=CLASSES" };
-        var head = CommonOptions.Choice<HeadKind>("--head", "How outputs are read for evaluation: logits or clip; default: as the models record (zipit.head).");
-        var embeddings = new Option<string?>("--class-embeddings") { Description = "Class embeddings for clip heads; default: regenerated from the class names the models record.", HelpName = "FILE" };
+        var head = CommonOptions.Choice<HeadKind>("--head", "How outputs are read for evaluation: logits or clip. [default: as the models record (zipit.head)]");
+        var embeddings = new Option<string?>("--class-embeddings") { Description = "Class embeddings for clip heads. [default: regenerated from the class names the models record]", HelpName = "FILE" };
         var json = CommonOptions.Json();
         var maxMemory = CommonOptions.MaxMemory();
         var device = CommonOptions.Device();
@@ -113,7 +113,10 @@ internal static class MergeCommand
             var command = Shell.Join(ToolIdentity.Command.Split(' ').Concat(parse.Tokens.Select(t => t.Value)));
             return Execute(ctx, resolved, command, ctx.Value(json), ctx.Value(device)!, CommonOptions.MaxMemoryBytes(ctx.Value(maxMemory)));
         })));
-        return command;
+        return command.WithExamples(
+            "dotnet zipit merge a.safetensors b.safetensors --data images/ -o merged/",
+            "dotnet zipit merge a.pth b.pth --data calibration/ --preprocess imagenet --eval-data test/ --task a=0-4 --task b=5-9 -o merged/",
+            "dotnet zipit merge recipe.yaml --stop 13");
     }
 
     private static string? FullPath(string? path) => path is null ? null : Path.GetFullPath(path);

@@ -15,7 +15,8 @@ internal static class PluginsCommand
         var json = CommonOptions.Json();
         var list = new Command("list", "List the installed architectures and matchers, with their plugin, version and path.") { json };
         list.SetAction((parse, ct) => Task.FromResult(runner.Run(parse, ct, ctx => List(ctx, ctx.Value(json)))));
-        return new Command("plugins", "Inspect the plugins zipit loads.") { list };
+        list.WithExamples("dotnet zipit plugins list", "dotnet zipit plugins list --json", "dotnet zipit plugins list --plugins ./my-plugins");
+        return new Command("plugins", "Inspect the plugins zipit loads.") { list }.WithExamples("dotnet zipit plugins list");
     }
 
     private static int List(CommandContext ctx, bool json)

@@ -45,7 +45,7 @@ internal sealed class RecipeOptions
         _optimizer = CommonOptions.Choice<OptimizerKind>("--optimizer", "sgd (PyTorch's SGD) or adamw (Adam with decoupled weight decay).", d.Optimizer);
         _lr = new("--lr") { Description = "Peak learning rate (one-cycle's max_lr).", DefaultValueFactory = _ => d.LearningRate };
         _momentum = new("--momentum") { Description = "SGD momentum when the schedule does not cycle it (linear, cosine).", DefaultValueFactory = _ => d.Momentum };
-        _nesterov = new("--nesterov") { Description = $"SGD with Nesterov momentum (--nesterov false: classical momentum); default {(d.Nesterov ? "true" : "false")}.", DefaultValueFactory = _ => d.Nesterov };
+        _nesterov = new("--nesterov") { Description = $"SGD with Nesterov momentum (--nesterov false: classical momentum). [default: {(d.Nesterov ? "true" : "false")}]", DefaultValueFactory = _ => d.Nesterov };
         _weightDecay = new("--weight-decay") { Description = "SGD: L2 penalty on the gradient; AdamW: decoupled decay.", DefaultValueFactory = _ => d.WeightDecay };
         _betas = new("--adam-betas")
         {
@@ -63,14 +63,14 @@ internal sealed class RecipeOptions
             AllowMultipleArgumentsPerToken = true, Arity = new ArgumentArity(2, 2), HelpName = "BASE MAX",
         };
         _cropPadding = new("--crop-padding") { Description = "Random crops after zero-padding by this many pixels (0: none).", DefaultValueFactory = _ => d.CropPadding, HelpName = "PIXELS" };
-        _flip = new("--flip") { Description = $"Random horizontal flips (never for digits); default {(d.HorizontalFlip ? "true" : "false")}.", DefaultValueFactory = _ => d.HorizontalFlip };
+        _flip = new("--flip") { Description = $"Random horizontal flips (never for digits). [default: {(d.HorizontalFlip ? "true" : "false")}]", DefaultValueFactory = _ => d.HorizontalFlip };
         _labelSmoothing = new("--label-smoothing") { Description = "Label smoothing of the cross-entropy.", DefaultValueFactory = _ => d.LabelSmoothing, HelpName = "EPS" };
-        _clip = new("--clip-grad-norm") { Description = "Clip the gradients' global L2 norm to this before each step (default: no clipping).", DefaultValueFactory = _ => d.GradientClipNorm, HelpName = "NORM" };
+        _clip = new("--clip-grad-norm") { Description = "Clip the gradients' global L2 norm to this before each step. [default: no clipping]", DefaultValueFactory = _ => d.GradientClipNorm, HelpName = "NORM" };
         if (withHead)
             _head = CommonOptions.Choice<TrainHead>("--head", "clip: output scored against class embeddings (a space shared across tasks); logits: one output per class.", d.Head);
         _logitScale = new("--logit-scale")
         {
-            Description = $"Class-embedding heads: logits are this times the cosine (default: {Invariant(TrainingRecipe.DefaultLogitScale)}, the reference's; {Invariant(TrainingRecipe.GroupNormLogitScale)} for norm=gn, which does not learn at {Invariant(TrainingRecipe.DefaultLogitScale)}).",
+            Description = $"Class-embedding heads: logits are this times the cosine. [default: {Invariant(TrainingRecipe.DefaultLogitScale)}, the reference's; {Invariant(TrainingRecipe.GroupNormLogitScale)} for norm=gn, which does not learn at {Invariant(TrainingRecipe.DefaultLogitScale)}]",
             DefaultValueFactory = _ => d.LogitScale, HelpName = "S",
         };
         _embeddingDim = new("--embedding-dim") { Description = "Width of a class-embedding head's output.", DefaultValueFactory = _ => d.EmbeddingDimension, HelpName = "D" };

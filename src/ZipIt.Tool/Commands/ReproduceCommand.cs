@@ -67,21 +67,20 @@ internal static class ReproduceCommand
         if (!settingRequired) setting.DefaultValueFactory = _ => d.Setting;
         var arch = new Option<string>("--arch")
         {
-            Description = "Any installed architecture that declares an experiment protocol: resnet (ResNet-20s, the ZipIt! paper), vit (small ViTs, MuDSC's setting), ...; a protocol other than the default brings its own shape, recipe, --init and --train-images where those options are not given.",
+            Description = "Any installed architecture that declares an experiment protocol: resnet (ResNet-20s, the ZipIt! paper), vit (small ViTs, MuDSC's setting), ...; another architecture's protocol brings its own shape, recipe, --init and --train-images where those options are not given.",
             DefaultValueFactory = _ => d.Arch,
         };
         var init = new Option<string?>("--init")
         {
-            Description = $"scratch: every model from its own seed (ZipIt!'s protocol); pretrained: per pair one model pretrained on {d.PretrainTask}, both task models fine-tuned from it (MuDSC's). Default: the architecture's protocol's (scratch for resnet, pretrained for vit).",
+            Description = $"scratch: every model from its own seed (ZipIt!'s protocol); pretrained: per pair one model pretrained on {d.PretrainTask}, both task models fine-tuned from it (MuDSC's). [default: the architecture's protocol's (scratch for resnet, pretrained for vit)]",
             HelpName = "pretrained|scratch",
         };
-        var width = new Option<int?>("--width") { Description = $"The architecture's width setting: ResNet's multiplier (default {d.Width}), ViT's embedding width (default: the protocol's, 64).", HelpName = "W" };
-        var depth = new Option<int?>("--depth") { Description = "The architecture's depth setting, where it has one (ViT blocks; default: the protocol's, 3).", HelpName = "N" };
-        var heads = new Option<int?>("--heads") { Description = "The architecture's heads setting, where it has one (ViT attention heads per block; default: the protocol's, 2).", HelpName = "N" };
-        var set = new Option<string[]>("--set") { Description = "A further architecture setting as name=value (e.g. mlp_ratio=4, patch=8). Repeatable.", Arity = ArgumentArity.OneOrMore, HelpName = "NAME=VALUE" };
-        var finetuneLr = new Option<double?>("--finetune-lr") { Description = "--init pretrained: the peak learning rate of fine-tuning (default: --lr, as pretraining).", HelpName = "LR" };
+        var width = new Option<int?>("--width") { Description = $"The architecture's width setting: ResNet's multiplier, ViT's embedding width. [default: {d.Width} for resnet; the protocol's (64) for vit]", HelpName = "W" };
+        var depth = new Option<int?>("--depth") { Description = "The architecture's depth setting, where it has one (ViT blocks). [default: the protocol's (3)]", HelpName = "N" };
+        var heads = new Option<int?>("--heads") { Description = "The architecture's heads setting, where it has one (ViT attention heads per block). [default: the protocol's (2)]", HelpName = "N" };
+        var finetuneLr = new Option<double?>("--finetune-lr") { Description = "--init pretrained: the peak learning rate of fine-tuning. [default: --lr, as pretraining]", HelpName = "LR" };
         var tapSets = CommonOptions.TapSets();
-        var norm = new Option<string?>("--norm") { Description = $"The architecture's norm setting, where it has one (ResNet: bn, BatchNorm as the paper, or gn, GroupNorm; default {d.Norm}).", HelpName = "bn|gn" };
+        var norm = new Option<string?>("--norm") { Description = $"The architecture's norm setting, where it has one (ResNet: bn, BatchNorm as the paper, or gn, GroupNorm). [default: {d.Norm}]", HelpName = "bn|gn" };
         var pairs = new Option<int>("--pairs") { Description = "Model pairs (each model from its own seed); α and β are chosen with pair 0.", DefaultValueFactory = _ => d.Pairs, HelpName = "K" };
         var calibration = new Option<int>("--calibration") { Description = "Calibration images (half from each task) for statistics and BatchNorm resets.", DefaultValueFactory = _ => d.Calibration, HelpName = "N" };
         var trainImages = new Option<long?>("--train-images") { Description = "Train each model on a seeded draw of at most N images of its training split (none: all of them).", DefaultValueFactory = _ => d.TrainImages, HelpName = "N" };
@@ -93,7 +92,7 @@ internal static class ReproduceCommand
         var validationImages = new Option<long?>("--validation-images") { Description = "Validation images per grid cell, half from each task (a fixed draw).", DefaultValueFactory = _ => d.ValidationImages, HelpName = "N" };
         var testImages = new Option<long?>("--test-images") { Description = "Test images, half from each task (a fixed draw; none: the whole test split).", DefaultValueFactory = _ => d.TestImages, HelpName = "N" };
         var seed = new Option<long>("--seed") { Description = "Base seed (model i of pair p uses seed + 1000p + i).", DefaultValueFactory = _ => d.Seed };
-        var cache = new Option<string?>("--cache") { Description = "Folder of trained models, reused when the recipe matches (default: ~/.cache/zipit/models).", HelpName = "DIR" };
+        var cache = new Option<string?>("--cache") { Description = "Folder of trained models, reused when the recipe matches. [default: ~/.cache/zipit/models]", HelpName = "DIR" };
         var output = new Option<string>("--output", "-o") { Description = "Folder for report.json, report.md and the plots.", DefaultValueFactory = _ => $"zipit-{name}", HelpName = "DIR" };
         var json = CommonOptions.Json();
         var maxMemory = CommonOptions.MaxMemory();
@@ -107,12 +106,12 @@ internal static class ReproduceCommand
         var train = new Option<bool>("--train") { Description = "Train a pair from scratch (a few minutes on a CPU) instead of merging the example pair that ships with zipit." };
         var command = new Command(name, description)
         {
-            setting, arch, init, width, depth, heads, set, norm, pairs, calibration, trainImages, alphas, betas, validationImages, testImages, seed, cache, finetuneLr, tapSets, output, models, maxMemory, json, CommonOptions.Device(),
+            setting, arch, init, width, depth, heads, norm, pairs, calibration, trainImages, alphas, betas, validationImages, testImages, seed, cache, finetuneLr, tapSets, output, models, maxMemory, json, CommonOptions.Device(),
         };
         if (isDemo) command.Options.Add(train);
         foreach (var option in recipe.All) command.Options.Add(option);
         // Options that only shape training: given models are merged as they are.
-        Option[] trainingOptions = [arch, init, width, depth, heads, set, norm, pairs, trainImages, seed, cache, finetuneLr, .. recipe.All];
+        Option[] trainingOptions = [arch, init, width, depth, heads, norm, pairs, trainImages, seed, cache, finetuneLr, .. recipe.All];
         command.SetAction((parse, ct) => Task.FromResult(runner.Run(parse, ct, ctx =>
         {
             var limit = CommonOptions.MaxMemoryBytes(ctx.Value(maxMemory));
@@ -130,7 +129,7 @@ internal static class ReproduceCommand
                 Width = ctx.Value(width) ?? b.Width,
                 Depth = ctx.Value(depth) ?? b.Depth,
                 Heads = ctx.Value(heads) ?? b.Heads,
-                Set = CommonOptions.Settings(ctx.Value(set) ?? []),
+                Set = CommonOptions.ArchSettings(ctx.Value(GlobalOptions.ArchSettings) ?? []),
                 FineTuneLearningRate = ctx.Value(finetuneLr),
                 TapSets = ctx.Value(tapSets) is { Length: > 0 } t ? t : null,
                 Norm = ctx.Value(norm)?.ToLowerInvariant() ?? b.Norm,
@@ -177,7 +176,10 @@ internal static class ReproduceCommand
             }
             return 0;
         })));
-        return command;
+        return command.WithExamples(isDemo
+            ? ["dotnet zipit demo", "dotnet zipit demo --train", "dotnet zipit demo --models a.safetensors b.safetensors"]
+            : ["dotnet zipit reproduce fmnist-5+5 --pairs 1", "dotnet zipit reproduce fmnist-5+5 --arch vit --init pretrained --pairs 2",
+               "dotnet zipit reproduce fmnist+mnist --models a.safetensors b.safetensors"]);
     }
 
     /// <summary>

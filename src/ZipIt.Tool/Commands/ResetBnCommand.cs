@@ -35,7 +35,8 @@ internal static class ResetBnCommand
         };
         command.SetAction((parse, ct) => Task.FromResult(runner.Run(parse, ct, ctx => Execute(ctx,
             ctx.Value(model)!, ctx.Value(data)!, ctx.Value(images), ctx.Value(batchSize), ctx.Value(output), ctx.Value(inPlace), ctx.Value(arch), ctx.Value(json), ctx.Value(preprocess)))));
-        return command;
+        return command.WithExamples(
+            "dotnet zipit reset-bn merged.safetensors --data fashion-mnist:train --images 1000 -o merged-bn.safetensors");
     }
 
     private static int Execute(CommandContext ctx, string path, string dataPath, long? images, int batchSize, string? output, bool inPlace, string? arch, bool json, string[]? preprocess)

@@ -26,7 +26,7 @@ internal static class ZipCommand
         var output = new Option<string>("--output", "-o") { Description = "Merged checkpoint to write (.safetensors).", Required = true, HelpName = "FILE" };
         var stop = new Option<string?>("--stop")
         {
-            Description = "Partial zip: stop after this point (the paper's n in ZipIt!n/m, e.g. 13, or a stage name such as layer2); each model keeps its own head. Default: full zip.",
+            Description = "Partial zip: stop after this point (the paper's n in ZipIt!n/m, e.g. 13, or a stage name such as layer2); each model keeps its own head. [default: full zip]",
             HelpName = "POINT",
         };
         var squared = new Option<bool>("--squared-running-var") { Description = "Merge BatchNorm running variances with the squared merge matrix (the paper's appendix) rather than the plain one (the reference code)." };
@@ -39,7 +39,9 @@ internal static class ZipCommand
         };
         command.SetAction((parse, ct) => Task.FromResult(runner.Run(parse, ct, ctx => Execute(ctx,
             ctx.Value(models)!, ctx.Value(matches)!, ctx.Value(output)!, ctx.Value(stop), ctx.Value(squared), ctx.Value(noIdentityCheck), ctx.Value(arch), ctx.Value(json)))));
-        return command;
+        return command.WithExamples(
+            "dotnet zipit zip a.safetensors b.safetensors --matches matches.safetensors -o merged.safetensors",
+            "dotnet zipit zip a.safetensors b.safetensors --matches matches.safetensors --stop 13 -o partial.safetensors");
     }
 
     private static int Execute(CommandContext ctx, string[] paths, string matchesPath, string output, string? stop, bool squared, bool noIdentityCheck, string? arch, bool json)

@@ -23,7 +23,7 @@ internal static class GlobalOptions
 
     public static readonly Option<string?> LibTorch = new("--libtorch")
     {
-        Description = "Load libtorch from this folder (one holding libtorch_cpu.so, and libtorch_cuda.so for GPUs, e.g. <python>/site-packages/torch/lib) instead of the bundled CPU build. Default: $ZIPIT_LIBTORCH.",
+        Description = "Load libtorch from this folder (one holding libtorch_cpu.so, and libtorch_cuda.so for GPUs, e.g. <python>/site-packages/torch/lib) instead of the bundled CPU build. [default: $ZIPIT_LIBTORCH]",
         Recursive = true,
         HelpName = "DIR",
     };
@@ -35,10 +35,14 @@ internal static class GlobalOptions
         Recursive = true,
     };
 
-    /// <summary>Architecture settings a checkpoint does not record, used when recognising it (a timm ViT's head count).</summary>
+    /// <summary>
+    /// Architecture settings: of the model <c>init</c>, <c>train</c> and <c>reproduce</c> build, and
+    /// those a checkpoint does not record, used when recognising it (a timm ViT's head count).
+    /// Matcher settings are <c>--set</c>: the two never share a name.
+    /// </summary>
     public static readonly Option<string[]> ArchSettings = new("--arch-set")
     {
-        Description = "An architecture setting the checkpoints do not record, used to recognise them, e.g. --arch-set heads=6 for a timm ViT. Repeatable.",
+        Description = "An architecture setting as name=value: of the model init, train and reproduce build (e.g. width=4, norm=gn), or one the checkpoints do not record, used to recognise them (e.g. heads=6 for a timm ViT). Repeatable.",
         Recursive = true,
         Arity = ArgumentArity.OneOrMore,
         HelpName = "NAME=VALUE",

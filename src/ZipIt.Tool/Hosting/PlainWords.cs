@@ -44,6 +44,11 @@ internal static partial class PlainWords
         {
             var options = parse.CommandResult.Command.Options.Concat(parse.RootCommandResult.Command.Options.Where(o => o.Recursive))
                 .SelectMany(o => o.Aliases.Prepend(o.Name));
+            if (RenamedOptions.Hint(parse.CommandResult.Command.Name, token) is { } renamed)
+            {
+                errors.Add($"{parse.CommandResult.Command.Name} has no option '{token}': {renamed}");
+                continue;
+            }
             var hint = TypoSuggestion.Closest(token, options) is { } near ? $"did you mean '{near}'? " : "";
             errors.Add($"unknown option '{token}' ({hint}a file whose name starts with '-' can be given as ./{token})");
         }

@@ -63,7 +63,7 @@ public sealed class InspectGraphTests
     [Fact]
     public void Graph_json_of_resnet20_has_the_reference_structure()
     {
-        var root = JsonDocument.Parse(Tool.Run("inspect", "--graph", "resnet20", "--set", "width=2", "--json").Out).RootElement;
+        var root = JsonDocument.Parse(Tool.Run("inspect", "--graph", "resnet20", "--arch-set", "width=2", "--json").Out).RootElement;
         Assert.Equal("2", root.GetProperty("architecture").GetProperty("settings").GetProperty("width").GetString());
         var graph = root.GetProperty("graph");
         Assert.Equal(20, graph.GetProperty("layerCount").GetInt32());
@@ -82,7 +82,7 @@ public sealed class InspectGraphTests
     public void A_checkpoint_shows_the_graph_of_its_configuration()
     {
         var fromFile = Tool.Run("inspect", "--graph", Repository.Fixture("parity", "resnet20x2_cifar.safetensors"));
-        var fromVariant = Tool.Run("inspect", "--graph", "resnet20", "--set", "width=2");
+        var fromVariant = Tool.Run("inspect", "--graph", "resnet20", "--arch-set", "width=2");
         Assert.True(fromFile.ExitCode == 0, fromFile.ToString());
         Assert.Contains("architecture: resnet/resnet20 (", fromFile.Out);
         // Identical apart from the source line.
@@ -95,9 +95,16 @@ public sealed class InspectGraphTests
         var unknown = Tool.Run("inspect", "--graph", "no-such-variant");
         Assert.Equal(2, unknown.ExitCode);
         ExitCodeTests.AssertOneErrorLine(unknown, "no-such-variant");
-        var setWithoutGraph = Tool.Run("inspect", Repository.Fixture("parity", "resnet20x2_cifar.safetensors"), "--set", "width=4");
-        Assert.Equal(2, setWithoutGraph.ExitCode);
-        var badSetting = Tool.Run("inspect", "--graph", "resnet20", "--set", "depth=3");
+        // A checkpoint's settings come from the file: one the user gives must hold, never be dropped.
+        var contrary = Tool.Run("inspect", Repository.Fixture("parity", "resnet20x2_cifar.safetensors"), "--arch-set", "width=4");
+        Assert.Equal(3, contrary.ExitCode);
+        ExitCodeTests.AssertOneErrorLine(contrary, "--arch-set width=4: resnet20x2_cifar.safetensors has width=2");
+        var unknownSetting = Tool.Run("inspect", Repository.Fixture("parity", "resnet20x2_cifar.safetensors"), "--arch-set", "heads=6");
+        Assert.Equal(2, unknownSetting.ExitCode);
+        ExitCodeTests.AssertOneErrorLine(unknownSetting, "has no setting 'heads'");
+        var holding = Tool.Run("inspect", Repository.Fixture("parity", "resnet20x2_cifar.safetensors"), "--arch-set", "width=2");
+        Assert.True(holding.ExitCode == 0, holding.ToString());
+        var badSetting = Tool.Run("inspect", "--graph", "resnet20", "--arch-set", "depth=3");
         Assert.Equal(2, badSetting.ExitCode);
         ExitCodeTests.AssertOneErrorLine(badSetting, "depth");
     }

@@ -111,4 +111,58 @@ public sealed class UserDataTests : IDisposable
         Assert.Contains("merge writes a .safetensors file or a model folder (a name without extension); for a torch.save file, convert the result: dotnet zipit convert MERGED -o m.pt", r.Error);
         Assert.Empty(Directory.GetFileSystemEntries(_dir.Path));
     }
+
+    [Fact]
+    public void Predict_runs_on_an_image_folder_as_on_the_tensors_it_exports()
+    {
+        WriteFolder("imgs", 2, 3);
+        var exported = Tool.Run("data", "export", _dir.File("imgs"), "--for", Pair("a.safetensors"), "-o", _dir.File("x.safetensors"));
+        Assert.True(exported.ExitCode == 0, exported.ToString());
+        var fromFolder = Tool.Run("predict", Pair("a.safetensors"), "-i", _dir.File("imgs"), "-o", _dir.File("p1.safetensors"));
+        Assert.True(fromFolder.ExitCode == 0, fromFolder.ToString());
+        Assert.Contains("output [6,128], labels [6] from 6 inputs", fromFolder.Out);
+        var fromFile = Tool.Run("predict", Pair("a.safetensors"), "-i", _dir.File("x.safetensors"), "-o", _dir.File("p2.safetensors"));
+        Assert.True(fromFile.ExitCode == 0, fromFile.ToString());
+        using var p1 = Checkpoint.Open(_dir.File("p1.safetensors"));
+        using var p2 = Checkpoint.Open(_dir.File("p2.safetensors"));
+        using var x = Checkpoint.Open(_dir.File("x.safetensors"));
+        using var o1 = p1.Read("output");
+        using var o2 = p2.Read("output");
+        Assert.Equal(Floats(o2), Floats(o1));
+        using var labels = p1.Read("labels");
+        using var exportedLabels = x.Read("labels");
+        Assert.Equal(Longs(exportedLabels), Longs(labels));
+        Assert.False(p2.Contains("labels"));
+    }
+
+    [Fact]
+    public void Predict_refuses_inputs_that_are_not_finite()
+    {
+        using (var images = torch.zeros(2, 1, 32, 32))
+        {
+            images[1, 0, 3, 3] = float.NaN;
+            CheckpointWriter.WriteFile(_dir.File("nan.safetensors"), [new("input", images)], new Dictionary<string, string>());
+        }
+        var r = Tool.Run("predict", Pair("a.safetensors"), "-i", _dir.File("nan.safetensors"), "-o", _dir.File("p.safetensors"));
+        Assert.Equal(3, r.ExitCode);
+        Assert.Contains("nan.safetensors: tensor 'input' holds NaN or infinite values", r.Error);
+        Assert.False(File.Exists(_dir.File("p.safetensors")));
+    }
+
+    [Fact]
+    public void Reproduce_refuses_given_models_with_a_head_it_cannot_score()
+    {
+        var logits = _dir.File("a-logits.safetensors");
+        using (var a = Checkpoint.Open(Pair("a.safetensors")))
+        {
+            var tensors = a.Entries.Select(e => new KeyValuePair<string, torch.Tensor>(e.Name, a.Read(e.Name))).ToList();
+            var metadata = new Dictionary<string, string>(a.Metadata) { ["zipit.head"] = "logits" };
+            CheckpointWriter.WriteFile(logits, tensors, metadata);
+            foreach (var t in tensors) t.Value.Dispose();
+        }
+        var r = Tool.Run("reproduce", "fmnist-5+5", "--models", logits, Pair("b.safetensors"), "-o", _dir.File("report"));
+        Assert.Equal(3, r.ExitCode);
+        Assert.Contains("a-logits.safetensors has a logits head (zipit.head); reproduce scores class-embedding (clip) heads", r.Error);
+        Assert.False(Directory.Exists(_dir.File("report")));
+    }
 }

@@ -56,8 +56,8 @@ public sealed class CollectTests
     {
         using var dir = new TempDirectory();
         var data = WriteImages(dir, 4);
-        Assert.Equal(0, Tool.Run("init", "resnet20", "--set", "width=1", "-o", dir.File("w1.safetensors")).ExitCode);
-        Assert.Equal(0, Tool.Run("init", "resnet20", "--set", "width=2", "-o", dir.File("w2.safetensors")).ExitCode);
+        Assert.Equal(0, Tool.Run("init", "resnet20", "--arch-set", "width=1", "-o", dir.File("w1.safetensors")).ExitCode);
+        Assert.Equal(0, Tool.Run("init", "resnet20", "--arch-set", "width=2", "-o", dir.File("w2.safetensors")).ExitCode);
         var result = Tool.Run("collect", dir.File("w1.safetensors"), dir.File("w2.safetensors"), "--data", data, "-o", dir.File("m.safetensors"));
         Assert.Equal(3, result.ExitCode);
         ExitCodeTests.AssertOneErrorLine(result, "width=2");

@@ -46,7 +46,7 @@ public sealed class BadDataTests
     public void An_absurd_width_is_exit_5_with_the_estimate_and_writes_nothing()
     {
         using var dir = new TempDirectory();
-        var result = Tool.Run("init", "resnet20", "--set", "width=100000", "-o", dir.File("w.safetensors"));
+        var result = Tool.Run("init", "resnet20", "--arch-set", "width=100000", "-o", dir.File("w.safetensors"));
         Assert.True(result.ExitCode == 5, result.ToString());
         Assert.Contains("needs about", result.Error);
         Assert.Single(result.Error.Trim().Split('\n'));
@@ -84,7 +84,7 @@ public sealed class BadDataTests
     public void Train_options_out_of_range_are_exit_2_naming_the_option(string option, string value)
     {
         using var dir = new TempDirectory();
-        var result = Tool.Run("train", "resnet20", "--task", "fashion-mnist:0-4", "-o", dir.File("t.safetensors"), option, value);
+        var result = Tool.Run("train", "resnet20", "--data", "fashion-mnist:0-4", "-o", dir.File("t.safetensors"), option, value);
         Assert.True(result.ExitCode == 2, result.ToString());
         Assert.Contains(option, result.Error);
         Assert.DoesNotContain("classes", result.Error);

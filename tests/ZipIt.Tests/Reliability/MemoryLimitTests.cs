@@ -36,7 +36,7 @@ public sealed class MemoryLimitTests
         using var dir = new TempDirectory();
         var data = Path.Combine(dir.Path, "squares");
         SyntheticIdx.Write(data, classes: 2, trainPerClass: 10, testPerClass: 4);
-        RequireExit5(Tool.Run("train", "resnet20", "--task", $"{data}:0-1", "-o", dir.File("out.safetensors"), "--epochs", "1", "--max-memory", "1MB"), dir, "training");
+        RequireExit5(Tool.Run("train", "resnet20", "--data", $"{data}:0-1", "-o", dir.File("out.safetensors"), "--epochs", "1", "--max-memory", "1MB"), dir, "training");
     }
 
     [Theory]
@@ -53,7 +53,7 @@ public sealed class MemoryLimitTests
         {
             "collect" => ["collect", a, a, "--data", d, "-o", dir.File("out.safetensors")],
             "merge" => ["merge", "--models", a, a, "--data", d, "-o", dir.File("out.safetensors")],
-            _ => ["train", "resnet20", "--task", $"{dir.Path}:0-1", "-o", dir.File("out.safetensors")],
+            _ => ["train", "resnet20", "--data", $"{dir.Path}:0-1", "-o", dir.File("out.safetensors")],
         };
         var result = Tool.Run([.. args, "--max-memory", value]);
         Assert.True(result.ExitCode == 2, result.ToString());

@@ -19,16 +19,20 @@ public sealed partial class MessageTests
         { "match {d} -o {o} --alpha x", 2, "--alpha: 'x' is not a number" },
         { "collect {a} {b} --data {d} -o {o} --batch-size x", 2, "--batch-size: 'x' is not a whole number" },
         { "evaluate {a} --data {d} --task a=0-9 --head foo", 2, "--head: 'foo' is not one of logits|clip" },
-        { "train resnet20 --task fashion-mnist:0-4 -o {o} --schedule x", 2, "is not one of onecycle" },
+        { "train resnet20 --data fashion-mnist:0-4 -o {o} --schedule x", 2, "is not one of onecycle" },
         { "collect --frobnicate {a} {b} --data {d} -o {o}", 2, "unknown option '--frobnicate'" },
         { "zip {a} {b} --matches {d} -o {o} -q", 2, "unknown option '-q'" },
         { "predict {a} -i {d} -o {o} --frob", 2, "unknown option '--frob'" },
         { "collect {a} --data {d} -o {o}", 2, "collect needs at least 2 models, got 1" },
         { "merge --models {a} {b} --data {d} -o {o} --reset-bn maybe", 2, "--reset-bn takes true or false, not 'maybe'" },
-        { "train resnet20 --task fashion-mnist:0-4 -o {o} --embedding-dim 0", 2, "--embedding-dim must be at least 2" },
-        { "train resnet20 --task fashion-mnist:0-4 -o {o} --image-size 0", 2, "--image-size" },
+        { "train resnet20 --data fashion-mnist:0-4 -o {o} --embedding-dim 0", 2, "--embedding-dim must be at least 2" },
+        { "train resnet20 --data fashion-mnist:0-4 -o {o} --image-size 0", 2, "--image-size" },
         { "evaluate {a} --data {d} --task b=5-15", 3, "a.safetensors outputs 10 classes (0-9), but --task b=5-15 names class 15" },
         { "init resnet20 -o {o} --seed x", 2, "--seed: 'x' is not a whole number" },
+        { "train resnet20 --data fashion-mnist:test:0-4 -o {o}", 2, "train trains on the train split and validates on the part it holds out; drop ':test'" },
+        { "train resnet20 --data {d} -o {o}", 2, "train reads a dataset spec or an image folder, not a tensor file" },
+        { "init resnet20 --arch-set colour=red -o {o}", 2, "colour" },
+        { "evaluate {a} --data {d} --task a=0-9 --arch-set width=3", 3, "--arch-set width=3: a.safetensors has width=1" },
     };
 
     [Theory]

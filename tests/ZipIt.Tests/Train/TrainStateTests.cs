@@ -22,7 +22,7 @@ public sealed class TrainStateTests : IDisposable
 
     /// <summary>train for 2 epochs at batch 16; an option in <paramref name="extra"/> replaces its default.</summary>
     private CliResult Train(string output, params string[] extra) =>
-        TrainCli.Run(["train", "resnet20", "--task", $"{_data}:0-3", "-o", output], [("--epochs", "2"), ("--batch-size", "16"), ("--lr", "0.05")], extra);
+        TrainCli.Run(["train", "resnet20", "--data", $"{_data}:0-3", "-o", output], [("--epochs", "2"), ("--batch-size", "16"), ("--lr", "0.05")], extra);
 
     private static void AssertSameWeights(string expected, string actual)
     {
@@ -94,7 +94,7 @@ public sealed class TrainStateTests : IDisposable
         SyntheticIdx.Write(Path.Combine(second, "fashion-mnist"), classes: 4, trainPerClass: 50, testPerClass: 10, seed: 2);
         var state = _dir.File("state.safetensors");
         var output = _dir.File("b.safetensors");
-        string[] args = ["train", "resnet20", "--task", "fashion-mnist:0-3", "-o", output, "--epochs", "2", "--batch-size", "16", "--state", state];
+        string[] args = ["train", "resnet20", "--data", "fashion-mnist:0-3", "-o", output, "--epochs", "2", "--batch-size", "16", "--state", state];
         var saved = Environment.GetEnvironmentVariable("ZIPIT_DATA");
         try
         {

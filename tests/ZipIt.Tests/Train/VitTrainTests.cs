@@ -16,7 +16,7 @@ namespace ZipIt.Tests.Train;
 [Collection(SerialCollection.Name)]
 public sealed class VitTrainTests : IDisposable
 {
-    private static readonly string[] Tiny = ["--set", "width=32", "--set", "depth=1", "--set", "heads=2", "--set", "mlp_ratio=2"];
+    private static readonly string[] Tiny = ["--arch-set", "width=32", "--arch-set", "depth=1", "--arch-set", "heads=2", "--arch-set", "mlp_ratio=2"];
     private readonly TempDirectory _dir = new("zipit-vit-train");
     private readonly string _data;
 
@@ -30,7 +30,7 @@ public sealed class VitTrainTests : IDisposable
 
     private CliResult Train(string output, params string[] extra) =>
         TrainCli.Run(["train", "vit-custom", "-o", output, .. Tiny, "--optimizer", "adamw", "--schedule", "cosine", "--warmup", "0.1"],
-            [("--task", $"{_data}:0-3"), ("--epochs", "4"), ("--batch-size", "16"), ("--lr", "0.003"), ("--crop-padding", "0")], [.. extra, "--json"]);
+            [("--data", $"{_data}:0-3"), ("--epochs", "4"), ("--batch-size", "16"), ("--lr", "0.003"), ("--crop-padding", "0")], [.. extra, "--json"]);
 
     private static (double Loss, double Validation) Result(CliResult r)
     {
@@ -64,7 +64,7 @@ public sealed class VitTrainTests : IDisposable
         Result(Train(pretrained, "--epochs", "1", "--seed", "5"));
         // lr ≈ 0: the fine-tuned model is its starting point, so that point must be the --init model.
         var tuned = _dir.File("tuned.safetensors");
-        Result(Train(tuned, "--epochs", "1", "--lr", "1e-9", "--init", pretrained, "--task", $"{_data}:2-3"));
+        Result(Train(tuned, "--epochs", "1", "--lr", "1e-9", "--init", pretrained, "--data", $"{_data}:2-3"));
         using var pre = Checkpoint.Open(pretrained);
         using var ft = Checkpoint.Open(tuned);
         foreach (var name in pre.Entries.Select(e => e.Name))
@@ -106,8 +106,8 @@ public sealed class VitTrainTests : IDisposable
         Result(Train(pretrained, "--epochs", "1", "--lr", "1e-9"));
         var output = _dir.File("out.safetensors");
         var r = kind == "vit"
-            ? Tool.Run(["train", "vit-custom", .. Tiny, "--set", "depth=2", "--task", $"{_data}:0-3", "--epochs", "1", "--init", pretrained, "-o", output])
-            : Tool.Run("train", "resnet20", "--set", "width=1", "--task", $"{_data}:0-3", "--epochs", "1", "--init", pretrained, "-o", output);
+            ? Tool.Run(["train", "vit-custom", .. Tiny, "--arch-set", "depth=2", "--data", $"{_data}:0-3", "--epochs", "1", "--init", pretrained, "-o", output])
+            : Tool.Run("train", "resnet20", "--arch-set", "width=1", "--data", $"{_data}:0-3", "--epochs", "1", "--init", pretrained, "-o", output);
         Assert.True(r.ExitCode == 3, r.ToString());
         Assert.Contains(message, r.Error);
         Assert.Single(r.Error.Trim().Split('\n'));
@@ -118,7 +118,7 @@ public sealed class VitTrainTests : IDisposable
     public void Bf16_training_on_the_cpu_is_refused()
     {
         var output = _dir.File("m.safetensors");
-        var r = Tool.Run(["train", "vit-custom", .. Tiny, "--task", $"{_data}:0-3", "--precision", "bf16", "--device", "cpu", "-o", output]);
+        var r = Tool.Run(["train", "vit-custom", .. Tiny, "--data", $"{_data}:0-3", "--precision", "bf16", "--device", "cpu", "-o", output]);
         Assert.Equal(2, r.ExitCode);
         Assert.Contains("--precision bf16 needs a GPU", r.Error);
         Assert.False(File.Exists(output));

@@ -53,7 +53,7 @@ public sealed class VitBadInputTests
     {
         using var dir = new TempDirectory();
         foreach (var (file, variant) in new[] { ("pico.safetensors", "vit_pico_patch4_32"), ("nano.safetensors", "vit_nano_patch4_32"), ("deep.safetensors", "vit_pico_patch4_32") })
-            Assert.Equal(0, Tool.Run(["init", variant, "-o", dir.File(file), .. file == "deep.safetensors" ? new[] { "--set", "depth=4" } : []]).ExitCode);
+            Assert.Equal(0, Tool.Run(["init", variant, "-o", dir.File(file), .. file == "deep.safetensors" ? new[] { "--arch-set", "depth=4" } : []]).ExitCode);
         var images = PermutationRecoveryTests.Images(dir, "images.safetensors", 4, 32, seed: 1);
         var matches = dir.File("matches.safetensors");
         Assert.Equal(0, Tool.Run("collect", dir.File("pico.safetensors"), dir.File("pico.safetensors"), "--data", images, "-o", dir.File("m.safetensors")).ExitCode);
