@@ -135,8 +135,9 @@ public sealed class VitArchitecture : IArchitecture
     }
 
     /// <summary>
-    /// The head count and where it came from: the user's hint, then the checkpoint's metadata, then
-    /// the variant its timm config names, then timm's convention of 64-wide heads.
+    /// The head count and where it came from: the user's hint (which must not contradict what the
+    /// checkpoint records), then the checkpoint's metadata, then the variant its timm config names,
+    /// then timm's convention of 64-wide heads.
     /// </summary>
     private static (int Heads, string Source) Heads(CheckpointSignature checkpoint, long width, VitVariant? named)
     {
@@ -149,12 +150,17 @@ public sealed class VitArchitecture : IArchitecture
                 if (checkpoint.Metadata.TryGetValue(key, out var recorded) && Count(recorded, $"metadata '{key}'") != given)
                     throw new ArgumentException(
                         $"--arch-set {HeadsHint}={hint} contradicts the checkpoint's metadata '{key}' = {recorded}; drop --arch-set {HeadsHint} (the checkpoint records it)");
+            if (named is not null && !checkpoint.Metadata.ContainsKey(ConfigHeadsMetadataKey) && named.Spec.Heads != given)
+                throw new ArgumentException(
+                    $"--arch-set {HeadsHint}={hint} contradicts the variant {named.Name} that metadata '{ConfigArchitectureMetadataKey}' names ({named.Spec.Heads} heads, which timm builds it with); drop --arch-set {HeadsHint}");
             return (given, $"from --arch-set {HeadsHint}");
         }
         foreach (var key in new[] { HeadsMetadataKey, ConfigHeadsMetadataKey })
             if (checkpoint.Metadata.TryGetValue(key, out var value))
                 return (Count(value, $"metadata '{key}'"), $"from metadata '{key}'");
-        if (named is not null && named.Spec.Width == width)
+        // timm's create_model keeps the named variant's head count unless model_args sets num_heads
+        // (read above), whatever other dimensions model_args changes.
+        if (named is not null)
             return (named.Spec.Heads, $"from the variant {named.Name} named by metadata '{ConfigArchitectureMetadataKey}'");
         if (width % 64 == 0)
             return ((int)(width / 64), "from timm's head-dim-64 convention (the checkpoint does not record it; override with --arch-set heads=N)");

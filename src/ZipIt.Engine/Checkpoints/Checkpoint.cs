@@ -87,6 +87,9 @@ public sealed class Checkpoint : IDisposable
     /// <summary>The folder given to <see cref="Open"/>, when a folder was given; otherwise null.</summary>
     public string? Folder { get; private set; }
 
+    /// <summary>What to call the checkpoint in messages and records: the folder's name when a folder was given (not its pytorch_model.bin), else the file's.</summary>
+    public string Name => System.IO.Path.GetFileName(Folder is null ? Path : System.IO.Path.TrimEndingDirectorySeparator(Folder));
+
     /// <summary>True when the folder given to <see cref="Open"/> has a config.json (read into <see cref="Metadata"/>).</summary>
     public bool HasConfig { get; private set; }
 

@@ -32,7 +32,7 @@ internal static class EvaluationStage
         var (joint, perTask, avg) = counter.Result();
         counts = counter.Counts().ToDictionary(kv => kv.Key, kv => kv.Value);
         var heads = models.Count > 1 ? models.Count : Math.Max(1, models[0].Heads.Count);
-        return new EvaluationResult(label, models.Select(m => Path.GetFileName(m.Path)).ToList(), heads, flops, joint, perTask, avg);
+        return new EvaluationResult(label, models.Select(m => m.Name).ToList(), heads, flops, joint, perTask, avg);
     }
 
     /// <summary>
@@ -69,7 +69,7 @@ internal static class EvaluationStage
             var members = i < models.Count ? [models[i]] : models;
             var flops = members.Sum(m => Flops(m.Modules, x => m.Forward(x), dataset));
             var (joint, perTask, avg) = counters[i].Result();
-            results.Add(new EvaluationResult(i < models.Count ? labels[i] : ensembleLabel, members.Select(m => Path.GetFileName(m.Path)).ToList(),
+            results.Add(new EvaluationResult(i < models.Count ? labels[i] : ensembleLabel, members.Select(m => m.Name).ToList(),
                 members.Count, flops, joint, perTask, avg));
         }
         counts = counters[^1].Counts().ToDictionary(kv => kv.Key, kv => kv.Value);

@@ -194,7 +194,7 @@ internal sealed class MergeSession : IDisposable
     public int ResetBatchNorm(LoadedModel model, TensorDataset data, int batchSize)
     {
         if (Models.Contains(model)) _reset = true;
-        return _engine.Progress.Over($"reset BN {Path.GetFileName(model.Path)}", data.Batches(batchSize).Select(b => b.Images), ProgressDisplay.Batches(data.Count, batchSize),
+        return _engine.Progress.Over($"reset BN {model.Name}", data.Batches(batchSize).Select(b => b.Images), ProgressDisplay.Batches(data.Count, batchSize),
             batches => BatchNormReset.Run(model.Modules, batches, x => model.Forward(x), _engine.Cancellation));
     }
 
@@ -342,7 +342,7 @@ internal sealed class MergeSession : IDisposable
             var result = spec.Evaluation is { } evaluation
                 ? Evaluate(name, merged, test!, spec.BatchSize, evaluation.Tasks, evaluation.Head!.Value, embeddings) with { Models = [name] }
                 : null;
-            var sources = Models.Select((m, i) => new MergeOutcome.Source(Path.GetFileName(m.Path), hashes[i], m.Metadata.GetValueOrDefault(MetadataKeys.Task))).ToList();
+            var sources = Models.Select((m, i) => new MergeOutcome.Source(m.Name, hashes[i], m.Metadata.GetValueOrDefault(MetadataKeys.Task))).ToList();
             return new MergeOutcome(merged, spec, StopPoint.Label(Graph, stop), stop is not null, result, sources, Config, Calibration?.Count, test?.Count);
         }
         catch
@@ -357,7 +357,7 @@ internal sealed class MergeSession : IDisposable
     {
         var metadata = new Dictionary<string, string>
         {
-            [MetadataKeys.Sources] = JsonSerializer.Serialize(Models.Select(m => Path.GetFileName(m.Path))),
+            [MetadataKeys.Sources] = JsonSerializer.Serialize(Models.Select(m => m.Name)),
             [MetadataKeys.SourceHashes] = JsonSerializer.Serialize(hashes.Select(h => "sha256:" + h)),
             // The recipe written beside it: paths relative to its folder, so that the same merge of files
             // moved together, run from anywhere, writes the same bytes.

@@ -18,6 +18,9 @@ internal sealed class LoadedModel(string path, IArchitecture architecture, Archi
     private IReadOnlyList<Tensor> _entry = entryTransforms ?? [];
 
     public string Path { get; } = path;
+
+    /// <summary>What messages and records call the model: the folder's name for a model folder, else the file's.</summary>
+    public string Name { get; init; } = System.IO.Path.GetFileName(path);
     public IArchitecture Architecture { get; } = architecture;
     public ArchitectureConfig Config { get; } = config;
     public StagedModel Model { get; } = model;

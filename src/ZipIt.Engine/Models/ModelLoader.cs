@@ -28,7 +28,7 @@ internal sealed class ModelLoader(PluginCatalog plugins, RecognitionHints? userH
                 models.Add(model);
                 if (!model.Config.Equals(models[0].Config))
                     throw ZipItException.Input(
-                        $"{System.IO.Path.GetFileName(model.Path)} is {model.Config}, but {System.IO.Path.GetFileName(models[0].Path)} is {models[0].Config}; models to merge must have the same architecture and widths");
+                        $"{model.Name} is {model.Config}, but {models[0].Name} is {models[0].Config}; models to merge must have the same architecture and widths");
             }
             return models;
         }
@@ -62,7 +62,7 @@ internal sealed class ModelLoader(PluginCatalog plugins, RecognitionHints? userH
             throw ZipItException.Usage($"--arch {arch}: no installed architecture or variant has that name (installed: {KnownNames()})");
         var signature = SignatureOf(checkpoint, hints ?? userHints?.Values);
         var remapping = KeyRemapping.For(checkpoint.Entries.Select(e => e.Name).ToList());
-        var file = System.IO.Path.GetFileName(checkpoint.Path);
+        var file = checkpoint.Name;
         if (signature.Metadata.TryGetValue(MetadataKeys.Kind, out var kind) && kind != "model")
             return required ? throw ZipItException.Input($"{file} is a zipit {kind} file, not a model") : null;
         var (architecture, config) = FromMetadata(signature, file) ?? Recognise(signature, arch, file, required);
@@ -119,7 +119,7 @@ internal sealed class ModelLoader(PluginCatalog plugins, RecognitionHints? userH
         TorchRuntime.Initialize();
         using var checkpoint = Checkpoint.Open(path);
         var identity = Identify(checkpoint, arch, hints: hints)!;
-        var file = System.IO.Path.GetFileName(checkpoint.Path);
+        var file = checkpoint.Name;
         if (identity.Mismatch is not null)
             throw ZipItException.Input($"{file} does not fit {identity.Config}: {identity.Mismatch}");
 
@@ -149,7 +149,7 @@ internal sealed class ModelLoader(PluginCatalog plugins, RecognitionHints? userH
                 }
             }
             model.eval();
-            return new LoadedModel(checkpoint.Path, identity.Architecture, identity.Config, model, checkpoint.Metadata, graph, layout, heads, entry)
+            return new LoadedModel(checkpoint.Path, identity.Architecture, identity.Config, model, checkpoint.Metadata, graph, layout, heads, entry) { Name = checkpoint.Name }
                 .To(device);
         }
         catch

@@ -14,6 +14,6 @@ internal static class SingleHeadCheck
         foreach (var model in models)
             if (model.Layout is { } layout)
                 throw ZipItException.Input(
-                    $"{Path.GetFileName(model.Path)} is a partial zip with {layout.Heads} heads; merge its source models instead");
+                    $"{model.Name} is a partial zip with {layout.Heads} heads; merge its source models instead");
     }
 }

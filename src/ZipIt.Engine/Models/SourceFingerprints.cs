@@ -39,7 +39,7 @@ internal static class SourceFingerprints
         if (recorded is null)
         {
             logger.LogWarning("{File} does not record which models it was computed from (written by an older zipit or another tool); not checked against {Models}",
-                file, string.Join(", ", models.Select(m => Path.GetFileName(m.Path))));
+                file, string.Join(", ", models.Select(m => m.Name)));
             return;
         }
         var hint = $"(pass {SkipOption} to use it anyway)";
@@ -49,7 +49,7 @@ internal static class SourceFingerprints
         for (var i = 0; i < given.Count; i++)
         {
             if (recorded[i] == given[i]) continue;
-            var name = Path.GetFileName(models[i].Path);
+            var name = models[i].Name;
             var other = recorded.ToList().IndexOf(given[i]);
             if (other >= 0)
                 throw ZipItException.Input($"{file} was computed with the models in another order: {name}, given as model {i + 1}, is its model {other + 1} {hint}");

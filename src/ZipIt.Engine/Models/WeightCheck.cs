@@ -11,6 +11,6 @@ internal static class WeightCheck
         foreach (var module in model.Modules)
             foreach (var (name, tensor) in module.state_dict())
                 if (tensor.is_floating_point() && !tensor.isfinite().all().item<bool>())
-                    throw ZipItException.Input($"{System.IO.Path.GetFileName(model.Path)}: tensor '{name}' contains NaN or infinite values");
+                    throw ZipItException.Input($"{model.Name}: tensor '{name}' contains NaN or infinite values");
     }
 }

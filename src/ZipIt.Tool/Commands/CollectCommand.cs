@@ -64,7 +64,7 @@ internal static class CollectCommand
         if (resetBn) session.ResetBn(batchSize);
         var statistics = session.Statistics(graph.Spaces, batchSize, tapSets);
         var metadata = ArchitectureMetadata.For(session.Config);
-        metadata[MetadataKeys.Sources] = JsonSerializer.Serialize(session.Models.Select(m => Path.GetFileName(m.Path)));
+        metadata[MetadataKeys.Sources] = JsonSerializer.Serialize(session.Models.Select(m => m.Name));
         metadata[MetadataKeys.SourceFingerprints] = SourceFingerprints.Serialize(fingerprints);
         MetricsFile.Write(output, graph.Spaces, statistics, metadata);
         ctx.Logger.LogInformation("{Points} merge points of {Models} models over {Images} images → {Output} in {Seconds:0.00} s",

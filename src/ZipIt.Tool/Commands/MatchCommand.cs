@@ -101,7 +101,7 @@ internal static class MatchCommand
         // The matches are for the models the statistics came from (or, when given, the --models).
         var provenance = new Dictionary<string, string>();
         if (hashes is not null) provenance[MetadataKeys.SourceFingerprints] = SourceFingerprints.Serialize(hashes);
-        if (session.Models.Count > 0) provenance[MetadataKeys.Sources] = System.Text.Json.JsonSerializer.Serialize(session.Models.Select(m => Path.GetFileName(m.Path)));
+        if (session.Models.Count > 0) provenance[MetadataKeys.Sources] = System.Text.Json.JsonSerializer.Serialize(session.Models.Select(m => m.Name));
         else if (file.Metadata.TryGetValue(MetadataKeys.Sources, out var sources)) provenance[MetadataKeys.Sources] = sources;
         MatchesFile.Write(output, n, points.Select(p => p.Name).ToList(), matches, matcher.Name, settings.Effective, provenance);
         ctx.Logger.LogInformation("matched {Points} points of {Models} models with {Matcher} → {Output} in {Seconds:0.00} s",

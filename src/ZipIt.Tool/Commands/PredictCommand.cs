@@ -28,7 +28,7 @@ internal static class PredictCommand
         var checkpoint = CommonOptions.Checkpoint();
         var input = new Option<string>("--input", "-i")
         {
-            Description = "What to run the model on: a .safetensors file holding tensor 'input' (or 'images', as 'data export' writes; e.g. [B, 3, H, W] float images), taken as is, "
+            Description = "What to run the model on: a tensor file (.safetensors, or a torch.save dict) holding tensor 'input' (or 'images', as 'data export' writes; e.g. [B, 3, H, W] float images), taken as is, "
                 + "or a dataset spec NAME[:SPLIT][:CLASSES] or image folder, made into inputs as the model records (a dataset spec naming no split reads its test split); "
                 + "the source's 'labels' are written beside the outputs.",
             Required = true,
@@ -81,7 +81,7 @@ internal static class PredictCommand
         CheckpointWriter.WriteFile(outputPath, named, new Dictionary<string, string>
         {
             ["format"] = "pt",
-            [MetadataKeys.Source] = Path.GetFileName(loaded.Path),
+            [MetadataKeys.Source] = loaded.Name,
         });
         var seconds = clock.Elapsed.TotalSeconds;
         ctx.Logger.LogInformation("{Model}: {Count} inputs → {Output} {Names} {Shape} in {Seconds:0.000} s ({Load:0.000} s loading)",

@@ -52,7 +52,7 @@ internal static class ResetBnCommand
         {
             // GroupNorm/LayerNorm models keep no running statistics: nothing to reset. The model is
             // still written to -o unchanged, so a script's next step finds it.
-            ctx.Logger.LogWarning("{Model}: {Config} has no BatchNorm layers; nothing to reset, the model is written unchanged", Path.GetFileName(loaded.Path), loaded.Config);
+            ctx.Logger.LogWarning("{Model}: {Config} has no BatchNorm layers; nothing to reset, the model is written unchanged", loaded.Name, loaded.Config);
             if (!inPlace) ModelWriter.Save(loaded, output);
             if (json) Json.Write(ctx.Out, new { output, layers, images = dataset.Count, batches = 0, seconds = clock.Elapsed.TotalSeconds });
             return 0;

@@ -63,8 +63,8 @@ internal static class ZipCommand
         var tasks = loaded.Select(m => m.Metadata.GetValueOrDefault(MetadataKeys.Task) ?? Path.GetFileNameWithoutExtension(m.Path)).ToList();
         var metadata = new Dictionary<string, string>
         {
-            [MetadataKeys.Sources] = System.Text.Json.JsonSerializer.Serialize(loaded.Select(m => Path.GetFileName(m.Path))),
-            [MetadataKeys.Recipe] = System.Text.Json.JsonSerializer.Serialize(new { models = loaded.Select(m => Path.GetFileName(m.Path)), matches = Path.GetFileName(matchesPath), stop }),
+            [MetadataKeys.Sources] = System.Text.Json.JsonSerializer.Serialize(loaded.Select(m => m.Name)),
+            [MetadataKeys.Recipe] = System.Text.Json.JsonSerializer.Serialize(new { models = loaded.Select(m => m.Name), matches = Path.GetFileName(matchesPath), stop }),
         };
         // Carry the matcher and its settings from the matches file, so the checkpoint says how it was made.
         foreach (var key in new[] { MetadataKeys.Matcher, MetadataKeys.MatcherSettings })
