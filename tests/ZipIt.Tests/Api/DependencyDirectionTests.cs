@@ -24,6 +24,8 @@ public sealed class DependencyDirectionTests
         ("ZipIt.Engine", ["Zip"]),
         ("ZipIt.Engine", ["Models"]),
         ("ZipIt.Engine", ["ResetBn", "Collect", "Matching", "Evaluate"]),
+        // A stage that works on a zipped model (after match and zip, before the BatchNorm reset).
+        ("ZipIt.Engine", ["Repair"]),
         ("ZipIt.Engine", ["Merge", "Train"]),
         ("ZipIt.Engine", ["Reproduce"]),
         ("ZipIt.Tool", ["Hosting"]),
