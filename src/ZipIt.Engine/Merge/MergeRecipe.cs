@@ -43,6 +43,8 @@ internal sealed record MergeRecipe
     public Dictionary<string, string>? ArchSettings { get; init; }
     /// <summary>Merge BatchNorm running variances with the squared merge matrix (default false: the reference code's plain one).</summary>
     public bool? SquaredRunningVar { get; init; }
+    /// <summary>REPAIR of the merged units no BatchNorm resets (null or false: none).</summary>
+    public bool? Repair { get; init; }
     public EvaluationRecipe? Evaluate { get; init; }
 
     /// <summary>The defaults of every key a merge cannot do without; the one place they are decided.</summary>
@@ -196,6 +198,7 @@ internal sealed record MergeRecipe
             Text("output", Output);
             Text("dtype", DType);
             if (Card is { } card) w.WriteBoolean("card", card);
+            if (Repair is { } repair) w.WriteBoolean("repair", repair);
             if (Evaluate is { } e)
             {
                 w.WriteStartObject("evaluate");

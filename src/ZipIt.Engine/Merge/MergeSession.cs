@@ -8,6 +8,7 @@ using ZipIt.Engine.Evaluate;
 using ZipIt.Engine.Matching;
 using ZipIt.Engine.Models;
 using ZipIt.Engine.Output;
+using ZipIt.Engine.Repair;
 using ZipIt.Engine.ResetBn;
 using ZipIt.Engine.Zip;
 using static TorchSharp.torch;
@@ -266,6 +267,7 @@ internal sealed class MergeSession : IDisposable
         });
         try
         {
+            if (method.Repair) Repair(merged, matches, method.BatchSize);
             if (Calibration is not null) Clock.Time("resetBnMerged", () => ResetBatchNorm(merged, Calibration, method.BatchSize));
             return merged;
         }
@@ -275,6 +277,15 @@ internal sealed class MergeSession : IDisposable
             throw;
         }
     }
+
+    /// <summary>
+    /// REPAIR of <paramref name="merged"/> (zipped from this session's models by <paramref name="matches"/>)
+    /// on the calibration images, in place: <see cref="RepairStage"/>. Units normalised by a BatchNorm
+    /// are left to the BatchNorm reset that follows.
+    /// </summary>
+    public RepairReport Repair(LoadedModel merged, IReadOnlyDictionary<string, MatchResult> matches, int batchSize) =>
+        Clock.Time("repair", () => RepairStage.Run(Models, merged, matches, RequireCalibration("a repair"), batchSize, _engine.Cancellation, _engine.Progress,
+            _engine.Logger));
 
     /// <summary>Per-task, joint and average accuracy of <paramref name="model"/> (and its FLOPs).</summary>
     public EvaluationResult Evaluate(string label, LoadedModel model, TensorDataset test, int batchSize, IReadOnlyList<EvaluationTask> tasks, HeadKind head,
@@ -334,6 +345,7 @@ internal sealed class MergeSession : IDisposable
         {
             TapSets = spec.TapSets,
             Zip = spec.Zip,
+            Repair = spec.Repair,
         });
         try
         {
@@ -452,6 +464,9 @@ internal sealed record MergeMethod(IMatcher Matcher, MatcherSettings Settings, i
 {
     public IReadOnlyCollection<string>? TapSets { get; init; }
     public ZipOptions Zip { get; init; } = new();
+
+    /// <summary>REPAIR after the zip, before the BatchNorm reset.</summary>
+    public bool Repair { get; init; }
 }
 
 /// <summary>

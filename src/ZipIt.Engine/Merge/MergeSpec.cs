@@ -40,6 +40,8 @@ internal sealed record MergeSpec
     public string? Stop { get; init; }
     public required long Seed { get; init; }
     public required ZipOptions Zip { get; init; }
+    /// <summary>REPAIR of the merged units no BatchNorm resets, after the zip (before the merged model's BatchNorm reset).</summary>
+    public bool Repair { get; init; }
     /// <summary>The checkpoint file to write (a model folder's <c>model.safetensors</c>).</summary>
     public required string Output { get; init; }
     /// <summary>The model folder written (config.json, README.md, the recipe beside the checkpoint); null: a single file.</summary>
@@ -79,6 +81,8 @@ internal sealed record MergeSpec
         // A data-free matcher (average, mudsc with balance=1) needs no data; then BatchNorm is not reset.
         if (recipe.Data is null && required.HasFlag(MatcherInputs.Activations))
             throw ZipItException.Usage($"merge needs calibration data ({names["data"]}): matcher {matcher.Name} uses activations with these settings");
+
+        if (recipe.Repair is true && recipe.Data is null) throw ZipItException.Usage($"a repair needs calibration data ({names["data"]})");
 
         EvaluationPlan? evaluation = null;
         if (recipe.Evaluate is { } e)
@@ -122,6 +126,7 @@ internal sealed record MergeSpec
             Stop = recipe.Stop,
             Seed = recipe.Seed!.Value,
             Zip = new ZipOptions(recipe.SquaredRunningVar ?? false),
+            Repair = recipe.Repair is true,
             Output = output,
             OutputFolder = folder,
             DType = dtype,

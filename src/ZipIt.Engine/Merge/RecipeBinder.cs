@@ -17,7 +17,7 @@ internal static class RecipeBinder
     public static readonly string[] Keys =
     [
         "models", "arch", "arch_settings", "data", "images", "preprocess", "batch_size", "reset_bn", "matcher", "preset", "alpha", "beta",
-        "settings", "tap_sets", "stop", "seed", "squared_running_var", "output", "dtype", "card", "evaluate",
+        "settings", "tap_sets", "stop", "seed", "squared_running_var", "output", "dtype", "card", "repair", "evaluate",
     ];
 
     /// <summary>The keys of <c>evaluate</c>.</summary>
@@ -71,6 +71,7 @@ internal static class RecipeBinder
                 "output" => recipe with { Output = Text(file, value, name) },
                 "dtype" => recipe with { DType = Text(file, value, name) },
                 "card" => recipe with { Card = Bool(file, value, name) },
+                "repair" => recipe with { Repair = Bool(file, value, name) },
                 "evaluate" => recipe with { Evaluate = Evaluation(file, value, name) },
                 _ => throw new InvalidOperationException($"recipe key {key} has no binding"),
             };

@@ -22,7 +22,7 @@ using ZipIt.Engine.Checkpoints;
 namespace ZipIt.Commands;
 
 /// <summary>
-/// <c>merge [RECIPE.yaml|RECIPE.json] [flags]</c>: load → reset BN of the base models → collect → match → zip →
+/// <c>merge [RECIPE.yaml|RECIPE.json] [flags]</c>: load → reset BN of the base models → collect → match → zip → REPAIR (when asked) →
 /// reset BN of the merged model (trunk and heads) → evaluate (optional), in one process. Every flag
 /// has a recipe key; flags override the recipe; the resolved recipe is written beside the output.
 /// </summary>
@@ -50,6 +50,7 @@ internal static class MergeCommand
         var dtype = new Option<string?>("--dtype") { Description = $"Store the merged checkpoint's floating-point tensors as {StorageDType.Names}; evaluation uses the weights as stored. [default: f32]", HelpName = "TYPE" };
         var noCard = new Option<bool>("--no-card", "--no-write-model-card") { Description = "Do not write the model card (README) beside the output." };
         var squared = new Option<bool>("--squared-running-var") { Description = "Merge BatchNorm running variances with the squared merge matrix (the paper's appendix) rather than the plain one (the reference code); irrelevant when BatchNorm is reset." };
+        var repair = new Option<bool?>("--repair") { Description = "REPAIR after the zip: give each merged unit that no BatchNorm resets (a ViT's LayerNorm outputs, MLP hidden units, q, k, v and the branches that add to its residual stream) the mean and standard deviation of its matched base units on the calibration images, by an affine correction of its layer (needs --data; see docs/repair.md). [default: false]" };
         var evalData = new Option<string?>("--eval-data") { Description = "Evaluate the merged model on these labelled images (as --data; a dataset spec naming no split reads its test split).", HelpName = "SOURCE" };
         var tasks = new Option<string[]>("--task") { Description = "Evaluation task NAME=CLASSES (repeatable; needs --eval-data).", Arity = ArgumentArity.OneOrMore, HelpName = "NAME=CLASSES" };
         var head = CommonOptions.Choice<HeadKind>("--head", "How outputs are read for evaluation: logits or clip. [default: as the models record (zipit.head)]");
@@ -59,7 +60,7 @@ internal static class MergeCommand
         var device = CommonOptions.Device();
         var command = new Command("merge", "Run the whole merge (collect, match, zip, reset BN, evaluate) from flags or a YAML or JSON recipe.")
         {
-            recipe, models, arch, data, images, preprocess, batchSize, resetBn, tapSets, matcher, preset, alpha, beta, set, stop, seed, squared, output, dtype, noCard, evalData, tasks, head, embeddings, maxMemory, json, device,
+            recipe, models, arch, data, images, preprocess, batchSize, resetBn, tapSets, matcher, preset, alpha, beta, set, stop, seed, squared, repair, output, dtype, noCard, evalData, tasks, head, embeddings, maxMemory, json, device,
         };
         command.SetAction((parse, ct) => Task.FromResult(runner.Run(parse, ct, ctx =>
         {
@@ -108,6 +109,7 @@ internal static class MergeCommand
                 Output = FullPath(Flag(output)) ?? file.Output,
                 DType = Flag(dtype) ?? file.DType,
                 Card = Flag(noCard) ? false : file.Card,
+                Repair = Flag(repair) ?? file.Repair,
                 Evaluate = evaluation,
             };
             var command = Shell.Join(ToolIdentity.Command.Split(' ').Concat(parse.Tokens.Select(t => t.Value)));
