@@ -252,7 +252,7 @@ internal sealed class MergeSession : IDisposable
         Clock.Time("zip", () => Zipper.Zip(Models.Select(m => m.CpuState()).ToList(), Graph, matches, stop, options));
 
     /// <summary>
-    /// Match → zip → (in memory) model → BatchNorm reset on the calibration images when there are
+    /// Match → zip → (in memory) model → REPAIR when asked → BatchNorm reset on the calibration images when there are
     /// any. What one table row of <c>reproduce</c> costs, and the heart of <c>merge</c>. The caller
     /// owns the returned model.
     /// </summary>
@@ -321,7 +321,7 @@ internal sealed class MergeSession : IDisposable
 
     /// <summary>
     /// The whole merge of <paramref name="spec"/> (whose models and data this session opened):
-    /// reset-BN of the base models → collect → match → zip → reset-BN of the merged model →
+    /// reset-BN of the base models → collect → match → zip → REPAIR (when asked) → reset-BN of the merged model →
     /// evaluate. Every input is checked before the first forward pass. The caller owns the outcome's model.
     /// </summary>
     public MergeOutcome Run(MergeSpec spec)

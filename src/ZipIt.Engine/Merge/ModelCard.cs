@@ -38,6 +38,8 @@ internal sealed record ModelCard
     public required long Seed { get; init; }
     public Calibration? Data { get; init; }
     public required bool ResetBaseBn { get; init; }
+    /// <summary>Whether REPAIR corrected the merged units no BatchNorm resets (<c>--repair</c>).</summary>
+    public bool Repair { get; init; }
     public required string DType { get; init; }
     public Evaluated? Evaluation { get; init; }
     public required string Command { get; init; }
@@ -99,6 +101,7 @@ internal sealed record ModelCard
             Seed = spec.Seed,
             Data = spec.Data is { } data && outcome.CalibrationImages is { } images ? new Calibration(Path.GetFileName(data), images, spec.BatchSize) : null,
             ResetBaseBn = spec.ResetBn,
+            Repair = spec.Repair,
             DType = StorageDType.Name(spec.DType),
             Evaluation = spec.Evaluation is { } e && outcome.Evaluation is { } result && outcome.EvaluationImages is { } n
                 ? new Evaluated(Path.GetFileName(e.Data), n, (e.Head ?? HeadKind.Logits).ToString().ToLowerInvariant(), e.Tasks, result)
@@ -146,6 +149,7 @@ internal sealed record ModelCard
             ? "none: no calibration data, BatchNorm statistics merged as they are"
             : (ResetBaseBn ? "the base models before collecting (--reset-bn true)" : "not the base models (--reset-bn false)")
               + "; the merged model after zipping, on the calibration data");
+        if (Repair) Row(s, "REPAIR", "after zipping, each merged unit no BatchNorm resets given its matched base units' mean and standard deviation on the calibration data (--repair)");
         Row(s, "Stored as", DType + (DType == "f32" ? "" : " (floating-point tensors; integer ones keep their type)"));
         s.Append('\n');
 

@@ -38,6 +38,8 @@ public sealed class RepairCommandTests : IDisposable
         var recipe = JsonDocument.Parse(File.ReadAllText(_dir.File("repaired.safetensors.recipe.json"))).RootElement;
         Assert.True(recipe.GetProperty("repair").GetBoolean());
         Assert.False(JsonDocument.Parse(File.ReadAllText(_dir.File("plain.safetensors.recipe.json"))).RootElement.TryGetProperty("repair", out _));
+        Assert.Contains("| REPAIR |", File.ReadAllText(_dir.File("repaired.README.md")));
+        Assert.DoesNotContain("REPAIR", File.ReadAllText(_dir.File("plain.README.md")));
         using var before = Checkpoint.Open(_dir.File("plain.safetensors"));
         using var after = Checkpoint.Open(_dir.File("repaired.safetensors"));
         // The zip is the same; REPAIR changed what it corrects and nothing else.
