@@ -252,6 +252,29 @@ internal sealed class MergeSession : IDisposable
         Clock.Time("zip", () => Zipper.Zip(Models.Select(m => m.CpuState()).ToList(), Graph, matches, stop, options));
 
     /// <summary>
+    /// Another model to work on beside the session's (a merged model to refit), loaded and checked as
+    /// the session's are (finite weights, images that fit), on the session's device. The caller owns it.
+    /// </summary>
+    public LoadedModel OpenModel(string path, string? arch = null)
+    {
+        var model = Clock.Time("load", () => _engine.Loader.Load(path, _engine.Device, arch));
+        try
+        {
+            WeightCheck.RequireFinite(model);
+            if (Calibration is not null) ImageCheck.Require(model, Calibration.Images, Calibration.Path);
+            return model;
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Exit 3 unless <paramref name="merged"/> can be refit from this session's models with <paramref name="matches"/> (before any forward pass).</summary>
+    public void RequireRefit(LoadedModel merged, IReadOnlyDictionary<string, MatchResult> matches) => RefitStage.RequireFit(Models, merged, matches);
+
+    /// <summary>
     /// Refits <paramref name="merged"/> (zipped from this session's models by <paramref name="matches"/>)
     /// on the calibration images, in place: <see cref="RefitStage"/>. Its BatchNorm statistics are
     /// then stale; reset them next.

@@ -6,11 +6,23 @@ namespace ZipIt.Engine.Refit;
 /// <summary>
 /// The sufficient statistics of one layer's least-squares problem over the calibration samples,
 /// summed in float64: the Gram G = Σ x xᵀ of the input rows x (features, and a constant 1 for the
-/// bias), the cross-moment H = Σ x yᵀ with the target rows y, Σ ‖y‖² and the row count. Enough to
-/// solve for the weights and to score any weights' squared error without another pass.
+/// bias), the cross-moment H = Σ x yᵀ with the target rows y, Σ x, Σ ‖y‖² and the row count. Enough
+/// to solve for the weights and to score any weights' squared error without another pass.
 /// </summary>
+/// <remarks>
+/// The Gram is the expensive part (rows × features², in float64): it is symmetric, so the
+/// features are cut into chunks of at most <see cref="ChunkWidth"/> and only the chunk pairs on
+/// and above the diagonal are multiplied (k(k+1)/2 of k² products: 45 of 81 for a 256-channel 3×3
+/// convolution's 2,304 features); the blocks below are the transposes, filled in when the Gram is read.
+/// </remarks>
 internal sealed class LayerMoments : IDisposable
 {
+    /// <summary>The widest chunk of features multiplied at once (as the collect stage's covariance).</summary>
+    public const int ChunkWidth = 256;
+
+    private readonly (long Offset, long Length)[] _chunks;
+    private bool _mirrored = true;
+
     // Allocated on the first rows' device, so that a GPU run accumulates on the GPU (still float64).
     private Tensor? _gram;
     private Tensor? _cross;
@@ -24,6 +36,8 @@ internal sealed class LayerMoments : IDisposable
         if (features < 1 || outputs < 1) throw new ArgumentException($"a least-squares problem of {features} features and {outputs} outputs");
         Features = features;
         Outputs = outputs;
+        var pieces = (int)Math.Max(1, (features + ChunkWidth - 1) / ChunkWidth);
+        _chunks = Enumerable.Range(0, pieces).Select(p => (features * p / pieces, features * (p + 1) / pieces - features * p / pieces)).ToArray();
     }
 
     public long Features { get; }
@@ -33,7 +47,28 @@ internal sealed class LayerMoments : IDisposable
     public long Samples { get; private set; }
 
     /// <summary>G = Σ x xᵀ, [features, features] float64.</summary>
-    public Tensor Gram => _gram ?? throw new InvalidOperationException("no rows were accumulated");
+    public Tensor Gram
+    {
+        get
+        {
+            var gram = _gram ?? throw new InvalidOperationException("no rows were accumulated");
+            if (!_mirrored)
+            {
+                using var _ = torch.no_grad();
+                using var scope = torch.NewDisposeScope();
+                for (var i = 0; i < _chunks.Length; i++)
+                {
+                    // A diagonal block's product is symmetric only to rounding; (a + b)/2 is the same both ways round.
+                    var diagonal = Block(gram, i, i);
+                    diagonal.copy_((diagonal + diagonal.t()) / 2);
+                    for (var j = i + 1; j < _chunks.Length; j++)
+                        Block(gram, j, i).copy_(Block(gram, i, j).t());
+                }
+                _mirrored = true;
+            }
+            return gram;
+        }
+    }
 
     /// <summary>H = Σ x yᵀ, [features, outputs] float64.</summary>
     public Tensor Cross => _cross ?? throw new InvalidOperationException("no rows were accumulated");
@@ -58,9 +93,14 @@ internal sealed class LayerMoments : IDisposable
         _targetSquares ??= torch.zeros(1, ScalarType.Float64, device).DetachFromDisposeScope();
         _sum ??= torch.zeros(Features, ScalarType.Float64, device).DetachFromDisposeScope();
         using var scope = torch.NewDisposeScope();
-        var transposed = inputs.t();
-        _gram.addmm_(transposed, inputs);
-        _cross.addmm_(transposed, targets);
+        for (var i = 0; i < _chunks.Length; i++)
+        {
+            var rows = inputs.narrow(1, _chunks[i].Offset, _chunks[i].Length).t();
+            for (var j = i; j < _chunks.Length; j++)
+                Block(_gram, i, j).addmm_(rows, inputs.narrow(1, _chunks[j].Offset, _chunks[j].Length));
+        }
+        _mirrored = false;
+        _cross.addmm_(inputs.t(), targets);
         _targetSquares.add_(targets.square().sum());
         _sum.add_(inputs.sum([0]));
         Samples += inputs.shape[0];
@@ -80,6 +120,9 @@ internal sealed class LayerMoments : IDisposable
         // Rounding can take an exact fit a hair below zero.
         return Math.Max(0, error.item<double>());
     }
+
+    private Tensor Block(Tensor gram, int i, int j) =>
+        gram.narrow(0, _chunks[i].Offset, _chunks[i].Length).narrow(1, _chunks[j].Offset, _chunks[j].Length);
 
     /// <summary>Σ ‖y‖²: the squared error of weights that output zero, the scale errors are compared to.</summary>
     public double TargetSquares => _targetSquares?.item<double>() ?? 0;

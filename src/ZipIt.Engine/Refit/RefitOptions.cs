@@ -12,6 +12,9 @@ namespace ZipIt.Engine.Refit;
 /// </param>
 internal sealed record RefitOptions(RefitVariant Variant, double Ridge = RefitOptions.DefaultRidge)
 {
+    /// <summary>How messages name the ridge's option: <c>--refit-ridge</c> (merge), <c>--ridge</c> (refit).</summary>
+    public string RidgeOption { get; init; } = "--refit-ridge";
+
     /// <summary>
     /// The default λ: directions of the inputs with less than a thousandth of the mean variance are
     /// decided by the zip's weights rather than fitted (constant or dead channels, layers wider than

@@ -60,7 +60,7 @@ internal static class RefitStage
         progress ??= ProgressDisplay.Off;
         logger ??= NullLogger.Instance;
         if (batchSize < 1) throw new ArgumentOutOfRangeException(nameof(batchSize), "a batch holds at least one image");
-        RefitOptions.RequireRidge(options.Ridge, "--refit-ridge");
+        RefitOptions.RequireRidge(options.Ridge, options.RidgeOption);
         var stop = merged.Layout?.StopStage;
         RequireFit(bases, merged, matches);
         if (data.Count == 0) throw ZipItException.Input($"{Path.GetFileName(data.Path)}: a refit needs calibration images, and there are none");
@@ -143,7 +143,7 @@ internal static class RefitStage
                     continue;
                 }
                 var (weight, bias) = parameters(layer);
-                var (result, theta) = Solve(layer, m, weight, bias, options.Ridge);
+                var (result, theta) = Solve(layer, m, weight, bias, options);
                 solutions.Add((layer, theta));
                 results.Add(result);
                 solved?.Invoke(result);
@@ -206,7 +206,7 @@ internal static class RefitStage
                     continue;
                 }
                 var (weight, bias) = parameters(layer);
-                var (result, theta) = Solve(layer, moments, weight, bias, options.Ridge);
+                var (result, theta) = Solve(layer, moments, weight, bias, options);
                 using (theta)
                 {
                     layer.Assign(theta, weight, bias);
@@ -230,10 +230,10 @@ internal static class RefitStage
     }
 
     /// <summary>One layer's solve and its errors before and after on its rows; the caller owns the weights.</summary>
-    private static (LayerRefit Result, Tensor Weights) Solve(RefitLayer layer, LayerMoments moments, Tensor weight, Tensor? bias, double ridge)
+    private static (LayerRefit Result, Tensor Weights) Solve(RefitLayer layer, LayerMoments moments, Tensor weight, Tensor? bias, RefitOptions options)
     {
         using var prior = layer.Unknowns(weight, bias);
-        var solution = RidgeSolve.Solve(moments, prior, layer.Weights, ridge, layer.Name);
+        var solution = RidgeSolve.Solve(moments, prior, layer.Weights, options.Ridge, layer.Name, options.RidgeOption);
         var result = new LayerRefit(layer.Name, moments.Samples, layer.Features, solution.Ridge, moments.SquaredError(prior), moments.SquaredError(solution.Weights),
             moments.TargetSquares);
         return (result, solution.Weights);

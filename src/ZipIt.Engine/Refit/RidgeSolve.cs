@@ -32,7 +32,8 @@ internal static class RidgeSolve
     /// <param name="weightInputs">d: the features that are weight inputs (all but a trailing bias constant).</param>
     /// <param name="ridge">λ ≥ 0, relative.</param>
     /// <param name="layer">The layer's name, for messages.</param>
-    public static Solution Solve(LayerMoments moments, Tensor prior, long weightInputs, double ridge, string layer)
+    /// <param name="ridgeOption">The ridge's option, for messages.</param>
+    public static Solution Solve(LayerMoments moments, Tensor prior, long weightInputs, double ridge, string layer, string ridgeOption = "--refit-ridge")
     {
         if (prior.dim() != 2 || prior.shape[0] != moments.Features || prior.shape[1] != moments.Outputs)
             throw new ArgumentException($"layer '{layer}': W* [{moments.Features}, {moments.Outputs}] is needed, got [{string.Join(",", prior.shape)}]");
@@ -63,10 +64,10 @@ internal static class RidgeSolve
             throw ZipItException.Input(
                 $"refit: layer '{layer}': the Gram of its inputs is singular ({Count(moments.Samples)} calibration samples for {Count(moments.Features)} features" +
                 (moments.Samples < moments.Features ? ", fewer samples than features" : ", constant or linearly dependent inputs") +
-                (ridge == 0 ? "); give a ridge above 0 (--refit-ridge) or more calibration images" : $", ridge {ridge.ToString("G", CultureInfo.InvariantCulture)}); give a larger ridge (--refit-ridge)"));
+                (ridge == 0 ? $"); give a ridge above 0 ({ridgeOption}) or more calibration images" : $", ridge {ridge.ToString("G", CultureInfo.InvariantCulture)}); give a larger ridge ({ridgeOption})"));
         var solution = torch.cholesky_solve(rhs, factor);
         if (!solution.isfinite().all().item<bool>())
-            throw ZipItException.Input($"refit: layer '{layer}': the solve gave non-finite weights (ridge {ridge.ToString("G", CultureInfo.InvariantCulture)}); give a larger ridge (--refit-ridge)");
+            throw ZipItException.Input($"refit: layer '{layer}': the solve gave non-finite weights (ridge {ridge.ToString("G", CultureInfo.InvariantCulture)}); give a larger ridge ({ridgeOption})");
         return new Solution(solution.MoveToOuterDisposeScope(), absolute);
     }
 

@@ -47,6 +47,24 @@ public sealed class RidgeSolveTests
     }
 
     [Fact]
+    public void The_moments_are_the_sums_of_the_rows_whatever_the_chunks()
+    {
+        // 600 features: three chunks of the Gram's upper triangle, mirrored when read.
+        var g = new Generator(5);
+        var x = randn([90, 600], ScalarType.Float64, generator: g);
+        var y = randn([90, 4], ScalarType.Float64, generator: g);
+        using var moments = new LayerMoments(600, 4);
+        moments.Add(x.narrow(0, 0, 50), y.narrow(0, 0, 50));
+        moments.Add(x.narrow(0, 50, 40), y.narrow(0, 50, 40));
+        Assert.Equal(90, moments.Samples);
+        Assert.True(moments.Gram.allclose(torch.mm(x.t(), x), rtol: 1e-12, atol: 1e-10), "Σ x xᵀ differs");
+        Assert.True(moments.Gram.equal(moments.Gram.t()).all().item<bool>(), "the Gram is not exactly symmetric");
+        Assert.True(moments.Cross.allclose(torch.mm(x.t(), y), rtol: 1e-12, atol: 1e-10), "Σ x yᵀ differs");
+        Assert.True(moments.Sum.allclose(x.sum([0]), rtol: 1e-12, atol: 1e-10), "Σ x differs");
+        Assert.Equal(y.square().sum().item<double>(), moments.TargetSquares, 1e-9);
+    }
+
+    [Fact]
     public void Constant_dead_and_duplicated_channels_with_fewer_rows_than_features_are_decided_by_the_ridge()
     {
         var g = new Generator(3);
