@@ -5,6 +5,7 @@ using System.Text.Json;
 using ZipIt.Engine.Core;
 using ZipIt.Engine.Matching;
 using ZipIt.Engine.Plugins;
+using ZipIt.Engine.Refit;
 
 namespace ZipIt.Engine.Merge;
 
@@ -45,7 +46,7 @@ internal sealed record MergeRecipe
     public bool? SquaredRunningVar { get; init; }
     /// <summary>A least-squares refit of the zipped layers: <c>teacher</c> or <c>sequential</c> (null: none).</summary>
     public string? Refit { get; init; }
-    /// <summary>The refit's relative ridge λ (default <see cref="Refit.RefitOptions.DefaultRidge"/> when <see cref="Refit"/> is set).</summary>
+    /// <summary>The refit's relative ridge λ (default <see cref="RefitOptions.DefaultRidge"/> when <see cref="Refit"/> is set).</summary>
     public double? RefitRidge { get; init; }
     public EvaluationRecipe? Evaluate { get; init; }
 
@@ -59,7 +60,7 @@ internal sealed record MergeRecipe
         Seed = Seed ?? 0,
         DType = DType ?? "f32",
         Card = Card ?? true,
-        RefitRidge = Refit is null ? RefitRidge : RefitRidge ?? ZipIt.Engine.Refit.RefitOptions.DefaultRidge,
+        RefitRidge = Refit is null ? RefitRidge : RefitRidge ?? RefitOptions.DefaultRidge,
     };
 
     /// <summary>
