@@ -5,6 +5,7 @@ using ZipIt.Engine.Evaluate;
 using ZipIt.Engine.Matching;
 using ZipIt.Engine.Output;
 using ZipIt.Engine.Plugins;
+using ZipIt.Engine.Refit;
 using ZipIt.Engine.Zip;
 using static TorchSharp.torch;
 
@@ -40,6 +41,8 @@ internal sealed record MergeSpec
     public string? Stop { get; init; }
     public required long Seed { get; init; }
     public required ZipOptions Zip { get; init; }
+    /// <summary>A least-squares refit after the zip (before the merged model's BatchNorm reset); null: none.</summary>
+    public RefitOptions? Refit { get; init; }
     /// <summary>The checkpoint file to write (a model folder's <c>model.safetensors</c>).</summary>
     public required string Output { get; init; }
     /// <summary>The model folder written (config.json, README.md, the recipe beside the checkpoint); null: a single file.</summary>
@@ -79,6 +82,14 @@ internal sealed record MergeSpec
         // A data-free matcher (average, mudsc with balance=1) needs no data; then BatchNorm is not reset.
         if (recipe.Data is null && required.HasFlag(MatcherInputs.Activations))
             throw ZipItException.Usage($"merge needs calibration data ({names["data"]}): matcher {matcher.Name} uses activations with these settings");
+
+        RefitOptions? refit = null;
+        if (recipe.Refit is { } variant)
+        {
+            refit = new RefitOptions(RefitOptions.ParseVariant(variant, names["refit"]), RefitOptions.RequireRidge(recipe.RefitRidge ?? RefitOptions.DefaultRidge, names["refit_ridge"]));
+            if (recipe.Data is null) throw ZipItException.Usage($"a refit needs calibration data ({names["data"]})");
+        }
+        else if (recipe.RefitRidge is not null) throw ZipItException.Usage($"{names["refit_ridge"]} is the refit's: give {names["refit"]} too");
 
         EvaluationPlan? evaluation = null;
         if (recipe.Evaluate is { } e)
@@ -122,6 +133,7 @@ internal sealed record MergeSpec
             Stop = recipe.Stop,
             Seed = recipe.Seed!.Value,
             Zip = new ZipOptions(recipe.SquaredRunningVar ?? false),
+            Refit = refit,
             Output = output,
             OutputFolder = folder,
             DType = dtype,
