@@ -41,7 +41,7 @@ internal static class RefitCommand
         };
         var resetBn = new Option<bool>("--reset-bn")
         {
-            Description = "First recompute the base models' BatchNorm statistics on the same data, as merge does before it collects (on by default; --reset-bn false when the matches were computed without).",
+            Description = "First recompute the base models' BatchNorm statistics on the same data, as merge does before it collects (--reset-bn false when the matches were computed without). [default: true]",
             DefaultValueFactory = _ => true,
         };
         var output = new Option<string>("--output", "-o") { Description = "Refit checkpoint to write (.safetensors), in the merged model's layout.", Required = true, HelpName = "FILE" };
@@ -57,7 +57,9 @@ internal static class RefitCommand
             ctx.Value(merged)!, ctx.Value(bases)!, ctx.Value(matches)!, ctx.Value(data)!, ctx.Value(images), ctx.Value(preprocess), ctx.Value(batchSize),
             new RefitOptions(ctx.Value(variant) ?? RefitVariant.Teacher, RefitOptions.RequireRidge(ctx.Value(ridge), "--ridge")) { RidgeOption = "--ridge" }, ctx.Value(resetBn),
             ctx.Value(output)!, ctx.Value(noIdentityCheck), ctx.Value(arch), CommonOptions.MaxMemoryBytes(ctx.Value(maxMemory)), ctx.Value(json))))));
-        return command;
+        return command.WithExamples(
+            "dotnet zipit refit merged.safetensors a.safetensors b.safetensors --matches matches.safetensors --data images/ -o refit.safetensors",
+            "dotnet zipit refit merged.safetensors a.safetensors b.safetensors --matches matches.safetensors --data fashion-mnist:train --images 500 --variant sequential --ridge 0.01 -o refit.safetensors");
     }
 
     private sealed record Request(string Merged, string[] Bases, string Matches, string Data, long? Images, string[]? Preprocess, int BatchSize, RefitOptions Options,
