@@ -47,9 +47,9 @@ public sealed class RidgeSolveTests
     }
 
     [Fact]
-    public void The_moments_are_the_sums_of_the_rows_whatever_the_chunks()
+    public void The_moments_are_the_sums_of_the_rows_whatever_the_batches()
     {
-        // 600 features: three chunks of the Gram's upper triangle, mirrored when read.
+        // Rows in two batches; the Gram, symmetrised when read, must be exactly symmetric.
         var g = new Generator(5);
         var x = randn([90, 600], ScalarType.Float64, generator: g);
         var y = randn([90, 4], ScalarType.Float64, generator: g);
