@@ -37,6 +37,8 @@ public static class MetadataKeys
     public const string SourceHashes = "zipit.source_hashes";
     /// <summary>The sources' weight fingerprints (JSON list of <c>sha256:HEX</c>, see <c>Models/ModelFingerprint</c>), in model order: in metrics and matches files, the models they were computed from, whatever their file format.</summary>
     public const string SourceFingerprints = "zipit.source_fingerprints";
+    /// <summary>How a model was refit by the <c>refit</c> command: variant, ridge, calibration images (JSON object).</summary>
+    public const string Refit = "zipit.refit";
     /// <summary>The resolved recipe (JSON).</summary>
     public const string Recipe = "zipit.recipe";
     /// <summary>The matcher name.</summary>

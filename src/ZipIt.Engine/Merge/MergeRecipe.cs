@@ -5,6 +5,7 @@ using System.Text.Json;
 using ZipIt.Engine.Core;
 using ZipIt.Engine.Matching;
 using ZipIt.Engine.Plugins;
+using ZipIt.Engine.Refit;
 
 namespace ZipIt.Engine.Merge;
 
@@ -43,6 +44,10 @@ internal sealed record MergeRecipe
     public Dictionary<string, string>? ArchSettings { get; init; }
     /// <summary>Merge BatchNorm running variances with the squared merge matrix (default false: the reference code's plain one).</summary>
     public bool? SquaredRunningVar { get; init; }
+    /// <summary>A least-squares refit of the zipped layers: <c>teacher</c> or <c>sequential</c> (null: none).</summary>
+    public string? Refit { get; init; }
+    /// <summary>The refit's relative ridge λ (default <see cref="RefitOptions.DefaultRidge"/> when <see cref="Refit"/> is set).</summary>
+    public double? RefitRidge { get; init; }
     /// <summary>REPAIR of the merged units no BatchNorm resets (null or false: none).</summary>
     public bool? Repair { get; init; }
     public EvaluationRecipe? Evaluate { get; init; }
@@ -57,6 +62,7 @@ internal sealed record MergeRecipe
         Seed = Seed ?? 0,
         DType = DType ?? "f32",
         Card = Card ?? true,
+        RefitRidge = Refit is null ? RefitRidge : RefitRidge ?? RefitOptions.DefaultRidge,
     };
 
     /// <summary>
@@ -195,6 +201,8 @@ internal sealed record MergeRecipe
             }
             if (Seed is { } seed) w.WriteNumber("seed", seed);
             if (SquaredRunningVar is { } squared) w.WriteBoolean("squared_running_var", squared);
+            Text("refit", Refit);
+            if (RefitRidge is { } ridge) w.WriteNumber("refit_ridge", ridge);
             Text("output", Output);
             Text("dtype", DType);
             if (Card is { } card) w.WriteBoolean("card", card);

@@ -8,6 +8,7 @@ using ZipIt.Engine.Evaluate;
 using ZipIt.Engine.Matching;
 using ZipIt.Engine.Models;
 using ZipIt.Engine.Output;
+using ZipIt.Engine.Refit;
 using ZipIt.Engine.Repair;
 using ZipIt.Engine.ResetBn;
 using ZipIt.Engine.Zip;
@@ -252,9 +253,41 @@ internal sealed class MergeSession : IDisposable
         Clock.Time("zip", () => Zipper.Zip(Models.Select(m => m.CpuState()).ToList(), Graph, matches, stop, options));
 
     /// <summary>
-    /// Match → zip → (in memory) model → REPAIR when asked → BatchNorm reset on the calibration images when there are
-    /// any. What one table row of <c>reproduce</c> costs, and the heart of <c>merge</c>. The caller
-    /// owns the returned model.
+    /// Another model to work on beside the session's (a merged model to refit), loaded and checked as
+    /// the session's are (finite weights, images that fit), on the session's device. The caller owns it.
+    /// </summary>
+    public LoadedModel OpenModel(string path, string? arch = null)
+    {
+        var model = Clock.Time("load", () => _engine.Loader.Load(path, _engine.Device, arch));
+        try
+        {
+            WeightCheck.RequireFinite(model);
+            if (Calibration is not null) ImageCheck.Require(model, Calibration.Images, Calibration.Path);
+            return model;
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Exit 3 unless <paramref name="merged"/> can be refit from this session's models with <paramref name="matches"/> (before any forward pass).</summary>
+    public void RequireRefit(LoadedModel merged, IReadOnlyDictionary<string, MatchResult> matches) => RefitStage.RequireFit(Models, merged, matches);
+
+    /// <summary>
+    /// Refits <paramref name="merged"/> (zipped from this session's models by <paramref name="matches"/>)
+    /// on the calibration images, in place: <see cref="RefitStage"/>. Its BatchNorm statistics are
+    /// then stale; reset them next.
+    /// </summary>
+    public RefitReport Refit(LoadedModel merged, IReadOnlyDictionary<string, MatchResult> matches, int batchSize, RefitOptions options) =>
+        Clock.Time("refit", () => RefitStage.Run(Models, merged, matches, RequireCalibration("a refit"), batchSize, options, _engine.Cancellation, _engine.Progress,
+            _engine.Logger, _engine.MaxMemory));
+
+    /// <summary>
+    /// Match → zip → (in memory) model → refit when asked → REPAIR when asked → BatchNorm reset on the calibration
+    /// images when there are any. What one table row of <c>reproduce</c> costs, and the heart of
+    /// <c>merge</c>. The caller owns the returned model.
     /// </summary>
     public LoadedModel Merge(MergeMethod method)
     {
@@ -267,6 +300,8 @@ internal sealed class MergeSession : IDisposable
         });
         try
         {
+            // The refit solves for pre-BatchNorm outputs; the reset that follows then fits the statistics to the refit weights.
+            if (method.Refit is { } refit) Refit(merged, matches, method.BatchSize, refit);
             if (method.Repair) Repair(merged, matches, method.BatchSize);
             if (Calibration is not null) Clock.Time("resetBnMerged", () => ResetBatchNorm(merged, Calibration, method.BatchSize));
             return merged;
@@ -345,6 +380,7 @@ internal sealed class MergeSession : IDisposable
         {
             TapSets = spec.TapSets,
             Zip = spec.Zip,
+            Refit = spec.Refit,
             Repair = spec.Repair,
         });
         try
@@ -465,6 +501,8 @@ internal sealed record MergeMethod(IMatcher Matcher, MatcherSettings Settings, i
     public IReadOnlyCollection<string>? TapSets { get; init; }
     public ZipOptions Zip { get; init; } = new();
 
+    /// <summary>A least-squares refit after the zip, before the BatchNorm reset; null: none.</summary>
+    public RefitOptions? Refit { get; init; }
     /// <summary>REPAIR after the zip, before the BatchNorm reset.</summary>
     public bool Repair { get; init; }
 }

@@ -5,6 +5,7 @@ using ZipIt.Engine.Evaluate;
 using ZipIt.Engine.Matching;
 using ZipIt.Engine.Output;
 using ZipIt.Engine.Plugins;
+using ZipIt.Engine.Refit;
 using ZipIt.Engine.Zip;
 using static TorchSharp.torch;
 
@@ -40,6 +41,8 @@ internal sealed record MergeSpec
     public string? Stop { get; init; }
     public required long Seed { get; init; }
     public required ZipOptions Zip { get; init; }
+    /// <summary>A least-squares refit after the zip (before the merged model's BatchNorm reset); null: none.</summary>
+    public RefitOptions? Refit { get; init; }
     /// <summary>REPAIR of the merged units no BatchNorm resets, after the zip (before the merged model's BatchNorm reset).</summary>
     public bool Repair { get; init; }
     /// <summary>The checkpoint file to write (a model folder's <c>model.safetensors</c>).</summary>
@@ -82,6 +85,13 @@ internal sealed record MergeSpec
         if (recipe.Data is null && required.HasFlag(MatcherInputs.Activations))
             throw ZipItException.Usage($"merge needs calibration data ({names["data"]}): matcher {matcher.Name} uses activations with these settings");
 
+        RefitOptions? refit = null;
+        if (recipe.Refit is { } variant)
+        {
+            refit = new RefitOptions(RefitOptions.ParseVariant(variant, names["refit"]), RefitOptions.RequireRidge(recipe.RefitRidge ?? RefitOptions.DefaultRidge, names["refit_ridge"]));
+            if (recipe.Data is null) throw ZipItException.Usage($"a refit needs calibration data ({names["data"]})");
+        }
+        else if (recipe.RefitRidge is not null) throw ZipItException.Usage($"{names["refit_ridge"]} is the refit's: give {names["refit"]} too");
         if (recipe.Repair is true && recipe.Data is null) throw ZipItException.Usage($"a repair needs calibration data ({names["data"]})");
 
         EvaluationPlan? evaluation = null;
@@ -126,6 +136,7 @@ internal sealed record MergeSpec
             Stop = recipe.Stop,
             Seed = recipe.Seed!.Value,
             Zip = new ZipOptions(recipe.SquaredRunningVar ?? false),
+            Refit = refit,
             Repair = recipe.Repair is true,
             Output = output,
             OutputFolder = folder,

@@ -5,6 +5,7 @@ using ZipIt.Engine.Checkpoints;
 using ZipIt.Engine.Core;
 using ZipIt.Engine.Evaluate;
 using ZipIt.Engine.Output;
+using ZipIt.Engine.Refit;
 
 namespace ZipIt.Engine.Merge;
 
@@ -38,6 +39,8 @@ internal sealed record ModelCard
     public required long Seed { get; init; }
     public Calibration? Data { get; init; }
     public required bool ResetBaseBn { get; init; }
+    /// <summary>How the zipped layers were refit by least squares (<c>merge --refit</c>), or null for none.</summary>
+    public RefitOptions? Refit { get; init; }
     /// <summary>Whether REPAIR corrected the merged units no BatchNorm resets (<c>--repair</c>).</summary>
     public bool Repair { get; init; }
     public required string DType { get; init; }
@@ -101,6 +104,7 @@ internal sealed record ModelCard
             Seed = spec.Seed,
             Data = spec.Data is { } data && outcome.CalibrationImages is { } images ? new Calibration(Path.GetFileName(data), images, spec.BatchSize) : null,
             ResetBaseBn = spec.ResetBn,
+            Refit = spec.Refit,
             Repair = spec.Repair,
             DType = StorageDType.Name(spec.DType),
             Evaluation = spec.Evaluation is { } e && outcome.Evaluation is { } result && outcome.EvaluationImages is { } n
@@ -145,11 +149,13 @@ internal sealed record ModelCard
         Row(s, "Stop point", $"ZipIt!{StopLabel}" + (Partial ? $" (partial zip: a merged trunk and {Models.Count} heads)" : " (full zip: one model)"));
         Row(s, "Seed", Seed.ToString(CultureInfo.InvariantCulture));
         Row(s, "Calibration data", Data is { } d ? Inv($"{d.File}, {d.Images} images, batches of {d.BatchSize}") : "none (a data-free matcher)");
+        if (Refit is { } refit)
+            Row(s, "Refit", Inv($"every zipped conv and linear layer re-solved by least squares on the calibration data ({RefitOptions.Name(refit.Variant)} inputs, ridge {refit.Ridge.ToString("G", CultureInfo.InvariantCulture)}), before the merged model's BatchNorm reset"));
         Row(s, "BatchNorm reset", Data is null
             ? "none: no calibration data, BatchNorm statistics merged as they are"
             : (ResetBaseBn ? "the base models before collecting (--reset-bn true)" : "not the base models (--reset-bn false)")
               + "; the merged model after zipping, on the calibration data");
-        if (Repair) Row(s, "REPAIR", "after zipping, each merged unit no BatchNorm resets given its matched base units' mean and standard deviation on the calibration data (--repair)");
+        if (Repair) Row(s, "REPAIR", "after the zip (and the refit, if any), each merged unit no BatchNorm resets given its matched base units' mean and standard deviation on the calibration data (--repair)");
         Row(s, "Stored as", DType + (DType == "f32" ? "" : " (floating-point tensors; integer ones keep their type)"));
         s.Append('\n');
 

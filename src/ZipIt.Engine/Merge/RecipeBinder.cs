@@ -17,7 +17,7 @@ internal static class RecipeBinder
     public static readonly string[] Keys =
     [
         "models", "arch", "arch_settings", "data", "images", "preprocess", "batch_size", "reset_bn", "matcher", "preset", "alpha", "beta",
-        "settings", "tap_sets", "stop", "seed", "squared_running_var", "output", "dtype", "card", "repair", "evaluate",
+        "settings", "tap_sets", "stop", "seed", "squared_running_var", "refit", "refit_ridge", "output", "dtype", "card", "repair", "evaluate",
     ];
 
     /// <summary>The keys of <c>evaluate</c>.</summary>
@@ -27,7 +27,7 @@ internal static class RecipeBinder
     private static readonly Dictionary<string, string> Aliases = new(StringComparer.Ordinal)
     {
         ["batchSize"] = "batch_size", ["resetBn"] = "reset_bn", ["tapSets"] = "tap_sets", ["squaredRunningVar"] = "squared_running_var",
-        ["archSettings"] = "arch_settings", ["eval"] = "evaluate",
+        ["archSettings"] = "arch_settings", ["eval"] = "evaluate", ["refitRidge"] = "refit_ridge",
     };
 
     private static readonly Dictionary<string, string> EvaluateAliases = new(StringComparer.Ordinal) { ["classEmbeddings"] = "class_embeddings" };
@@ -68,6 +68,8 @@ internal static class RecipeBinder
                 "stop" => recipe with { Stop = Stop(file, value, name) },
                 "seed" => recipe with { Seed = Whole(file, value, name, long.MinValue, long.MaxValue) },
                 "squared_running_var" => recipe with { SquaredRunningVar = Bool(file, value, name) },
+                "refit" => recipe with { Refit = Text(file, value, name) },
+                "refit_ridge" => recipe with { RefitRidge = Number(file, value, name) },
                 "output" => recipe with { Output = Text(file, value, name) },
                 "dtype" => recipe with { DType = Text(file, value, name) },
                 "card" => recipe with { Card = Bool(file, value, name) },

@@ -60,6 +60,7 @@ public static class ZipItApp
             MatchCommand.Create(runner),
             ZipCommand.Create(runner),
             ResetBnCommand.Create(runner),
+            RefitCommand.Create(runner),
             EvaluateCommand.Create(runner),
             MergeCommand.Create(runner),
             TrainCommand.Create(runner),

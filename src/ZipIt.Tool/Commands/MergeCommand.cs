@@ -12,6 +12,7 @@ using ZipIt.Matching;
 using ZipIt.Engine.Merge;
 using ZipIt.Engine.Models;
 using ZipIt.Engine.Output;
+using ZipIt.Engine.Refit;
 using ZipIt.Engine.ResetBn;
 using ZipIt.Engine.Zip;
 using static TorchSharp.torch;
@@ -50,7 +51,9 @@ internal static class MergeCommand
         var dtype = new Option<string?>("--dtype") { Description = $"Store the merged checkpoint's floating-point tensors as {StorageDType.Names}; evaluation uses the weights as stored. [default: f32]", HelpName = "TYPE" };
         var noCard = new Option<bool>("--no-card", "--no-write-model-card") { Description = "Do not write the model card (README) beside the output." };
         var squared = new Option<bool>("--squared-running-var") { Description = "Merge BatchNorm running variances with the squared merge matrix (the paper's appendix) rather than the plain one (the reference code); irrelevant when BatchNorm is reset." };
-        var repair = new Option<bool?>("--repair") { Description = "REPAIR after the zip: give each merged unit that no BatchNorm resets (a ViT's LayerNorm outputs, MLP hidden units, q, k, v and the branches that add to its residual stream) the mean and standard deviation of its matched base units on the calibration images, by an affine correction of its layer (needs --data; see docs/repair.md). [default: false]" };
+        var refit = CommonOptions.Choice<RefitVariant>("--refit", "Refit the zipped layers by least squares on the calibration images (before the BatchNorm reset): teacher (inputs from the base models, one pass) or sequential (inputs from the refit model itself, one pass per layer). [default: no refit]");
+        var refitRidge = new Option<double?>("--refit-ridge") { Description = $"The refit's ridge λ, relative to the mean eigenvalue of each layer's input Gram; it pulls towards the zip's weights (0: plain least squares). [default: {RefitOptions.DefaultRidge.ToString(System.Globalization.CultureInfo.InvariantCulture)}]", HelpName = "LAMBDA" };
+        var repair = new Option<bool?>("--repair") { Description = "REPAIR after the zip (and the refit, if any): give each merged unit that no BatchNorm resets (a ViT's LayerNorm outputs, MLP hidden units, q, k, v and the branches that add to its residual stream) the mean and standard deviation of its matched base units on the calibration images, by an affine correction of its layer (needs --data; see docs/repair.md). [default: false]" };
         var evalData = new Option<string?>("--eval-data") { Description = "Evaluate the merged model on these labelled images (as --data; a dataset spec naming no split reads its test split).", HelpName = "SOURCE" };
         var tasks = new Option<string[]>("--task") { Description = "Evaluation task NAME=CLASSES (repeatable; needs --eval-data).", Arity = ArgumentArity.OneOrMore, HelpName = "NAME=CLASSES" };
         var head = CommonOptions.Choice<HeadKind>("--head", "How outputs are read for evaluation: logits or clip. [default: as the models record (zipit.head)]");
@@ -60,7 +63,7 @@ internal static class MergeCommand
         var device = CommonOptions.Device();
         var command = new Command("merge", "Run the whole merge (collect, match, zip, reset BN, evaluate) from flags or a YAML or JSON recipe.")
         {
-            recipe, models, arch, data, images, preprocess, batchSize, resetBn, tapSets, matcher, preset, alpha, beta, set, stop, seed, squared, repair, output, dtype, noCard, evalData, tasks, head, embeddings, maxMemory, json, device,
+            recipe, models, arch, data, images, preprocess, batchSize, resetBn, tapSets, matcher, preset, alpha, beta, set, stop, seed, squared, refit, refitRidge, repair, output, dtype, noCard, evalData, tasks, head, embeddings, maxMemory, json, device,
         };
         command.SetAction((parse, ct) => Task.FromResult(runner.Run(parse, ct, ctx =>
         {
@@ -106,6 +109,8 @@ internal static class MergeCommand
                 Stop = Flag(stop) ?? file.Stop,
                 Seed = Flag(seed) ?? file.Seed,
                 SquaredRunningVar = Flag(squared) ? true : file.SquaredRunningVar,
+                Refit = Flag(refit) is { } variant ? RefitOptions.Name(variant) : file.Refit,
+                RefitRidge = Flag(refitRidge) ?? file.RefitRidge,
                 Output = FullPath(Flag(output)) ?? file.Output,
                 DType = Flag(dtype) ?? file.DType,
                 Card = Flag(noCard) ? false : file.Card,
@@ -133,6 +138,7 @@ internal static class MergeCommand
     {
         ["models"] = "--models", ["data"] = "--data", ["images"] = "--images", ["batch_size"] = "--batch-size", ["output"] = "--output",
         ["evaluate.data"] = "--eval-data", ["evaluate.tasks"] = "--task", ["evaluate.head"] = "--head", ["evaluate.class_embeddings"] = "--class-embeddings",
+        ["refit"] = "--refit", ["refit_ridge"] = "--refit-ridge",
     });
 
     private static int Execute(CommandContext ctx, MergeRecipe recipe, string command, bool json, string deviceSpec, long? maxMemory)

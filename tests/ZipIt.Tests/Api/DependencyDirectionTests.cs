@@ -23,9 +23,7 @@ public sealed class DependencyDirectionTests
         ("ZipIt.Engine", ["Plugins", "Data"]),
         ("ZipIt.Engine", ["Zip"]),
         ("ZipIt.Engine", ["Models"]),
-        ("ZipIt.Engine", ["ResetBn", "Collect", "Matching", "Evaluate"]),
-        // A stage that works on a zipped model (after match and zip, before the BatchNorm reset).
-        ("ZipIt.Engine", ["Repair"]),
+        ("ZipIt.Engine", ["ResetBn", "Collect", "Matching", "Evaluate", "Refit", "Repair"]),
         ("ZipIt.Engine", ["Merge", "Train"]),
         ("ZipIt.Engine", ["Reproduce"]),
         ("ZipIt.Tool", ["Hosting"]),
@@ -40,6 +38,7 @@ public sealed class DependencyDirectionTests
     [
         ("Collect", "ResetBn"),
         ("Matching", "Collect"),
+        ("Refit", "ResetBn"),
     ];
 
     private static readonly Regex Declaration = new(@"^(?:(?:public|internal|private|protected|sealed|static|abstract|readonly|partial|file)\s+)*(?:class|record(?: struct| class)?|struct|enum|interface)\s+(\w+)", RegexOptions.Multiline);

@@ -18,6 +18,7 @@ public sealed class ThinCommandsTests
         (@"\bZipper\.", "zips"),
         (@"\bBatchNormReset\.Run\(", "resets BatchNorm"),
         (@"\bEvaluationStage\.", "evaluates"),
+        (@"\bRefitStage\.", "refits"),
     ];
 
     [Fact]

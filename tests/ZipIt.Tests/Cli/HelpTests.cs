@@ -17,6 +17,7 @@ public sealed class HelpTests
     [InlineData("match", new[] { "match", "--help" })]
     [InlineData("zip", new[] { "zip", "--help" })]
     [InlineData("reset-bn", new[] { "reset-bn", "--help" })]
+    [InlineData("refit", new[] { "refit", "--help" })]
     [InlineData("evaluate", new[] { "evaluate", "--help" })]
     [InlineData("merge", new[] { "merge", "--help" })]
     [InlineData("train", new[] { "train", "--help" })]
