@@ -115,33 +115,9 @@ internal static class RepairStage
         return report;
     }
 
-    /// <summary>
-    /// Exit 3 unless <paramref name="merged"/> can be the zip of <paramref name="bases"/> by
-    /// <paramref name="matches"/>: single-head base models of the merged model's configuration, one
-    /// head per base model for a partial zip, merge matrices [C, N·C] for every point the zip merged.
-    /// </summary>
-    public static void RequireFit(IReadOnlyList<LoadedModel> bases, LoadedModel merged, IReadOnlyDictionary<string, MatchResult> matches)
-    {
-        var name = Path.GetFileName(merged.Path);
-        if (bases.Count < 1) throw ZipItException.Usage("a repair needs the base models the merged model was made from");
-        foreach (var b in bases)
-        {
-            if (b.Layout is not null)
-                throw ZipItException.Input($"{Path.GetFileName(b.Path)}: a base model must be a single model, not a partial zip ({b.Layout.Heads} heads)");
-            if (!b.Config.Equals(merged.Config))
-                throw ZipItException.Input($"{name} is {merged.Config} but {Path.GetFileName(b.Path)} is {b.Config}: a repair needs the models the merged model was zipped from");
-        }
-        if (merged.Layout is { } layout && layout.Heads != bases.Count)
-            throw ZipItException.Input($"{name} has {layout.Heads} heads, one per model it was zipped from, but {bases.Count} base models were given");
-        foreach (var point in Zipper.PointsUpTo(merged.Graph, merged.Layout?.StopStage))
-        {
-            if (!matches.TryGetValue(point.Name, out var match))
-                throw ZipItException.Input($"the matches do not cover merge point '{point.Name}', which {name} merges");
-            long c = point.Width, n = bases.Count;
-            if (match.Merge.dim() != 2 || match.Merge.shape[0] != c || match.Merge.shape[1] != n * c)
-                throw ZipItException.Input($"merge point '{point.Name}': the merge matrix is [{string.Join(",", match.Merge.shape)}], {n} models of {c} units need [{c},{n * c}]");
-        }
-    }
+    /// <summary>Exit 3 unless <paramref name="merged"/> is the zip of <paramref name="bases"/> by <paramref name="matches"/> (see <see cref="ZippedFrom"/>).</summary>
+    public static void RequireFit(IReadOnlyList<LoadedModel> bases, LoadedModel merged, IReadOnlyDictionary<string, MatchResult> matches) =>
+        ZippedFrom.Require(bases, merged, matches, "a repair");
 
     /// <summary>
     /// Each site's target mean and standard deviation [L] (float64, CPU): the base models'
