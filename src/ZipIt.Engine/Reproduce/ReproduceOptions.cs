@@ -58,6 +58,18 @@ internal sealed record ReproduceOptions
     public long Seed { get; init; }
     public string? Cache { get; init; }
 
+    /// <summary>Whether every full merge is also refit by least squares, a <c>+ refit</c> row after its own: <c>teacher</c>, <c>sequential</c>, or null (no such rows).</summary>
+    public string? Refit { get; init; }
+    /// <summary>The refit rows' ridge λ (see <see cref="Engine.Refit.RefitOptions.Ridge"/>).</summary>
+    public double RefitRidge { get; init; } = Engine.Refit.RefitOptions.DefaultRidge;
+    /// <summary>Whether every full merge is also repaired (REPAIR), a <c>+ repair</c> row after its own.</summary>
+    public bool Repair { get; init; }
+
+    /// <summary>The refit of the <c>+ refit</c> rows, or null when there are none.</summary>
+    public Engine.Refit.RefitOptions? RefitOptions() => Refit is { } variant
+        ? new(Engine.Refit.RefitOptions.ParseVariant(variant, "--refit"), Engine.Refit.RefitOptions.RequireRidge(RefitRidge, "--refit-ridge"))
+        : null;
+
     /// <summary>The experiment protocol of <see cref="Arch"/> (its plugin's), which <see cref="ModelSettings"/> starts from.</summary>
     [JsonIgnore]
     public ExperimentProtocol? Protocol { get; init; }

@@ -12,7 +12,7 @@ internal static class ReproducePlots
     public static IReadOnlyList<string> Write(ReproduceReport report, string folder)
     {
         var written = new List<string>();
-        var zips = report.Results.Where(r => r.Method == "zipit")
+        var zips = report.Results.Where(r => r.Method == "zipit" && r.Refit is null && !r.Repair)
             .Select(r => (Row: r, Fraction: r.Label["ZipIt!".Length..].Split('/')))
             .Select(z => (z.Row, Stop: double.Parse(z.Fraction[0], CultureInfo.InvariantCulture), Label: $"{z.Fraction[0]}/{z.Fraction[1]}"))
             .OrderBy(z => z.Stop).ToList();

@@ -51,6 +51,10 @@ internal sealed record ReproduceReport
     {
         /// <summary>The base models' and the Ensemble's figures as trained, before the BatchNorm reset (null for merges); the same figures for models without BatchNorm.</summary>
         public Figures? AsTrained { get; init; }
+        /// <summary>The refit a <c>+ refit</c> row's merge had (teacher, sequential), or null.</summary>
+        public string? Refit { get; init; }
+        /// <summary>Whether a <c>+ repair</c> row's merge was repaired.</summary>
+        public bool Repair { get; init; }
     }
 
     /// <summary>Accuracies of one row over the pairs.</summary>

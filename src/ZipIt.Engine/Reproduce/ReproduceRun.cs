@@ -12,6 +12,7 @@ using ZipIt.Matching;
 using ZipIt.Engine.Merge;
 using ZipIt.Engine.Models;
 using ZipIt.Engine.Output;
+using ZipIt.Engine.Refit;
 using ZipIt.Engine.Plugins;
 using ZipIt.Engine.ResetBn;
 using ZipIt.Engine.Train;
@@ -39,7 +40,13 @@ internal sealed class ReproduceRun(EngineContext engine, Action<string> status)
     private const int ImageSize = 32;
 
     /// <summary>A row of the table: how a merged (or unmerged) model is made.</summary>
-    private sealed record Method(string Name, string Label, IMatcher? Matcher, Dictionary<string, string> Settings, string? Stop);
+    private sealed record Method(string Name, string Label, IMatcher? Matcher, Dictionary<string, string> Settings, string? Stop)
+    {
+        /// <summary>A least-squares refit after the zip (a <c>+ refit</c> row).</summary>
+        public RefitOptions? Refit { get; init; }
+        /// <summary>REPAIR after the zip (a <c>+ repair</c> row).</summary>
+        public bool Repair { get; init; }
+    }
 
     /// <param name="o">The experiment.</param>
     /// <param name="outputFolder">Where the report goes.</param>
@@ -125,7 +132,7 @@ internal sealed class ReproduceRun(EngineContext engine, Action<string> status)
             foreach (var method in methods)
             {
                 status($"pair {p + 1}/{models.Count}: {method.Label}");
-                perMethod[method.Label].Add(MergeAndEvaluate(session, method.Label, method.Matcher!, method.Settings, method.Stop, data, data.Test, p, o, out var timing));
+                perMethod[method.Label].Add(MergeAndEvaluate(session, method, data, data.Test, p, o, out var timing));
                 foreach (var (k, v) in timing) seconds[k] = seconds.GetValueOrDefault(k) + v;
                 clock.Restart();
             }
@@ -144,6 +151,8 @@ internal sealed class ReproduceRun(EngineContext engine, Action<string> status)
                 figures.Joint, figures.Tasks, figures.Avg, method?.Settings ?? [], figures.Pairs)
             {
                 AsTrained = asTrained.TryGetValue(label, out var before) ? ReproduceReport.Figures.Of(before, data.EvaluationTasks) : null,
+                Refit = method?.Refit is { } refit ? RefitOptions.Name(refit.Variant) : null,
+                Repair = method?.Repair ?? false,
             };
         }).ToList();
 
@@ -183,6 +192,7 @@ internal sealed class ReproduceRun(EngineContext engine, Action<string> status)
         o.Recipe.Validate(device);
         if (o.Recipe.Head != TrainHead.Clip) throw ZipItException.Usage("reproduce trains class-embedding (clip) heads only");
         if (o.Alphas.Count == 0 || o.Betas.Count == 0) throw ZipItException.Usage("--alphas and --betas need at least one value each");
+        o.RefitOptions();
     }
 
     // A pair's merges, before any training: each model's training is checked again as it starts.
@@ -273,7 +283,7 @@ internal sealed class ReproduceRun(EngineContext engine, Action<string> status)
             foreach (var b in o.Betas)
             {
                 status($"choosing α and β on the validation split: α = {a}, β = {b}");
-                var r = MergeAndEvaluate(session, "grid", zipit, AlphaBeta(a, b), null, data, data.Validation, 0, o, out _);
+                var r = MergeAndEvaluate(session, new Method(zipit.Name, "grid", zipit, AlphaBeta(a, b), null), data, data.Validation, 0, o, out _);
                 grid.Add(new ReproduceReport.GridCell(a, b, 100 * r.Joint, 100 * r.Avg));
             }
         // Best joint accuracy; ties go to the better average, then to the earlier cell.
@@ -287,12 +297,14 @@ internal sealed class ReproduceRun(EngineContext engine, Action<string> status)
     /// <summary>
     /// The table's rows: the built-in matchers (W.Avg, Permute, ZipIt! at the chosen α and β), then
     /// one row per preset of every plugin matcher (one row with its defaults when it declares none),
-    /// each followed by the comparison variants it declares, then ZipIt!'s partial zips.
+    /// each followed by the comparison variants it declares and, when asked, by itself refit
+    /// (<c>+ refit</c>) and repaired (<c>+ repair</c>), then ZipIt!'s partial zips.
     /// </summary>
     /// <param name="tiedHeads">Whether the model ties grouped points (a ViT's q/k and v heads): only then are comparisons marked <see cref="MatcherComparison.OnlyWithTiedGroups"/> shown.</param>
     private List<Method> Methods(ReproduceOptions o, double alpha, double beta, string full, bool tiedHeads)
     {
         var ab = AlphaBeta(alpha, beta);
+        var refit = o.RefitOptions();
         var untie = new Dictionary<string, string> { [MatchMatrices.UntieHeadsParameter.Name] = "true" };
         (IMatcher Matcher, MatcherPreset Preset)[] builtIn =
         [
@@ -317,9 +329,16 @@ internal sealed class ReproduceRun(EngineContext engine, Action<string> status)
             var settings = new Dictionary<string, string>(preset.Settings);
             if (matcher.Parameters.Any(p => p.Name == "alpha")) settings["alpha"] = Invariant(alpha);
             if (matcher.Parameters.Any(p => p.Name == "beta")) settings["beta"] = Invariant(beta);
-            methods.Add(new(matcher.Name, preset.Label, matcher, settings, null));
+            var fullMerges = new List<Method> { new(matcher.Name, preset.Label, matcher, settings, null) };
             foreach (var comparison in preset.Comparisons.Where(c => tiedHeads || !c.OnlyWithTiedGroups))
-                methods.Add(new(matcher.Name, comparison.Label, matcher, new(settings.Concat(comparison.Settings).GroupBy(kv => kv.Key).ToDictionary(g => g.Key, g => g.Last().Value)), null));
+                fullMerges.Add(new(matcher.Name, comparison.Label, matcher, new(settings.Concat(comparison.Settings).GroupBy(kv => kv.Key).ToDictionary(g => g.Key, g => g.Last().Value)), null));
+            foreach (var method in fullMerges)
+            {
+                methods.Add(method);
+                // The same matcher and settings, then the stage: the rows differ by the stage alone.
+                if (refit is not null) methods.Add(method with { Label = $"{method.Label} + refit", Refit = refit });
+                if (o.Repair) methods.Add(method with { Label = $"{method.Label} + repair", Repair = true });
+            }
         }
         foreach (var stop in o.Stops)
             methods.Add(new("zipit", $"ZipIt!{stop}/{full[(full.IndexOf('/') + 1)..]}", plugins.Matcher(ZipItMatcher.MatcherName), new(ab), stop.ToString(CultureInfo.InvariantCulture)));
@@ -333,17 +352,20 @@ internal sealed class ReproduceRun(EngineContext engine, Action<string> status)
         session.EvaluateEachAndEnsemble(labels, "Ensemble", data.Test, o.EvalBatchSize, data.EvaluationTasks, HeadKind.Clip, data.Embeddings);
 
     /// <summary>One table row: the pair merged by one method (from the session's statistics), evaluated on <paramref name="set"/>, and what each stage cost.</summary>
-    private static EvaluationResult MergeAndEvaluate(MergeSession session, string label, IMatcher matcher, IReadOnlyDictionary<string, string> values, string? stop,
-        ProtocolData data, TensorDataset set, int pair, ReproduceOptions o, out Dictionary<string, double> seconds)
+    private static EvaluationResult MergeAndEvaluate(MergeSession session, Method row, ProtocolData data, TensorDataset set, int pair, ReproduceOptions o,
+        out Dictionary<string, double> seconds)
     {
         var before = session.Clock.Snapshot();
-        var stopStage = StopPoint.Parse(stop, session.Graph, session.Config);
-        var method = new MergeMethod(matcher, MatchStage.Settings(matcher, values), stopStage, o.Seed + pair, o.EvalBatchSize, label, new Dictionary<string, string>())
+        var stopStage = StopPoint.Parse(row.Stop, session.Graph, session.Config);
+        var method = new MergeMethod(row.Matcher!, MatchStage.Settings(row.Matcher!, row.Settings), stopStage, o.Seed + pair, o.EvalBatchSize, row.Label,
+            new Dictionary<string, string>())
         {
             TapSets = o.TapSets?.ToList(),
+            Refit = row.Refit,
+            Repair = row.Repair,
         };
         using var merged = session.Merge(method);
-        var result = session.Evaluate(label, merged, set, o.EvalBatchSize, data.EvaluationTasks, HeadKind.Clip, data.Embeddings);
+        var result = session.Evaluate(row.Label, merged, set, o.EvalBatchSize, data.EvaluationTasks, HeadKind.Clip, data.Embeddings);
         // What this row's stages added to the session's clock (the merged model's reset is the row's "resetBn").
         seconds = session.Clock.Seconds.Where(kv => kv.Value != before.GetValueOrDefault(kv.Key))
             .ToDictionary(kv => kv.Key == "resetBnMerged" ? "resetBn" : kv.Key, kv => kv.Value - before.GetValueOrDefault(kv.Key));

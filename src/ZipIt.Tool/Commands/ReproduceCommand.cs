@@ -103,10 +103,14 @@ internal static class ReproduceCommand
                 : "Merge these checkpoints (one per task, in task order) as the only pair instead of training.",
             Arity = ArgumentArity.OneOrMore, AllowMultipleArgumentsPerToken = true, HelpName = "FILE",
         };
+        var refit = CommonOptions.Choice<Engine.Refit.RefitVariant>("--refit",
+            "Also refit every full merge by least squares on the calibration images, each a '+ refit' row after its own (the same matcher and settings): teacher (inputs from the base models, one pass) or sequential (the refit model's own inputs, one pass per layer). [default: no refit rows]");
+        var refitRidge = new Option<double?>("--refit-ridge") { Description = $"The refit rows' ridge λ, relative to the mean eigenvalue of each layer's input Gram (0: plain least squares). [default: {Engine.Refit.RefitOptions.DefaultRidge.ToString(CultureInfo.InvariantCulture)}]", HelpName = "LAMBDA" };
+        var repair = new Option<bool>("--repair") { Description = "Also REPAIR every full merge (each merged unit that no BatchNorm resets gets its matched base units' mean and standard deviation on the calibration images), each a '+ repair' row after its own; for models without BatchNorm, such as ViTs." };
         var train = new Option<bool>("--train") { Description = "Train a pair from scratch (a few minutes on a CPU) instead of merging the example pair that ships with zipit." };
         var command = new Command(name, description)
         {
-            setting, arch, init, width, depth, heads, norm, pairs, calibration, trainImages, alphas, betas, validationImages, testImages, seed, cache, finetuneLr, tapSets, output, models, maxMemory, json, CommonOptions.Device(),
+            setting, arch, init, width, depth, heads, norm, pairs, calibration, trainImages, alphas, betas, validationImages, testImages, refit, refitRidge, repair, seed, cache, finetuneLr, tapSets, output, models, maxMemory, json, CommonOptions.Device(),
         };
         if (isDemo) command.Options.Add(train);
         foreach (var option in recipe.All) command.Options.Add(option);
@@ -144,7 +148,11 @@ internal static class ReproduceCommand
                 Seed = ctx.Value(seed),
                 Cache = ctx.Value(cache) is { } c ? Path.GetFullPath(c) : null,
                 Models = given,
+                Refit = ctx.Value(refit) is { } variant ? Engine.Refit.RefitOptions.Name(variant) : null,
+                RefitRidge = ctx.Value(refitRidge) ?? Engine.Refit.RefitOptions.DefaultRidge,
+                Repair = ctx.Value(repair),
             };
+            if (ctx.Value(refitRidge) is not null && options.Refit is null) throw ZipItException.Usage("--refit-ridge is the refit rows': give --refit too");
             if (given is not null) options = options with { Pairs = 1, Width = PairWidth(given[0]) ?? options.Width, Arch = PairArchitecture(given[0]) ?? options.Arch };
             var folder = Path.GetFullPath(ctx.Value(output)!);
             void Status(string line) { if (ctx.ShowStatus) ctx.Error.WriteLine($"{name}: {line}"); }

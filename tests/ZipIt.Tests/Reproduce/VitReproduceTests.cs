@@ -37,7 +37,7 @@ public sealed class VitReproduceTests : IDisposable
     public void A_tiny_vit_run_fine_tunes_both_models_from_one_pretrained_start_and_writes_every_row()
     {
         var output = _dir.File("out");
-        var r = Reproduce(output, "--json");
+        var r = Reproduce(output, "--json", "--refit", "teacher", "--repair");
         Assert.True(r.ExitCode == 0, r.ToString());
         foreach (var file in new[] { "report.json", "report.md", "stop-points.png", "alpha-beta-grid.png" })
             Assert.True(File.Exists(Path.Combine(output, file)), file);
@@ -46,9 +46,24 @@ public sealed class VitReproduceTests : IDisposable
         Assert.Equal(1, root.GetProperty("version").GetInt32());
         var labels = root.GetProperty("results").EnumerateArray().Select(row => row.GetProperty("label").GetString()).ToList();
         // Depth 2: 10 layers; the partial zips stop after block 1 (layer 5) and after the patch embedding (layer 1).
-        Assert.Equal(["Model A", "Model B", "W.Avg", "Permute", "Permute (untied)", "ZipIt!10/10", "MuDSC-zip", "MuDSC-align", "MuDSC-align (untied)",
-            "Ensemble", "ZipIt!5/10", "ZipIt!1/10"], labels);
+        // Every full merge is followed by itself refit and repaired; the partial zips are not.
+        string[] full = ["W.Avg", "Permute", "Permute (untied)", "ZipIt!10/10", "MuDSC-zip", "MuDSC-align", "MuDSC-align (untied)"];
+        Assert.Equal(["Model A", "Model B", .. full.SelectMany(f => new[] { f, $"{f} + refit", $"{f} + repair" }), "Ensemble", "ZipIt!5/10", "ZipIt!1/10"], labels);
         var rows = root.GetProperty("results").EnumerateArray().ToDictionary(row => row.GetProperty("label").GetString()!);
+        foreach (var f in full)
+        {
+            Assert.Equal("teacher", rows[$"{f} + refit"].GetProperty("refit").GetString());
+            Assert.True(rows[$"{f} + repair"].GetProperty("repair").GetBoolean());
+            Assert.False(rows[f].TryGetProperty("refit", out _));
+            Assert.False(rows[f].GetProperty("repair").GetBoolean());
+            // The same matcher and settings as the row it follows.
+            Assert.Equal(rows[f].GetProperty("settings").ToString(), rows[$"{f} + refit"].GetProperty("settings").ToString());
+        }
+        // The stages' own rows change the merge: a refit is not the zip it started from.
+        Assert.NotEqual(rows["ZipIt!10/10"].GetProperty("pairs")[0].GetProperty("avg").GetDouble(), rows["ZipIt!10/10 + refit"].GetProperty("pairs")[0].GetProperty("avg").GetDouble());
+        Assert.True(root.GetProperty("seconds").GetProperty("refit").GetDouble() > 0);
+        Assert.True(root.GetProperty("seconds").GetProperty("repair").GetDouble() > 0);
+        Assert.Equal("teacher", root.GetProperty("options").GetProperty("refit").GetString());
         Assert.Equal("true", rows["Permute (untied)"].GetProperty("settings").GetProperty("untie-heads").GetString());
         Assert.Equal("true", rows["MuDSC-align (untied)"].GetProperty("settings").GetProperty("untie-heads").GetString());
         Assert.False(rows["MuDSC-align"].GetProperty("settings").TryGetProperty("untie-heads", out _));
@@ -77,6 +92,8 @@ public sealed class VitReproduceTests : IDisposable
     [InlineData(new[] { "--arch-set", "depth=4" }, "--arch-set depth=…: use --depth")]
     [InlineData(new[] { "--init", "scratch", "--finetune-lr", "0.001" }, "--finetune-lr applies to --init pretrained only")]
     [InlineData(new[] { "--arch-set", "patch=5" }, "vit-custom:")]
+    [InlineData(new[] { "--refit-ridge", "0.1" }, "--refit-ridge is the refit rows': give --refit too")]
+    [InlineData(new[] { "--refit", "teacher", "--refit-ridge", "-1" }, "--refit-ridge -1: the ridge must be a finite number ≥ 0")]
     public void Bad_options_are_usage_errors_before_anything_is_trained(string[] extra, string message)
     {
         var output = _dir.File("out");
