@@ -33,6 +33,12 @@ internal sealed record MergeMemory(int Models, long ModelBytes, long DataBytes, 
             (int)Math.Min(batchSize, Math.Max(1, data?.Count ?? test?.Count ?? 1)), points, forward);
     }
 
+    /// <summary>What a refit after the zip holds beyond the models' passes (moments, captures, a chunk of rows); 0: no refit.</summary>
+    public long RefitBytes { get; init; }
+
+    /// <summary>The models a refit runs in step over a batch: the base models, and for the sequential variant the merged one.</summary>
+    public int RefitModels { get; init; }
+
     /// <summary>Bytes a dataset's images and labels hold.</summary>
     public static long Bytes(TensorDataset? set) => set is null ? 0 : set.Images.NumberOfElements * set.Images.ElementSize + (set.Labels?.NumberOfElements * set.Labels?.ElementSize ?? 0);
 
@@ -60,15 +66,17 @@ internal sealed record MergeMemory(int Models, long ModelBytes, long DataBytes, 
     /// <summary>
     /// The whole merge: collecting (with the evaluation images loaded), then matching, zipping and the
     /// merged model's BatchNorm reset and evaluation while the finished statistics are held (the
-    /// zipped tensors and the merged model: two more models; a matcher works on a few O×O matrices per point).
+    /// zipped tensors and the merged model: two more models; a matcher works on a few O×O matrices per point;
+    /// a refit runs its models' passes in step beside its own <see cref="RefitBytes"/>).
     /// </summary>
     public long Merge
     {
         get
         {
             var collect = Points.Count == 0 ? Base : Collect;
+            var refit = RefitBytes == 0 ? 0 : RefitModels * ForwardPass + RefitBytes;
             var after = Base + StatisticsMemory.Finished(Points, Models) + 2 * ModelBytes
-                + Math.Max(4 * StatisticsMemory.LargestMatrix(Points, Models), ForwardPass);
+                + Math.Max(Math.Max(4 * StatisticsMemory.LargestMatrix(Points, Models), ForwardPass), refit);
             return TestBytes + Math.Max(collect, after);
         }
     }

@@ -178,10 +178,17 @@ internal sealed class MergeSession : IDisposable
     public void RequireTapSets(IReadOnlyCollection<string>? tapSets) => CollectStage.RequireTapSets(Graph.Spaces, tapSets, Config);
 
     /// <summary>Exit 5 unless the work fits the memory the run may use: collection only, or a whole merge.</summary>
+    /// <param name="refit">The refit after the zip, if any, zipped up to <paramref name="stop"/>: its moments and captures count too.</param>
     public void RequireMemory(string what, IReadOnlyList<FeatureSpace> collected, int batchSize, IReadOnlyCollection<string>? tapSets,
-        TensorDataset? test = null, bool collectOnly = false)
+        TensorDataset? test = null, bool collectOnly = false, RefitOptions? refit = null, int? stop = null)
     {
         var estimate = MergeMemory.For(Models, Calibration, test, collected, batchSize, tapSets);
+        if (refit is not null && Calibration is { } data)
+            estimate = estimate with
+            {
+                RefitBytes = RefitMemory.Bytes(Models[0].Model, Models[0].Device, Graph, stop, data.Images.shape[1..], (int)Math.Min(batchSize, Math.Max(1, data.Count)), refit.Variant),
+                RefitModels = Models.Count + (refit.Variant == RefitVariant.Sequential ? 1 : 0),
+            };
         MemoryEstimate.RequireAvailable(collectOnly ? estimate.Collect : estimate.Merge, what, _engine.MaxMemory);
     }
 
@@ -372,7 +379,8 @@ internal sealed class MergeSession : IDisposable
         if (Calibration is null) _engine.Logger.LogWarning("no calibration data: BatchNorm statistics are merged as they are, not reset");
         var collected = spec.Required.HasFlag(MatcherInputs.Activations) && Calibration is not null ? Zipper.PointsUpTo(Graph, stop) : [];
         if (collected.Count > 0) RequireTapSets(spec.TapSets);
-        RequireMemory($"merge of {Models.Count} × {Config}", collected, spec.BatchSize, spec.TapSets, test);
+        RequireMemory($"merge of {Models.Count} × {Config}{(spec.Refit is not null ? " with a refit" : "")}", collected, spec.BatchSize, spec.TapSets, test,
+            refit: spec.Refit, stop: stop);
 
         if (spec.ResetBn && Calibration is not null) ResetBn(spec.BatchSize);
         var name = Path.GetFileName(spec.Output);

@@ -209,7 +209,15 @@ internal sealed class ReproduceRun(EngineContext engine, Action<string> status)
         // Without activations first (counted on the meta device), then with one blank image through a model of the variant.
         MemoryEstimate.RequireAvailable(estimate.Merge, what, maxMemory);
         using var probe = architecture.Create(config);
-        MemoryEstimate.RequireAvailable((estimate with { Forward = ForwardFootprint.Probe(probe, torch.CPU, spaces, image) }).Merge, what, maxMemory);
+        estimate = estimate with { Forward = ForwardFootprint.Probe(probe, torch.CPU, spaces, image) };
+        // The + refit rows hold the refit's moments and captures beside the models' passes.
+        if (o.RefitOptions() is { } refit)
+            estimate = estimate with
+            {
+                RefitBytes = RefitMemory.Bytes(probe, torch.CPU, architecture.Describe(config), null, image, estimate.BatchSize, refit.Variant),
+                RefitModels = setting.Tasks.Count + (refit.Variant == RefitVariant.Sequential ? 1 : 0),
+            };
+        MemoryEstimate.RequireAvailable(estimate.Merge, what, maxMemory);
     }
 
     /// <summary>
