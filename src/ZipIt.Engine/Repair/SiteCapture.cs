@@ -6,7 +6,7 @@ namespace ZipIt.Engine.Repair;
 /// <summary>
 /// Forward hooks on one model that add the output channels of each <see cref="RepairSite"/> to its
 /// <see cref="UnitMoments"/> as the module runs: the channel axis first, every other axis (images,
-/// positions, tokens) flattened into samples. Statistics are taken inside the hook, so nothing of
+/// positions, tokens) samples. Statistics are taken inside the hook, so nothing of
 /// the batch is kept once the forward pass returns.
 /// </summary>
 internal sealed class SiteCapture : IDisposable
@@ -37,8 +37,9 @@ internal sealed class SiteCapture : IDisposable
         var axis = site.ChannelAxis < 0 ? (int)y.dim() + site.ChannelAxis : site.ChannelAxis;
         if (axis < 0 || axis >= y.dim() || site.Offset + site.Units > y.shape[axis])
             throw new ArgumentException($"repair: the output of '{site.Module}' is [{string.Join(",", y.shape)}], which has no channels [{site.Offset}, {site.Offset + site.Units}) on axis {site.ChannelAxis}");
-        var channels = y.narrow(axis, site.Offset, site.Units).transpose(0, axis).reshape(site.Units, -1);
-        moments.Add(channels);
+        // A view: the moments read it a block of units at a time, so the batch is never copied whole.
+        var channels = y.narrow(axis, site.Offset, site.Units).movedim([axis], [0]);
+        moments.Add(channels.dim() == 1 ? channels.unsqueeze(1) : channels);
     }
 
     public void Dispose()
