@@ -9,7 +9,8 @@
 # Prints the per-stage seconds, the floor (the five model-passes: two base BatchNorm resets, the
 # collection over both models and the merged model's reset; estimated as 2.5 × the base resets),
 # the ratio of the merge's work (everything but writing the output) to the floor, and peak RSS
-# beside the memory estimate the merge makes before its work.
+# beside the memory estimate the merge makes before its work; with a refit, its seconds split into
+# forward passes, float64 moments and solves.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 variant=$1 images=$2 size=$3 batch=${4:-50}; shift $(( $# >= 4 ? 4 : $# ))
@@ -34,10 +35,11 @@ PY
 "${zipit[@]}" merge --models "$work/a.safetensors" "$work/b.safetensors" --data "$work/data.safetensors" \
   --batch-size "$batch" -o "$work/merged.safetensors" --max-memory 1B "${merge_args[@]}" 2> "$work/estimate" || true
 /usr/bin/time -f "%M" -o "$work/rss" "${zipit[@]}" merge --models "$work/a.safetensors" "$work/b.safetensors" --data "$work/data.safetensors" \
-  --batch-size "$batch" -o "$work/merged.safetensors" --json "${merge_args[@]}" > "$work/out.json"
-python3 - "$work/out.json" "$work/rss" "$variant" "$images" "$size" "$work/estimate" "${MERGE_ARGS:-}" <<'PY'
+  --batch-size "$batch" -o "$work/merged.safetensors" --json -v n "${merge_args[@]}" > "$work/out.json" 2> "$work/log"
+python3 - "$work/out.json" "$work/rss" "$variant" "$images" "$size" "$work/estimate" "${MERGE_ARGS:-}" "$work/log" <<'PY'
 import json, re, sys
 r = json.load(open(sys.argv[1])); s = r["seconds"]; rss = int(open(sys.argv[2]).read().split()[-1]) / 1024 / 1024
+split = re.search(r"refit seconds: (.*)", open(sys.argv[8]).read())
 estimate = re.search(r"needs about ([^()]*) of memory", open(sys.argv[6]).read())
 floor = 2.5 * s.get("resetBnBase", 0)
 work = r["total"] - s.get("write", 0)
@@ -47,4 +49,5 @@ print(f"  total          {r['total']:8.2f} s   (work without writing: {work:.2f}
 print(f"  forward floor  {floor:8.2f} s   (2.5 x base BN reset)")
 print(f"  ratio          {work / floor if floor else float('nan'):8.2f}   (without load: {(work - s.get('load', 0)) / floor if floor else float('nan'):.2f})")
 print(f"  peak RSS       {rss:8.2f} GiB   (estimated before the work: {estimate.group(1) if estimate else 'n/a'})")
+if split: print(f"  refit split    {split.group(1)}")
 PY

@@ -73,12 +73,14 @@ internal static class RefitStage
 
         var points = Zipper.PointsUpTo(merged.Graph, stop).ToDictionary(p => p.Name, p => matches[p.Name]);
         using var layout = new MergedLayout(points, bases.Count, merged.Device);
+        var seconds = new RefitSeconds();
         var report = options.Variant == RefitVariant.Teacher
-            ? TeacherForced(bases, merged, plan, layout, data, batchSize, options, cancellation, progress, solved)
-            : Sequential(bases, merged, plan, layout, data, batchSize, options, cancellation, progress, solved);
+            ? TeacherForced(bases, merged, plan, layout, data, batchSize, options, seconds, cancellation, progress, solved)
+            : Sequential(bases, merged, plan, layout, data, batchSize, options, seconds, cancellation, progress, solved);
         var (before, after) = report.MeanRelativeError;
         logger.LogInformation("refit {Layers} layers ({Variant}, ridge {Ridge}) on {Images} images in {Passes} pass(es): squared error relative to the targets {Before:0.####} → {After:0.####} (layer mean)",
             report.Layers.Count, RefitOptions.Name(options.Variant), options.Ridge.ToString("G", CultureInfo.InvariantCulture), data.Count, report.Passes, before, after);
+        logger.LogInformation("refit seconds: forward passes {Forward:0.0}, moments {Moments:0.0}, solves {Solves:0.0}", seconds.Forward, seconds.Moments, seconds.Solves);
         foreach (var l in report.Layers)
             logger.LogDebug("refit {Layer}: {Samples} rows × {Features} features, λ' {Ridge:G3}, error {Before:G4} → {After:G4} of {Energy:G4}",
                 l.Layer, l.Samples, l.Features, l.Ridge, l.ErrorBefore, l.ErrorAfter, l.TargetSquares);
@@ -94,7 +96,7 @@ internal static class RefitStage
         ZippedFrom.Require(bases, merged, matches, "a refit");
 
     private static RefitReport TeacherForced(IReadOnlyList<LoadedModel> bases, LoadedModel merged, RefitPlan plan, MergedLayout layout, TensorDataset data,
-        int batchSize, RefitOptions options, CancellationToken cancellation, ProgressDisplay progress, Action<LayerRefit>? solved)
+        int batchSize, RefitOptions options, RefitSeconds seconds, CancellationToken cancellation, ProgressDisplay progress, Action<LayerRefit>? solved)
     {
         var moments = plan.Layers.ToDictionary(l => l.Name, l => new LayerMoments(l.Features, l.OutChannels));
         var solutions = new List<(RefitLayer Layer, Tensor Weights)>();
@@ -103,8 +105,8 @@ internal static class RefitStage
             using (var capture = new LayerCapture(layout))
             {
                 for (var i = 0; i < bases.Count; i++) capture.Attach(bases[i].Model, plan.Layers, i, inputs: true, outputs: true);
-                Pass(bases.Select(b => b.Model).ToList(), plan.Layers.Max(l => l.Stage), merged.Device, data, batchSize, capture, plan.Layers, moments, cancellation,
-                    progress, $"refit (teacher-forced) from {bases.Count} models");
+                Pass(bases.Select(b => b.Model).ToList(), plan.Layers.Max(l => l.Stage), merged.Device, data, batchSize, capture, plan.Layers, moments, seconds,
+                    cancellation, progress, $"refit (teacher-forced) from {bases.Count} models");
             }
             var results = new List<LayerRefit>();
             var skipped = plan.Skipped.ToList();
@@ -119,7 +121,7 @@ internal static class RefitStage
                     continue;
                 }
                 var (weight, bias) = parameters(layer);
-                var (result, theta) = Solve(layer, m, weight, bias, options);
+                var (result, theta) = seconds.TimeSolve(() => Solve(layer, m, weight, bias, options));
                 solutions.Add((layer, theta));
                 results.Add(result);
                 solved?.Invoke(result);
@@ -130,7 +132,7 @@ internal static class RefitStage
                 var (weight, bias) = parameters(layer);
                 layer.Assign(theta, weight, bias);
             }
-            return new RefitReport(options, results, skipped, Passes: 1);
+            return new RefitReport(options, results, skipped, Passes: 1, seconds);
         }
         finally
         {
@@ -140,7 +142,7 @@ internal static class RefitStage
     }
 
     private static RefitReport Sequential(IReadOnlyList<LoadedModel> bases, LoadedModel merged, RefitPlan plan, MergedLayout layout, TensorDataset data,
-        int batchSize, RefitOptions options, CancellationToken cancellation, ProgressDisplay progress, Action<LayerRefit>? solved)
+        int batchSize, RefitOptions options, RefitSeconds seconds, CancellationToken cancellation, ProgressDisplay progress, Action<LayerRefit>? solved)
     {
         var (order, normalisers) = Probe(merged, plan.Layers, data);
         var parameters = Parameters(merged.Model);
@@ -173,7 +175,7 @@ internal static class RefitStage
                     for (var i = 0; i < bases.Count; i++) capture.Attach(bases[i].Model, [layer], i, inputs: false, outputs: true);
                     capture.Attach(merged.Model, [layer], null, inputs: true, outputs: false);
                     Pass(models, layer.Stage, merged.Device, data, batchSize, capture, [layer], new Dictionary<string, LayerMoments> { [layer.Name] = moments },
-                        cancellation, progress, $"refit (sequential) {layer.Name}, layer {k + 1}/{order.Count}");
+                        seconds, cancellation, progress, $"refit (sequential) {layer.Name}, layer {k + 1}/{order.Count}");
                     passes++;
                 }
                 if (moments.Samples == 0)
@@ -182,7 +184,7 @@ internal static class RefitStage
                     continue;
                 }
                 var (weight, bias) = parameters(layer);
-                var (result, theta) = Solve(layer, moments, weight, bias, options);
+                var (result, theta) = seconds.TimeSolve(() => Solve(layer, moments, weight, bias, options));
                 using (theta)
                 {
                     layer.Assign(theta, weight, bias);
@@ -191,7 +193,7 @@ internal static class RefitStage
                 results.Add(result);
                 solved?.Invoke(result);
             }
-            return new RefitReport(options, results, skipped, passes);
+            return new RefitReport(options, results, skipped, passes, seconds);
         }
         catch
         {
@@ -221,7 +223,8 @@ internal static class RefitStage
     /// are complete adds its rows to its moments; a batch holds one stage's captures.
     /// </summary>
     private static void Pass(IReadOnlyList<StagedModel> models, int lastStage, Device device, TensorDataset data, int batchSize, LayerCapture capture,
-        IReadOnlyList<RefitLayer> layers, IReadOnlyDictionary<string, LayerMoments> moments, CancellationToken cancellation, ProgressDisplay progress, string label)
+        IReadOnlyList<RefitLayer> layers, IReadOnlyDictionary<string, LayerMoments> moments, RefitSeconds seconds, CancellationToken cancellation, ProgressDisplay progress,
+        string label)
     {
         foreach (var m in models) m.eval();
         using var _ = torch.no_grad();
@@ -237,11 +240,11 @@ internal static class RefitStage
                 {
                     for (var j = 0; j < models.Count; j++)
                     {
-                        var next = models[j].forward_stage(s, states[j]);
+                        var next = seconds.TimeForward(() => models[j].forward_stage(s, states[j]));
                         if (!ReferenceEquals(states[j], input) && !ReferenceEquals(states[j], next)) states[j].Dispose();
                         states[j] = next;
                     }
-                    Flush(capture, layers, moments);
+                    seconds.TimeMoments(() => Flush(capture, layers, moments));
                 }
             }
             return 0;
