@@ -1,8 +1,8 @@
 namespace ZipIt.Engine.Refit;
 
-/// <summary>What a refit did: the variant and ridge, each layer's result in the order solved, the layers left as they were and why, the passes it ran and where its time went.</summary>
+/// <summary>What a refit did: the variant and ridge, each layer's result in the order solved, the layers left as they were and why, and the passes it ran.</summary>
 /// <param name="Passes">Passes over the calibration images (teacher-forced: one; sequential: one per layer).</param>
-internal sealed record RefitReport(RefitOptions Options, IReadOnlyList<LayerRefit> Layers, IReadOnlyList<string> Skipped, int Passes, RefitSeconds Seconds)
+internal sealed record RefitReport(RefitOptions Options, IReadOnlyList<LayerRefit> Layers, IReadOnlyList<string> Skipped, int Passes)
 {
     /// <summary>The mean over layers of the relative squared error before and after.</summary>
     public (double Before, double After) MeanRelativeError =>

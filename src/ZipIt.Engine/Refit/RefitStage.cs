@@ -132,7 +132,7 @@ internal static class RefitStage
                 var (weight, bias) = parameters(layer);
                 layer.Assign(theta, weight, bias);
             }
-            return new RefitReport(options, results, skipped, Passes: 1, seconds);
+            return new RefitReport(options, results, skipped, Passes: 1);
         }
         finally
         {
@@ -193,7 +193,7 @@ internal static class RefitStage
                 results.Add(result);
                 solved?.Invoke(result);
             }
-            return new RefitReport(options, results, skipped, passes, seconds);
+            return new RefitReport(options, results, skipped, passes);
         }
         catch
         {
