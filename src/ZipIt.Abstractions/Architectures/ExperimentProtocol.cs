@@ -32,6 +32,18 @@ public sealed record ExperimentProtocol
     /// </summary>
     public bool Pretrained { get; init; }
 
+    /// <summary>
+    /// With <see cref="Pretrained"/>: the fine-tunes' recipe values that differ from <see cref="Recipe"/>
+    /// (which trains the shared start), by the same names, e.g. fewer epochs at a lower <c>lr</c>.
+    /// </summary>
+    public IReadOnlyDictionary<string, string> FineTuneRecipe { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>
+    /// The alternative tap sets the architecture declares that statistics are collected at (e.g. a
+    /// ViT's <c>blocks</c>); empty: its default taps. <c>--tap-set</c> replaces them.
+    /// </summary>
+    public IReadOnlyList<string> TapSets { get; init; } = [];
+
     /// <summary>Training images per model (a seeded draw); null: the whole training split.</summary>
     public long? TrainImages { get; init; }
 

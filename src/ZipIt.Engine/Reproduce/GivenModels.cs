@@ -13,13 +13,14 @@ namespace ZipIt.Engine.Reproduce;
 /// </summary>
 internal static class GivenModels
 {
-    /// <summary>The folder beside the tool holding the example pair <c>demo</c> merges.</summary>
-    public const string DemoPairFolder = "demo-pair";
+    /// <summary>The folder beside the tool holding the example pair <c>demo --arch ARCH</c> merges: <c>demo-pair</c> (ResNets), <c>vit-pair</c>, ...</summary>
+    public static string DemoPairFolder(string arch = ReproduceOptions.ResNet) =>
+        arch == ReproduceOptions.ResNet ? "demo-pair" : $"{arch}-pair";
 
-    /// <summary>The example pair shipped with the tool (<c>a.safetensors</c>, <c>b.safetensors</c>), or null when this build has none.</summary>
-    public static IReadOnlyList<string>? DemoPair()
+    /// <summary>The example pair of <paramref name="arch"/> shipped with the tool (<c>a.safetensors</c>, <c>b.safetensors</c>), or null when this build has none.</summary>
+    public static IReadOnlyList<string>? DemoPair(string arch = ReproduceOptions.ResNet)
     {
-        var folder = Path.Combine(AppContext.BaseDirectory, DemoPairFolder);
+        var folder = Path.Combine(AppContext.BaseDirectory, DemoPairFolder(arch));
         string[] files = [Path.Combine(folder, "a.safetensors"), Path.Combine(folder, "b.safetensors")];
         return files.All(File.Exists) ? files : null;
     }

@@ -22,8 +22,12 @@ internal sealed record ReproduceOptions
     public string Init { get; init; } = Scratch;
     /// <summary>The task the shared start of a pair is pretrained on (<see cref="Init"/> = pretrained).</summary>
     public string PretrainTask { get; init; } = "mnist:all";
-    /// <summary>The peak learning rate of fine-tuning from the pretrained start (null: the recipe's).</summary>
+    /// <summary>How the fine-tunes' recipe differs from <see cref="Recipe"/> (the start's): the protocol's values, by <c>train</c>'s option names.</summary>
+    public IReadOnlyDictionary<string, string> FineTune { get; init; } = new Dictionary<string, string>();
+    /// <summary>The peak learning rate of fine-tuning from the pretrained start (<c>--finetune-lr</c>; null: <see cref="FineTune"/>'s, else the recipe's).</summary>
     public double? FineTuneLearningRate { get; init; }
+    /// <summary>The epochs of fine-tuning from the pretrained start (<c>--finetune-epochs</c>; null: <see cref="FineTune"/>'s, else the recipe's).</summary>
+    public int? FineTuneEpochs { get; init; }
     public string Variant { get; init; } = "resnet20";
     /// <summary>ResNet: the width multiplier; ViT: the embedding width.</summary>
     public int Width { get; init; } = 4;
@@ -91,6 +95,8 @@ internal sealed record ReproduceOptions
             Heads = Setting("heads") ?? Heads,
             Norm = protocol.Settings.TryGetValue("norm", out var norm) ? norm : Norm,
             Init = protocol.Pretrained ? Pretrained : Scratch,
+            FineTune = protocol.FineTuneRecipe,
+            TapSets = protocol.TapSets.Count > 0 ? protocol.TapSets : TapSets,
             TrainImages = protocol.TrainImages,
             Recipe = RecipeValues.Apply(new TrainingRecipe(), protocol.Recipe, $"architecture {arch}'s experiment protocol"),
         };
@@ -134,5 +140,14 @@ internal sealed record ReproduceOptions
 
     /// <summary>The recipe every model is trained by, its logit scale chosen for <see cref="Norm"/> where not given.</summary>
     public TrainingRecipe ResolvedRecipe() => Recipe.For(ModelSettings());
+
+    /// <summary>The recipe the task models are fine-tuned by from the pretrained start: <see cref="ResolvedRecipe"/> with <see cref="FineTune"/>, then <c>--finetune-lr</c> and <c>--finetune-epochs</c>.</summary>
+    public TrainingRecipe FineTuneRecipe()
+    {
+        var recipe = RecipeValues.Apply(ResolvedRecipe(), FineTune, $"architecture {Arch}'s experiment protocol (fine-tuning)");
+        if (FineTuneLearningRate is { } lr) recipe = recipe with { LearningRate = lr };
+        if (FineTuneEpochs is { } epochs) recipe = recipe with { Epochs = epochs };
+        return recipe;
+    }
     public int EvalBatchSize { get; init; } = 250;
 }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using ZipIt.Engine.Train;
 
 namespace ZipIt.Engine.Reproduce;
 
@@ -104,6 +105,10 @@ internal sealed record ReproduceReport
             $"Accuracy in % on the test split; chance is {100.0 / joint:0.#} % joint ({joint} classes) and {taskChance}. The Ensemble runs all {Tasks.Count} base models side by side ({Tasks.Count}× the FLOPs) and merges nothing: the ceiling a merged model aims at.");
     }
 
+    /// <summary>How long and how fast a recipe trains, e.g. "20 epochs at peak lr 0.001".</summary>
+    private static string Schedule(TrainingRecipe recipe) =>
+        string.Create(CultureInfo.InvariantCulture, $"{recipe.Epochs} epoch{(recipe.Epochs == 1 ? "" : "s")} at peak lr {recipe.LearningRate}");
+
     /// <summary>report.md: the table with what it was measured on.</summary>
     public string ToDocument()
     {
@@ -120,12 +125,12 @@ internal sealed record ReproduceReport
             ? $"{Options.Variant}×{Options.Width} ({Options.Norm})"
             : $"{Options.Variant} {string.Join(", ", Options.ModelSettings().Select(kv => $"{kv.Key}={kv.Value}"))}";
         var start = Options.Init == ReproduceOptions.Pretrained
-            ? $"per pair one model pretrained on `{Options.PretrainTask}`, both task models fine-tuned from it{(Options.FineTuneLearningRate is { } ft ? string.Create(CultureInfo.InvariantCulture, $" at peak lr {ft}") : "")}"
+            ? $"per pair one model pretrained on `{Options.PretrainTask}` ({Schedule(Options.ResolvedRecipe())}), both task models fine-tuned from it ({Schedule(Options.FineTuneRecipe())})"
             : "every model from its own seed";
         if (Options.Models is { } given)
         {
             sb.AppendLine(CultureInfo.InvariantCulture,
-                $"- Models: the given checkpoints {string.Join(", ", given.Select(m => $"`{System.IO.Path.GetFileName(m)}`"))} ({Options.Variant}×{Options.Width}, stored as {GivenModels.Storage(given)}, computed in float32), class-embedding heads; {Options.Calibration} calibration images");
+                $"- Models: the given checkpoints {string.Join(", ", given.Select(m => $"`{System.IO.Path.GetFileName(m)}`"))} ({(Options.Arch == ReproduceOptions.ResNet ? $"{Options.Variant}×{Options.Width}" : Options.Variant)}, stored as {GivenModels.Storage(given)}, computed in float32), class-embedding heads; {Options.Calibration} calibration images");
             sb.AppendLine("- Training recipe: as each checkpoint records it (metadata `zipit.recipe`); not trained by this run");
         }
         else

@@ -189,6 +189,8 @@ internal sealed class ReproduceRun(EngineContext engine, Action<string> status)
         if (o.Heads < 1) throw ZipItException.Usage($"--heads must be at least 1, got {o.Heads}");
         if (o.FineTuneLearningRate is { } ft && !(ft > 0 && double.IsFinite(ft))) throw ZipItException.Usage($"--finetune-lr must be positive, got {ft}");
         if (o.FineTuneLearningRate is not null && o.Init != ReproduceOptions.Pretrained) throw ZipItException.Usage("--finetune-lr applies to --init pretrained only");
+        if (o.FineTuneEpochs is { } fe && fe < 1) throw ZipItException.Usage($"--finetune-epochs must be at least 1, got {fe}");
+        if (o.FineTuneEpochs is not null && o.Init != ReproduceOptions.Pretrained) throw ZipItException.Usage("--finetune-epochs applies to --init pretrained only");
         o.Recipe.Validate(device);
         if (o.Recipe.Head != TrainHead.Clip) throw ZipItException.Usage("reproduce trains class-embedding (clip) heads only");
         if (o.Alphas.Count == 0 || o.Betas.Count == 0) throw ZipItException.Usage("--alphas and --betas need at least one value each");
@@ -233,13 +235,14 @@ internal sealed class ReproduceRun(EngineContext engine, Action<string> status)
         var pairs = new List<List<ReproduceReport.ModelEntry>>();
         var starts = new List<ReproduceReport.ModelEntry>();
         var recipe = o.ResolvedRecipe();
+        var fineTune = o.FineTuneRecipe();
         TrainOptions Options(string task, long seed, string? init) => new()
         {
             Variant = o.Variant,
             Settings = o.ModelSettings(),
             Task = task,
             Seed = seed,
-            Recipe = init is not null && o.FineTuneLearningRate is { } lr ? recipe with { LearningRate = lr } : recipe,
+            Recipe = init is not null ? fineTune : recipe,
             TrainImages = o.TrainImages,
             ImageSize = ImageSize,
             Init = init,
@@ -306,7 +309,7 @@ internal sealed class ReproduceRun(EngineContext engine, Action<string> status)
     /// The table's rows: the built-in matchers (W.Avg, Permute, ZipIt! at the chosen α and β), then
     /// one row per preset of every plugin matcher (one row with its defaults when it declares none),
     /// each followed by the comparison variants it declares and, when asked, by itself refit
-    /// (<c>+ refit</c>) and repaired (<c>+ repair</c>), then ZipIt!'s partial zips.
+    /// (<c>+ refit</c>) and repaired (<c>+ repair</c>), then ZipIt!'s partial zips, each followed by the same stages.
     /// </summary>
     /// <param name="tiedHeads">Whether the model ties grouped points (a ViT's q/k and v heads): only then are comparisons marked <see cref="MatcherComparison.OnlyWithTiedGroups"/> shown.</param>
     private List<Method> Methods(ReproduceOptions o, double alpha, double beta, string full, bool tiedHeads)
@@ -349,7 +352,13 @@ internal sealed class ReproduceRun(EngineContext engine, Action<string> status)
             }
         }
         foreach (var stop in o.Stops)
-            methods.Add(new("zipit", $"ZipIt!{stop}/{full[(full.IndexOf('/') + 1)..]}", plugins.Matcher(ZipItMatcher.MatcherName), new(ab), stop.ToString(CultureInfo.InvariantCulture)));
+        {
+            var partial = new Method("zipit", $"ZipIt!{stop}/{full[(full.IndexOf('/') + 1)..]}", plugins.Matcher(ZipItMatcher.MatcherName), new(ab), stop.ToString(CultureInfo.InvariantCulture));
+            methods.Add(partial);
+            // A partial zip's stages work on its merged trunk (the heads are each model's own).
+            if (refit is not null) methods.Add(partial with { Label = $"{partial.Label} + refit", Refit = refit });
+            if (o.Repair) methods.Add(partial with { Label = $"{partial.Label} + repair", Repair = true });
+        }
         return methods;
     }
 

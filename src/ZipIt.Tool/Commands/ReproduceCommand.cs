@@ -76,10 +76,12 @@ internal static class ReproduceCommand
             HelpName = "pretrained|scratch",
         };
         var width = new Option<int?>("--width") { Description = $"The architecture's width setting: ResNet's multiplier, ViT's embedding width. [default: {d.Width} for resnet; the protocol's (64) for vit]", HelpName = "W" };
-        var depth = new Option<int?>("--depth") { Description = "The architecture's depth setting, where it has one (ViT blocks). [default: the protocol's (3)]", HelpName = "N" };
-        var heads = new Option<int?>("--heads") { Description = "The architecture's heads setting, where it has one (ViT attention heads per block). [default: the protocol's (2)]", HelpName = "N" };
-        var finetuneLr = new Option<double?>("--finetune-lr") { Description = "--init pretrained: the peak learning rate of fine-tuning. [default: --lr, as pretraining]", HelpName = "LR" };
+        var depth = new Option<int?>("--depth") { Description = "The architecture's depth setting, where it has one (ViT blocks). [default: the protocol's (4)]", HelpName = "N" };
+        var heads = new Option<int?>("--heads") { Description = "The architecture's heads setting, where it has one (ViT attention heads per block). [default: the protocol's (4)]", HelpName = "N" };
+        var finetuneLr = new Option<double?>("--finetune-lr") { Description = "--init pretrained: the peak learning rate of fine-tuning. [default: the architecture's protocol's (1e-3 for vit), else --lr, as pretraining]", HelpName = "LR" };
+        var finetuneEpochs = new Option<int?>("--finetune-epochs") { Description = "--init pretrained: the epochs of fine-tuning. [default: the architecture's protocol's (30 for vit), else --epochs, as pretraining]", HelpName = "N" };
         var tapSets = CommonOptions.TapSets();
+        tapSets.Description += " none: the architecture's default taps. [default: the architecture's protocol's (blocks for vit)]";
         var norm = new Option<string?>("--norm") { Description = $"The architecture's norm setting, where it has one (ResNet: bn, BatchNorm as the paper, or gn, GroupNorm). [default: {d.Norm}]", HelpName = "bn|gn" };
         var pairs = new Option<int>("--pairs") { Description = "Model pairs (each model from its own seed); α and β are chosen with pair 0.", DefaultValueFactory = _ => d.Pairs, HelpName = "K" };
         var calibration = new Option<int>("--calibration") { Description = "Calibration images (half from each task) for statistics and BatchNorm resets.", DefaultValueFactory = _ => d.Calibration, HelpName = "N" };
@@ -103,24 +105,36 @@ internal static class ReproduceCommand
                 : "Merge these checkpoints (one per task, in task order) as the only pair instead of training.",
             Arity = ArgumentArity.OneOrMore, AllowMultipleArgumentsPerToken = true, HelpName = "FILE",
         };
-        var refit = CommonOptions.Choice<Engine.Refit.RefitVariant>("--refit",
-            "Also refit every full merge by least squares on the calibration images, each a '+ refit' row after its own (the same matcher and settings): teacher (inputs from the base models, one pass) or sequential (the refit model's own inputs, one pass per layer). [default: no refit rows]");
+        var refit = new Option<string?>("--refit")
+        {
+            Description = "Also refit every full merge by least squares on the calibration images, each a '+ refit' row after its own (the same matcher and settings): teacher (inputs from the base models, one pass) or sequential (the refit model's own inputs, one pass per layer); none: no such rows. "
+                + (isDemo ? "[default: teacher for an architecture without BatchNorm (demo --arch vit), else none]" : "[default: none]"),
+            HelpName = $"{string.Join("|", Engine.Refit.RefitOptions.Names)}|none",
+        };
         var refitRidge = new Option<double?>("--refit-ridge") { Description = $"The refit rows' ridge λ, relative to the mean eigenvalue of each layer's input Gram (0: plain least squares). [default: {Engine.Refit.RefitOptions.DefaultRidge.ToString(CultureInfo.InvariantCulture)}]", HelpName = "LAMBDA" };
-        var repair = new Option<bool>("--repair") { Description = "Also REPAIR every full merge (each merged unit that no BatchNorm resets gets its matched base units' mean and standard deviation on the calibration images), each a '+ repair' row after its own; for models without BatchNorm, such as ViTs." };
+        var repair = new Option<bool?>("--repair")
+        {
+            Description = "Also REPAIR every full merge (each merged unit that no BatchNorm resets gets its matched base units' mean and standard deviation on the calibration images), each a '+ repair' row after its own; for models without BatchNorm, such as ViTs. "
+                + (isDemo ? "[default: true for an architecture without BatchNorm (demo --arch vit), else false]" : "[default: false]"),
+        };
         var train = new Option<bool>("--train") { Description = "Train a pair from scratch (a few minutes on a CPU) instead of merging the example pair that ships with zipit." };
         var command = new Command(name, description)
         {
-            setting, arch, init, width, depth, heads, norm, pairs, calibration, trainImages, alphas, betas, validationImages, testImages, refit, refitRidge, repair, seed, cache, finetuneLr, tapSets, output, models, maxMemory, json, CommonOptions.Device(),
+            setting, arch, init, width, depth, heads, norm, pairs, calibration, trainImages, alphas, betas, validationImages, testImages, refit, refitRidge, repair, seed, cache, finetuneLr, finetuneEpochs, tapSets, output, models, maxMemory, json, CommonOptions.Device(),
         };
         if (isDemo) command.Options.Add(train);
         foreach (var option in recipe.All) command.Options.Add(option);
         // Options that only shape training: given models are merged as they are.
-        Option[] trainingOptions = [arch, init, width, depth, heads, norm, pairs, trainImages, seed, cache, finetuneLr, .. recipe.All];
+        // demo's --arch chooses which example pair it merges.
+        Option[] trainingOptions = [.. isDemo ? Array.Empty<Option>() : [arch], init, width, depth, heads, norm, pairs, trainImages, seed, cache, finetuneLr, finetuneEpochs, .. recipe.All];
         command.SetAction((parse, ct) => Task.FromResult(runner.Run(parse, ct, ctx =>
         {
             var limit = CommonOptions.MaxMemoryBytes(ctx.Value(maxMemory));
-            var given = GivenPair(ctx, name, isDemo, ctx.Value(models), isDemo && ctx.Value(train), trainingOptions);
             var archName = ctx.Value(arch)!.ToLowerInvariant();
+            var given = GivenPair(ctx, name, isDemo, archName, ctx.Value(models), isDemo && ctx.Value(train), trainingOptions);
+            // The ResNet demo's merges get their statistics back from the BatchNorm reset; a ViT's have
+            // no BatchNorm, so its demo shows the stages that do that job (and cost seconds at its size).
+            var stagesByDefault = isDemo && archName != ReproduceOptions.ResNet;
             // The architecture's protocol brings its defaults for every option the command line leaves
             // out; the default architecture keeps the command's own (demo's are sized for a laptop).
             var protocol = ctx.Plugins.Architecture(archName)?.Protocol;
@@ -135,7 +149,9 @@ internal static class ReproduceCommand
                 Heads = ctx.Value(heads) ?? b.Heads,
                 Set = CommonOptions.ArchSettings(ctx.Value(GlobalOptions.ArchSettings) ?? []),
                 FineTuneLearningRate = ctx.Value(finetuneLr),
-                TapSets = ctx.Value(tapSets) is { Length: > 0 } t ? t : null,
+                FineTuneEpochs = ctx.Value(finetuneEpochs),
+                // --tap-set none: the architecture's default taps instead of the protocol's.
+                TapSets = ctx.Value(tapSets) is { Length: > 0 } t ? (t is ["none"] ? null : t) : b.TapSets,
                 Norm = ctx.Value(norm)?.ToLowerInvariant() ?? b.Norm,
                 Pairs = ctx.Value(pairs),
                 Calibration = ctx.Value(calibration),
@@ -148,12 +164,13 @@ internal static class ReproduceCommand
                 Seed = ctx.Value(seed),
                 Cache = ctx.Value(cache) is { } c ? Path.GetFullPath(c) : null,
                 Models = given,
-                Refit = ctx.Value(refit) is { } variant ? Engine.Refit.RefitOptions.Name(variant) : null,
+                Refit = (ctx.Value(refit)?.ToLowerInvariant() ?? (stagesByDefault ? Engine.Refit.RefitOptions.Name(Engine.Refit.RefitVariant.Teacher) : null)) is { } variant and not "none" ? variant : null,
                 RefitRidge = ctx.Value(refitRidge) ?? Engine.Refit.RefitOptions.DefaultRidge,
-                Repair = ctx.Value(repair),
+                Repair = ctx.Value(repair) ?? stagesByDefault,
             };
             if (ctx.Value(refitRidge) is not null && options.Refit is null) throw ZipItException.Usage("--refit-ridge is the refit rows': give --refit too");
-            if (given is not null) options = options with { Pairs = 1, Width = PairWidth(given[0]) ?? options.Width, Arch = PairArchitecture(given[0]) ?? options.Arch };
+            if (given is not null)
+                options = options with { Pairs = 1, Width = PairWidth(given[0]) ?? options.Width, Arch = PairMetadata(given[0], MetadataKeys.Architecture) ?? options.Arch, Variant = PairMetadata(given[0], MetadataKeys.Variant) ?? options.Variant };
             var folder = Path.GetFullPath(ctx.Value(output)!);
             void Status(string line) { if (ctx.ShowStatus) ctx.Error.WriteLine($"{name}: {line}"); }
             var run = new ReproduceRun(ctx.Engine(), Status);
@@ -176,7 +193,7 @@ internal static class ReproduceCommand
                 ctx.Out.WriteLine(report.Legend());
                 if (given is not null)
                     ctx.Out.WriteLine(isDemo && ctx.Value(models) is not { Length: > 0 }
-                        ? $"Models: the example pair that ships with zipit ({options.Variant}×{options.Width} trained by 'zipit train', stored as {GivenModels.Storage(given)}; 'demo --train' trains a pair instead)."
+                        ? $"Models: the example pair that ships with zipit ({(options.Arch == ReproduceOptions.ResNet ? $"{options.Variant}×{options.Width}" : options.Variant)} trained by 'zipit train', stored as {GivenModels.Storage(given)}; 'demo --train' trains a pair instead)."
                         : $"Models: {string.Join(", ", given.Select(Path.GetFileName))} as given (stored as {GivenModels.Storage(given)}).");
                 ctx.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"α = {report.Hyperparameters.Alpha}, β = {report.Hyperparameters.Beta} (chosen on validation images); {report.Seconds["total"]:0} s"));
@@ -185,7 +202,7 @@ internal static class ReproduceCommand
             return 0;
         })));
         return command.WithExamples(isDemo
-            ? ["dotnet zipit demo", "dotnet zipit demo --train", "dotnet zipit demo --models a.safetensors b.safetensors"]
+            ? ["dotnet zipit demo", "dotnet zipit demo --arch vit", "dotnet zipit demo --train", "dotnet zipit demo --models a.safetensors b.safetensors"]
             : ["dotnet zipit reproduce fmnist-5+5 --pairs 1", "dotnet zipit reproduce fmnist-5+5 --arch vit --init pretrained --pairs 2",
                "dotnet zipit reproduce fmnist+mnist --models a.safetensors b.safetensors"]);
     }
@@ -195,14 +212,14 @@ internal static class ReproduceCommand
     /// <c>--train</c> the example pair beside the tool; null when a pair is to be trained. Training
     /// options given with a pair to merge are a usage error (exit 2): they would change nothing.
     /// </summary>
-    private static IReadOnlyList<string>? GivenPair(CommandContext ctx, string name, bool isDemo, string[]? models, bool train, Option[] trainingOptions)
+    private static IReadOnlyList<string>? GivenPair(CommandContext ctx, string name, bool isDemo, string arch, string[]? models, bool train, Option[] trainingOptions)
     {
         var given = models is { Length: > 0 } ? models : null;
         if (given is not null && train) throw ZipItException.Usage("--models and --train: give models to merge or ask for a pair to be trained, not both");
         if (given is null && isDemo && !train)
         {
-            given = GivenModels.DemoPair()?.ToArray();
-            if (given is null) ctx.Logger.LogWarning("this build has no example pair ({Folder}/ beside the tool): training one instead", GivenModels.DemoPairFolder);
+            given = GivenModels.DemoPair(arch)?.ToArray();
+            if (given is null) ctx.Logger.LogWarning("this build has no example pair of {Arch} ({Folder}/ beside the tool): training one instead", arch, GivenModels.DemoPairFolder(arch));
         }
         if (given is null) return null;
         var explicitOption = trainingOptions.FirstOrDefault(o => ctx.ParseResult.GetResult(o) is { Implicit: false });
@@ -213,11 +230,11 @@ internal static class ReproduceCommand
         return given;
     }
 
-    /// <summary>The architecture family a checkpoint records (for the report), or null.</summary>
-    private static string? PairArchitecture(string path)
+    /// <summary>What a checkpoint records under <paramref name="key"/> (its architecture family, its variant; for the report), or null.</summary>
+    private static string? PairMetadata(string path, string key)
     {
         using var file = Checkpoint.Open(path);
-        return file.Metadata.TryGetValue(MetadataKeys.Architecture, out var family) ? family : null;
+        return file.Metadata.TryGetValue(key, out var value) ? value : null;
     }
 
     /// <summary>The width setting a checkpoint records (for the report), or null.</summary>

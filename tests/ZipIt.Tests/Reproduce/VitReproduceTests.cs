@@ -1,5 +1,6 @@
 using System.Text.Json;
 using ZipIt.Engine.Checkpoints;
+using ZipIt.Engine.Train;
 using ZipIt.Tests.Infrastructure;
 
 namespace ZipIt.Tests.Reproduce;
@@ -24,7 +25,8 @@ public sealed class VitReproduceTests : IDisposable
         List<string> args = ["reproduce", "fmnist-5+5", "--cache", _dir.File("cache"), "-o", output];
         (string, string[])[] defaults =
         [
-            ("--arch", ["vit"]), ("--width", ["16"]), ("--depth", ["2"]), ("--heads", ["2"]), ("--epochs", ["1"]), ("--train-images", ["256"]),
+            ("--arch", ["vit"]), ("--width", ["16"]), ("--depth", ["2"]), ("--heads", ["2"]), ("--arch-set", ["patch=8"]), ("--epochs", ["1"]),
+            ("--finetune-epochs", ["1"]), ("--train-images", ["256"]),
             ("--batch-size", ["64"]), ("--calibration", ["100"]), ("--validation-images", ["100"]), ("--test-images", ["200"]),
             ("--alphas", ["0.5"]), ("--betas", ["0.5"]), ("--pairs", ["1"]),
         ];
@@ -46,9 +48,10 @@ public sealed class VitReproduceTests : IDisposable
         Assert.Equal(1, root.GetProperty("version").GetInt32());
         var labels = root.GetProperty("results").EnumerateArray().Select(row => row.GetProperty("label").GetString()).ToList();
         // Depth 2: 10 layers; the partial zips stop after block 1 (layer 5) and after the patch embedding (layer 1).
-        // Every full merge is followed by itself refit and repaired; the partial zips are not.
+        // Every merge, full or partial, is followed by itself refit and repaired.
         string[] full = ["W.Avg", "Permute", "Permute (untied)", "ZipIt!10/10", "MuDSC-zip", "MuDSC-align", "MuDSC-align (untied)"];
-        Assert.Equal(["Model A", "Model B", .. full.SelectMany(f => new[] { f, $"{f} + refit", $"{f} + repair" }), "Ensemble", "ZipIt!5/10", "ZipIt!1/10"], labels);
+        string[] WithStages(IEnumerable<string> merges) => [.. merges.SelectMany(f => new[] { f, $"{f} + refit", $"{f} + repair" })];
+        Assert.Equal(["Model A", "Model B", .. WithStages(full), "Ensemble", .. WithStages(["ZipIt!5/10", "ZipIt!1/10"])], labels);
         var rows = root.GetProperty("results").EnumerateArray().ToDictionary(row => row.GetProperty("label").GetString()!);
         foreach (var f in full)
         {
@@ -71,6 +74,12 @@ public sealed class VitReproduceTests : IDisposable
         var start = Assert.Single(root.GetProperty("pretrained").EnumerateArray());
         Assert.Equal("mnist:all", start.GetProperty("task").GetString());
         var startFile = Path.GetFileName(start.GetProperty("path").GetString()!);
+        // The start trains by the protocol's recipe (lr 2e-3), the fine-tunes by its fine-tuning values (lr 1e-3), both at this run's epochs.
+        using (var startCheckpoint = Checkpoint.Open(start.GetProperty("path").GetString()!))
+        {
+            var startRecipe = TrainingRecipe.FromMetadata(startCheckpoint.Metadata, startCheckpoint.Path)!;
+            Assert.Equal((0.002, 1), (startRecipe.LearningRate, startRecipe.Epochs));
+        }
         Assert.True(root.GetProperty("seconds").TryGetProperty("pretrain", out _));
         foreach (var m in root.GetProperty("models").EnumerateArray())
         {
@@ -80,8 +89,10 @@ public sealed class VitReproduceTests : IDisposable
             using var from = JsonDocument.Parse(checkpoint.Metadata["zipit.initialized_from"]);
             Assert.Equal(startFile, from.RootElement.GetProperty("file").GetString());
             Assert.Equal("kept", from.RootElement.GetProperty("head").GetString());
+            var recipe = TrainingRecipe.FromMetadata(checkpoint.Metadata, checkpoint.Path)!;
+            Assert.Equal((0.001, 1), (recipe.LearningRate, recipe.Epochs));
         }
-        Assert.Contains("fine-tuned from it", File.ReadAllText(Path.Combine(output, "report.md")));
+        Assert.Contains("both task models fine-tuned from it (1 epoch at peak lr 0.001)", File.ReadAllText(Path.Combine(output, "report.md")));
     }
 
     [Theory]
@@ -91,6 +102,8 @@ public sealed class VitReproduceTests : IDisposable
     [InlineData(new[] { "--depth", "0" }, "--depth must be at least 1, got 0")]
     [InlineData(new[] { "--arch-set", "depth=4" }, "--arch-set depth=…: use --depth")]
     [InlineData(new[] { "--init", "scratch", "--finetune-lr", "0.001" }, "--finetune-lr applies to --init pretrained only")]
+    [InlineData(new[] { "--init", "scratch", "--finetune-epochs", "2" }, "--finetune-epochs applies to --init pretrained only")]
+    [InlineData(new[] { "--finetune-epochs", "0" }, "--finetune-epochs must be at least 1, got 0")]
     [InlineData(new[] { "--arch-set", "patch=5" }, "vit-custom:")]
     [InlineData(new[] { "--refit-ridge", "0.1" }, "--refit-ridge is the refit rows': give --refit too")]
     [InlineData(new[] { "--refit", "teacher", "--refit-ridge", "-1" }, "--refit-ridge -1: the ridge must be a finite number ≥ 0")]
