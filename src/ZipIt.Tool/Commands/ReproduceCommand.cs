@@ -81,7 +81,7 @@ internal static class ReproduceCommand
         var finetuneLr = new Option<double?>("--finetune-lr") { Description = "--init pretrained: the peak learning rate of fine-tuning. [default: the architecture's protocol's (1e-3 for vit), else --lr, as pretraining]", HelpName = "LR" };
         var finetuneEpochs = new Option<int?>("--finetune-epochs") { Description = "--init pretrained: the epochs of fine-tuning. [default: the architecture's protocol's (30 for vit), else --epochs, as pretraining]", HelpName = "N" };
         var tapSets = CommonOptions.TapSets();
-        tapSets.Description += " none: the architecture's default taps. [default: the architecture's protocol's (blocks for vit)]";
+        tapSets.Description += " none: the architecture's own taps. [default: the architecture's protocol's (blocks for vit)]";
         var norm = new Option<string?>("--norm") { Description = $"The architecture's norm setting, where it has one (ResNet: bn, BatchNorm as the paper, or gn, GroupNorm). [default: {d.Norm}]", HelpName = "bn|gn" };
         var pairs = new Option<int>("--pairs") { Description = "Model pairs (each model from its own seed); α and β are chosen with pair 0.", DefaultValueFactory = _ => d.Pairs, HelpName = "K" };
         var calibration = new Option<int>("--calibration") { Description = "Calibration images (half from each task) for statistics and BatchNorm resets.", DefaultValueFactory = _ => d.Calibration, HelpName = "N" };
