@@ -168,6 +168,8 @@ internal static class ReproduceCommand
                 RefitRidge = ctx.Value(refitRidge) ?? Engine.Refit.RefitOptions.DefaultRidge,
                 Repair = ctx.Value(repair) ?? stagesByDefault,
             };
+            if (options.Refit is { } chosen && !Engine.Refit.RefitOptions.Names.Contains(chosen))
+                throw ZipItException.Usage($"--refit {chosen}: expected {string.Join(", ", Engine.Refit.RefitOptions.Names)} or none");
             if (ctx.Value(refitRidge) is not null && options.Refit is null) throw ZipItException.Usage("--refit-ridge is the refit rows': give --refit too");
             if (given is not null)
                 options = options with { Pairs = 1, Width = PairWidth(given[0]) ?? options.Width, Arch = PairMetadata(given[0], MetadataKeys.Architecture) ?? options.Arch, Variant = PairMetadata(given[0], MetadataKeys.Variant) ?? options.Variant };

@@ -106,6 +106,7 @@ public sealed class VitReproduceTests : IDisposable
     [InlineData(new[] { "--finetune-epochs", "0" }, "--finetune-epochs must be at least 1, got 0")]
     [InlineData(new[] { "--arch-set", "patch=5" }, "vit-custom:")]
     [InlineData(new[] { "--refit-ridge", "0.1" }, "--refit-ridge is the refit rows': give --refit too")]
+    [InlineData(new[] { "--refit", "bogus" }, "--refit bogus: expected teacher, sequential or none")]
     [InlineData(new[] { "--refit", "teacher", "--refit-ridge", "-1" }, "--refit-ridge -1: the ridge must be a finite number ≥ 0")]
     public void Bad_options_are_usage_errors_before_anything_is_trained(string[] extra, string message)
     {
